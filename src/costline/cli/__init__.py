@@ -1,0 +1,1 @@
+"""The ``costline`` command line (typer). Commands are thin: parse, call the workspace, render."""

@@ -1,0 +1,127 @@
+"""Rendering for the CLI: tables (rich), JSON (a list of row objects), CSV. The only rich user.
+
+JSON numbers are exact: a DECIMAL is written as its full decimal text, never through float.
+CSV text cells that look like spreadsheet formulas are neutralised with a leading quote.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.table import Table
+
+FORMULA = re.compile(r"^[=+\-@\t\r]")
+
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _json_value(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value.normalize() if value == value.to_integral() else value, "f")
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    if isinstance(value, datetime):
+        return json.dumps(value.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    if isinstance(value, date):
+        return json.dumps(value.isoformat())
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k))}: {_json_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_json_value(v) for v in value) + "]"
+    return json.dumps(str(value))
+
+
+def to_json(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Rows as a JSON list of objects with exact decimals."""
+    objs = [
+        "{" + ", ".join(f"{json.dumps(c)}: {_json_value(v)}" for c, v in zip(columns, row, strict=True)) + "}"
+        for row in rows
+    ]
+    return "[" + ",\n ".join(objs) + "]"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, dict):
+        return json.dumps(value, default=str)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def csv_safe(text: str) -> str:
+    """Neutralise a spreadsheet formula (``=cmd|...``) by prefixing a quote."""
+    return "'" + text if FORMULA.match(text) and not _is_number(text) else text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        Decimal(text)
+    except ArithmeticError:
+        return False
+    return True
+
+
+def to_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([csv_safe(_cell(v)) for v in row])
+    return buf.getvalue()
+
+
+def _table_cell(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    return _cell(value)
+
+
+def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: OutputFormat,
+           *, title: str | None = None, out: TextIO | None = None) -> None:
+    """Print rows to stdout in the chosen format."""
+    if fmt is OutputFormat.json:
+        (out or sys.stdout).write(to_json(columns, rows) + "\n")
+        return
+    if fmt is OutputFormat.csv:
+        (out or sys.stdout).write(to_csv(columns, rows))
+        return
+    table = Table(title=title, show_lines=False)
+    for c in columns:
+        numeric = bool(rows) and isinstance(rows[0][list(columns).index(c)], Decimal | int | float)
+        table.add_column(c, justify="right" if numeric else "left")
+    for row in rows:
+        table.add_row(*[_table_cell(v) for v in row])
+    stdout.print(table)
+
+
+def error(message: str) -> None:
+    stderr.print(f"[bold red]error:[/] {message}", highlight=False)
+
+
+def info(message: str) -> None:
+    stderr.print(message, highlight=False)

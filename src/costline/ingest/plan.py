@@ -1,0 +1,43 @@
+"""Build the SELECT that maps a raw file to the cost store, and check a mapping is complete."""
+
+from __future__ import annotations
+
+from costline.core.errors import BadInputError, Location
+from costline.schema.focus import REQUIRED_NOT_NULL, STORE_COLUMNS
+from costline.sources._sql import lit
+from costline.sources.base import Field, MappingResult
+
+
+def lineage(mapping: MappingResult, *, kind: str, files_expr: Field, ingestion_id: str) -> MappingResult:
+    """The mapping plus costline's lineage columns."""
+    out = dict(mapping)
+    out["x_SourceKind"] = lit(kind)
+    out["x_SourceFile"] = files_expr
+    out["x_IngestionId"] = lit(ingestion_id)
+    return out
+
+
+def select_sql(mapping: MappingResult, reader: str) -> str:
+    """``SELECT`` every store column (NULL of the right type where unmapped) ``FROM reader``."""
+    parts = []
+    for col in STORE_COLUMNS:
+        field = mapping.get(col.name)
+        expr = field.expr if field is not None else "NULL"
+        parts.append(f'CAST({expr} AS {col.sql_type}) AS "{col.name}"')
+    return "SELECT " + ",\n  ".join(parts) + f"\nFROM {reader}"
+
+
+def check_required(mapping: MappingResult, *, file: str, kind: str) -> None:
+    """Fail before reading any row when a mandatory cost/date column has no raw column.
+
+    Raises:
+        BadInputError: naming the FOCUS column that nothing in the file provides.
+    """
+    for name in REQUIRED_NOT_NULL:
+        field = mapping.get(name)
+        if field is None or (not field.sources and field.expr == "NULL"):
+            raise BadInputError(
+                f"missing mandatory column: nothing in this {kind} file provides FOCUS {name}",
+                location=Location(file, column=name), reason="missing-column",
+                hint=f"re-export with all columns; docs/connectors/ lists which raw column "
+                     f"feeds {name} for each export kind")

@@ -1,0 +1,1 @@
+"""Read-side reports over the cost store: cost breakdowns and FOCUS export."""

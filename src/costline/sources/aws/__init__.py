@@ -1,0 +1,8 @@
+"""aws billing exports → FOCUS 1.3 (see docs/connectors/aws.md)."""
+
+from __future__ import annotations
+
+from costline.sources.base import SourceSpec
+
+# Filled in as the aws mappings land; the registry loads every SOURCES tuple.
+SOURCES: tuple[SourceSpec, ...] = ()

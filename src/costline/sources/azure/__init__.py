@@ -1,0 +1,8 @@
+"""azure billing exports → FOCUS 1.3 (see docs/connectors/azure.md)."""
+
+from __future__ import annotations
+
+from costline.sources.base import SourceSpec
+
+# Filled in as the azure mappings land; the registry loads every SOURCES tuple.
+SOURCES: tuple[SourceSpec, ...] = ()

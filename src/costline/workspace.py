@@ -1,0 +1,176 @@
+"""The façade every front end calls: one ``Workspace`` wires config, storage and the stages.
+
+A workspace is a folder with a ``costline.yaml``; commands find it by walking up from the
+current directory, or take it from ``--workspace`` / ``COSTLINE_WORKSPACE``.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> ws = Workspace.init(pathlib.Path(tempfile.mkdtemp()) / "acme")
+    >>> ws.config.name
+    'acme'
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from costline.config import CONFIG_FILE, CostlineConfig, load_config
+from costline.core.errors import ConfigError, WorkspaceError
+from costline.core.progress import NoProgress, Progress
+from costline.ingest import IngestReport, Ingestor
+from costline.reports import costs as costs_report
+from costline.reports import export as focus_export
+from costline.storage.base import QueryResult
+from costline.storage.duckdb import DuckDBWarehouse
+
+ENV_WORKSPACE = "COSTLINE_WORKSPACE"
+
+CONFIG_TEMPLATE = """\
+# costline workspace configuration. Every key is documented in docs/reference/config.md.
+version: 1
+name: {name}
+
+storage:
+  engine: duckdb                 # the embedded default; Spark comes as an extra
+  database: costline.duckdb      # relative to this folder
+  memory_limit: 2GB              # DuckDB spills larger work to temp files
+  # threads: 2                   # default: all cores
+
+ingest:
+  landing: copy                  # keep an immutable copy of every raw file under landing/
+
+# Where `costline ingest` (with no paths) looks for exports. Globs and folders work.
+sources: []
+#  - name: aws-cur
+#    paths: ["exports/aws/**/*.parquet"]
+#  - name: azure
+#    paths: ["exports/azure/*.csv.gz"]
+"""
+
+
+@dataclass
+class Workspace:
+    root: Path
+    config: CostlineConfig
+
+    # -- finding and creating ---------------------------------------------------------------
+    @classmethod
+    def find(cls, explicit: Path | None = None, *, start: Path | None = None) -> Workspace:
+        """The workspace named explicitly, by ``COSTLINE_WORKSPACE``, or above ``start``.
+
+        Raises:
+            WorkspaceError: none found (the hint says how to create one).
+        """
+        chosen = explicit or (Path(os.environ[ENV_WORKSPACE]) if os.environ.get(ENV_WORKSPACE) else None)
+        if chosen is not None:
+            if not (chosen / CONFIG_FILE).is_file():
+                raise WorkspaceError(f"{chosen} is not a costline workspace (no {CONFIG_FILE})",
+                                     hint=f"run `costline init {chosen}` first")
+            return cls.open(chosen)
+        here = (start or Path.cwd()).resolve()
+        for folder in (here, *here.parents):
+            if (folder / CONFIG_FILE).is_file():
+                return cls.open(folder)
+        raise WorkspaceError(
+            f"no {CONFIG_FILE} in {here} or any parent folder",
+            hint="run `costline init ./acme && cd acme`, or pass --workspace DIR")
+
+    @classmethod
+    def locate(cls, explicit: Path | None = None) -> Workspace | None:
+        """Like :meth:`find` but None when there is no workspace."""
+        try:
+            return cls.find(explicit)
+        except WorkspaceError:
+            return None
+
+    @classmethod
+    def open(cls, root: Path) -> Workspace:
+        root = root.resolve()
+        return cls(root, load_config(root / CONFIG_FILE))
+
+    @classmethod
+    def init(cls, root: Path, *, name: str | None = None) -> Workspace:
+        """Create a workspace folder with a commented ``costline.yaml``."""
+        root = root.resolve()
+        cfg = root / CONFIG_FILE
+        if cfg.exists():
+            raise ConfigError(f"{cfg} already exists", path=cfg,
+                              hint="this folder is already a workspace; use it as it is")
+        root.mkdir(parents=True, exist_ok=True)
+        cfg.write_text(CONFIG_TEMPLATE.format(name=name or root.name))
+        for sub in ("landing", "landing/quarantine", "reports", "rules"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+        ws = cls.open(root)
+        with ws.warehouse() as wh:
+            wh.ensure_schema()
+        return ws
+
+    # -- paths ------------------------------------------------------------------------------
+    @property
+    def database_path(self) -> Path:
+        return self.root / self.config.storage.database
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.root / "landing" / "quarantine"
+
+    @contextmanager
+    def warehouse(self, *, read_only: bool = False) -> Iterator[DuckDBWarehouse]:
+        storage = self.config.storage
+        if read_only and not self.database_path.exists():
+            read_only = False
+        wh = DuckDBWarehouse(
+            self.database_path, read_only=read_only, memory_limit=storage.memory_limit,
+            threads=storage.threads, temp_directory=self.root / ".tmp",
+        )
+        try:
+            if not read_only:
+                wh.ensure_schema()
+            yield wh
+        finally:
+            wh.close()
+
+    # -- stages -----------------------------------------------------------------------------
+    def ingest(self, inputs: Sequence[str | Path] = (), *, progress: Progress | None = None) -> IngestReport:
+        """Ingest files/dirs/globs (or, with none, every configured source)."""
+        paths: list[str | Path] = list(inputs)
+        if not paths:
+            paths = [p if Path(p).is_absolute() else str(self.root / p)
+                     for src in self.config.sources for p in src.paths]
+        if not paths:
+            raise WorkspaceError("nothing to ingest",
+                                 hint="pass files, folders or globs, or list them under "
+                                      "`sources:` in costline.yaml")
+        landing = self.landing_dir if self.config.ingest.landing == "copy" else None
+        with self.warehouse() as wh:
+            ingestor = Ingestor(wh, landing_dir=landing, quarantine_dir=self.quarantine_dir,
+                                progress=progress or NoProgress())
+            return ingestor.run(paths)
+
+    def costs(self, by: Iterable[str], *, where: str | None = None) -> QueryResult:
+        sql = costs_report.costs_sql(list(by), where=where)
+        with self.warehouse(read_only=True) as wh:
+            return wh.query(sql)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> QueryResult:
+        with self.warehouse(read_only=True) as wh:
+            return wh.query(sql, params)
+
+    def export_focus(self, out: Path, *, fmt: str = "parquet") -> list[Path]:
+        with self.warehouse(read_only=True) as wh:
+            return focus_export.export_focus(wh.con, out, fmt=fmt)
+
+    def ingestions(self) -> QueryResult:
+        with self.warehouse(read_only=True) as wh:
+            return wh.query(
+                "SELECT ingestion_id, finished_at, source_kind, provider, rows, replaced_rows, "
+                "bytes, files FROM _ingestions ORDER BY finished_at")
