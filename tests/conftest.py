@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from costline.storage.duckdb import DuckDBWarehouse
 from costline.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,7 +38,10 @@ def workspace(make_workspace: Callable[..., Workspace]) -> Workspace:
 
 
 @pytest.fixture
-def raw_duckdb() -> DuckDBWarehouse:
-    """An in-memory DuckDB (UTC) for computing expected values independently of costline."""
-    wh = DuckDBWarehouse(None)
-    return wh
+def raw_duckdb() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A plain in-memory DuckDB (UTC, no costline macros) for computing expected values
+    straight from raw files, independently of costline's mappings."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    yield con
+    con.close()
