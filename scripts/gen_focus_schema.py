@@ -12,22 +12,40 @@ from pathlib import Path
 # Version each column first appeared in FOCUS (the model only records 1.2/1.3 for its own rules).
 INTRODUCED = {
     "1.1": {
-        "CapacityReservationId", "CapacityReservationStatus", "CommitmentDiscountQuantity",
-        "CommitmentDiscountUnit", "ServiceSubcategory", "SkuMeter", "SkuPriceDetails",
+        "CapacityReservationId",
+        "CapacityReservationStatus",
+        "CommitmentDiscountQuantity",
+        "CommitmentDiscountUnit",
+        "ServiceSubcategory",
+        "SkuMeter",
+        "SkuPriceDetails",
     },
     "1.2": {
-        "BillingAccountType", "SubAccountType", "InvoiceId", "PricingCurrency",
-        "PricingCurrencyContractedUnitPrice", "PricingCurrencyEffectiveCost",
+        "BillingAccountType",
+        "SubAccountType",
+        "InvoiceId",
+        "PricingCurrency",
+        "PricingCurrencyContractedUnitPrice",
+        "PricingCurrencyEffectiveCost",
         "PricingCurrencyListUnitPrice",
     },
     "1.3": {
-        "AllocatedMethodDetails", "AllocatedMethodId", "AllocatedResourceId",
-        "AllocatedResourceName", "AllocatedTags", "ContractApplied", "HostProviderName",
+        "AllocatedMethodDetails",
+        "AllocatedMethodId",
+        "AllocatedResourceId",
+        "AllocatedResourceName",
+        "AllocatedTags",
+        "ContractApplied",
+        "HostProviderName",
         "ServiceProviderName",
     },
 }
-KEYWORD_TO_LEVEL = {"MUST": "mandatory", "RECOMMENDED": "recommended", "SHOULD": "recommended",
-                    "MAY": "optional"}
+KEYWORD_TO_LEVEL = {
+    "MUST": "mandatory",
+    "RECOMMENDED": "recommended",
+    "SHOULD": "recommended",
+    "MAY": "optional",
+}
 
 
 def main(model_path: str) -> None:

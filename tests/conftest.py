@@ -12,7 +12,9 @@ import pytest
 from costline.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
-REFERENCE = Path(os.environ.get("COSTLINE_REFERENCE_DATA", REPO.parent / "shared" / "reference-data"))
+REFERENCE = Path(
+    os.environ.get("COSTLINE_REFERENCE_DATA", REPO.parent / "shared" / "reference-data")
+)
 
 
 @pytest.fixture(scope="session")

@@ -8,28 +8,57 @@ from pathlib import Path
 from typing import Any
 
 COLUMNS = (
-    "BillingAccountId", "BillingAccountName", "BillingPeriodStart", "BillingPeriodEnd",
-    "ChargePeriodStart", "ChargePeriodEnd", "BilledCost", "EffectiveCost", "ListCost",
-    "ContractedCost", "BillingCurrency", "ProviderName", "PublisherName", "InvoiceIssuerName",
-    "ChargeCategory", "ChargeDescription", "ServiceName", "ServiceCategory", "Tags",
+    "BillingAccountId",
+    "BillingAccountName",
+    "BillingPeriodStart",
+    "BillingPeriodEnd",
+    "ChargePeriodStart",
+    "ChargePeriodEnd",
+    "BilledCost",
+    "EffectiveCost",
+    "ListCost",
+    "ContractedCost",
+    "BillingCurrency",
+    "ProviderName",
+    "PublisherName",
+    "InvoiceIssuerName",
+    "ChargeCategory",
+    "ChargeDescription",
+    "ServiceName",
+    "ServiceCategory",
+    "Tags",
 )
 
 
 def focus_row(**overrides: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
-        "BillingAccountId": "111", "BillingAccountName": "acme",
-        "BillingPeriodStart": "2024-09-01T00:00:00Z", "BillingPeriodEnd": "2024-10-01T00:00:00Z",
-        "ChargePeriodStart": "2024-09-03T00:00:00Z", "ChargePeriodEnd": "2024-09-04T00:00:00Z",
-        "BilledCost": "1.25", "EffectiveCost": "1.25", "ListCost": "1.50", "ContractedCost": "1.25",
-        "BillingCurrency": "USD", "ProviderName": "AWS", "PublisherName": "AWS",
-        "InvoiceIssuerName": "AWS", "ChargeCategory": "Usage", "ChargeDescription": "demo",
-        "ServiceName": "Amazon EC2", "ServiceCategory": "Compute", "Tags": '{"team": "web"}',
+        "BillingAccountId": "111",
+        "BillingAccountName": "acme",
+        "BillingPeriodStart": "2024-09-01T00:00:00Z",
+        "BillingPeriodEnd": "2024-10-01T00:00:00Z",
+        "ChargePeriodStart": "2024-09-03T00:00:00Z",
+        "ChargePeriodEnd": "2024-09-04T00:00:00Z",
+        "BilledCost": "1.25",
+        "EffectiveCost": "1.25",
+        "ListCost": "1.50",
+        "ContractedCost": "1.25",
+        "BillingCurrency": "USD",
+        "ProviderName": "AWS",
+        "PublisherName": "AWS",
+        "InvoiceIssuerName": "AWS",
+        "ChargeCategory": "Usage",
+        "ChargeDescription": "demo",
+        "ServiceName": "Amazon EC2",
+        "ServiceCategory": "Compute",
+        "Tags": '{"team": "web"}',
     }
     row.update(overrides)
     return row
 
 
-def write_focus_csv(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str] = COLUMNS) -> Path:
+def write_focus_csv(
+    path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str] = COLUMNS
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(columns), extrasaction="ignore")

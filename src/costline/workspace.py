@@ -22,7 +22,7 @@ from typing import Any
 from costline.config import CONFIG_FILE, CostlineConfig, load_config
 from costline.core.errors import ConfigError, WorkspaceError
 from costline.core.progress import NoProgress, Progress
-from costline.ingest import IngestReport, Ingestor
+from costline.ingest import Ingestor, IngestReport
 from costline.reports import costs as costs_report
 from costline.reports import export as focus_export
 from costline.storage.base import QueryResult
@@ -66,11 +66,15 @@ class Workspace:
         Raises:
             WorkspaceError: none found (the hint says how to create one).
         """
-        chosen = explicit or (Path(os.environ[ENV_WORKSPACE]) if os.environ.get(ENV_WORKSPACE) else None)
+        chosen = explicit or (
+            Path(os.environ[ENV_WORKSPACE]) if os.environ.get(ENV_WORKSPACE) else None
+        )
         if chosen is not None:
             if not (chosen / CONFIG_FILE).is_file():
-                raise WorkspaceError(f"{chosen} is not a costline workspace (no {CONFIG_FILE})",
-                                     hint=f"run `costline init {chosen}` first")
+                raise WorkspaceError(
+                    f"{chosen} is not a costline workspace (no {CONFIG_FILE})",
+                    hint=f"run `costline init {chosen}` first",
+                )
             return cls.open(chosen)
         here = (start or Path.cwd()).resolve()
         for folder in (here, *here.parents):
@@ -78,7 +82,8 @@ class Workspace:
                 return cls.open(folder)
         raise WorkspaceError(
             f"no {CONFIG_FILE} in {here} or any parent folder",
-            hint="run `costline init ./acme && cd acme`, or pass --workspace DIR")
+            hint="run `costline init ./acme && cd acme`, or pass --workspace DIR",
+        )
 
     @classmethod
     def locate(cls, explicit: Path | None = None) -> Workspace | None:
@@ -99,8 +104,11 @@ class Workspace:
         root = root.resolve()
         cfg = root / CONFIG_FILE
         if cfg.exists():
-            raise ConfigError(f"{cfg} already exists", path=cfg,
-                              hint="this folder is already a workspace; use it as it is")
+            raise ConfigError(
+                f"{cfg} already exists",
+                path=cfg,
+                hint="this folder is already a workspace; use it as it is",
+            )
         root.mkdir(parents=True, exist_ok=True)
         cfg.write_text(CONFIG_TEMPLATE.format(name=name or root.name))
         for sub in ("landing", "landing/quarantine", "reports", "rules"):
@@ -129,8 +137,11 @@ class Workspace:
         if read_only and not self.database_path.exists():
             read_only = False
         wh = DuckDBWarehouse(
-            self.database_path, read_only=read_only, memory_limit=storage.memory_limit,
-            threads=storage.threads, temp_directory=self.root / ".tmp",
+            self.database_path,
+            read_only=read_only,
+            memory_limit=storage.memory_limit,
+            threads=storage.threads,
+            temp_directory=self.root / ".tmp",
         )
         try:
             if not read_only:
@@ -140,20 +151,30 @@ class Workspace:
             wh.close()
 
     # -- stages -----------------------------------------------------------------------------
-    def ingest(self, inputs: Sequence[str | Path] = (), *, progress: Progress | None = None) -> IngestReport:
+    def ingest(
+        self, inputs: Sequence[str | Path] = (), *, progress: Progress | None = None
+    ) -> IngestReport:
         """Ingest files/dirs/globs (or, with none, every configured source)."""
         paths: list[str | Path] = list(inputs)
         if not paths:
-            paths = [p if Path(p).is_absolute() else str(self.root / p)
-                     for src in self.config.sources for p in src.paths]
+            paths = [
+                p if Path(p).is_absolute() else str(self.root / p)
+                for src in self.config.sources
+                for p in src.paths
+            ]
         if not paths:
-            raise WorkspaceError("nothing to ingest",
-                                 hint="pass files, folders or globs, or list them under "
-                                      "`sources:` in costline.yaml")
+            raise WorkspaceError(
+                "nothing to ingest",
+                hint="pass files, folders or globs, or list them under `sources:` in costline.yaml",
+            )
         landing = self.landing_dir if self.config.ingest.landing == "copy" else None
         with self.warehouse() as wh:
-            ingestor = Ingestor(wh, landing_dir=landing, quarantine_dir=self.quarantine_dir,
-                                progress=progress or NoProgress())
+            ingestor = Ingestor(
+                wh,
+                landing_dir=landing,
+                quarantine_dir=self.quarantine_dir,
+                progress=progress or NoProgress(),
+            )
             return ingestor.run(paths)
 
     def costs(self, by: Iterable[str], *, where: str | None = None) -> QueryResult:
@@ -173,4 +194,5 @@ class Workspace:
         with self.warehouse(read_only=True) as wh:
             return wh.query(
                 "SELECT ingestion_id, finished_at, source_kind, provider, rows, replaced_rows, "
-                "bytes, files FROM _ingestions ORDER BY finished_at")
+                "bytes, files FROM _ingestions ORDER BY finished_at"
+            )

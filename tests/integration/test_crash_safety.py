@@ -44,20 +44,33 @@ def _export(path: Path, cost: str) -> Path:
 
 
 def _ingest_cmd(ws: Workspace, export: Path) -> list[str]:
-    return [sys.executable, "-m", "costline.cli.main", "--workspace", str(ws.root), "ingest",
-            str(export), "--format", "json"]
+    return [
+        sys.executable,
+        "-m",
+        "costline.cli.main",
+        "--workspace",
+        str(ws.root),
+        "ingest",
+        str(export),
+        "--format",
+        "json",
+    ]
 
 
 def _state(ws: Workspace) -> tuple[int, Decimal | None, list[str], list[tuple[str, int]]]:
     with ws.warehouse() as wh:  # opening read-write replays or rolls back the WAL
         count, total = wh.query("select count(*), sum(BilledCost) from cost").rows[0]
         ids = [r[0] for r in wh.query("select distinct x_IngestionId from cost").rows]
-        parts = [(r[0], int(r[1])) for r in wh.query("select ingestion_id, rows from _partitions").rows]
+        parts = [
+            (r[0], int(r[1])) for r in wh.query("select ingestion_id, rows from _partitions").rows
+        ]
     return int(count), total, ids, parts
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_points_keeps_last_good_version(workspace: Workspace, tmp_path: Path) -> None:
+def test_sigkill_at_random_points_keeps_last_good_version(
+    workspace: Workspace, tmp_path: Path
+) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     first = _export(tmp_path / "v0.csv", "1.00")
     started = time.perf_counter()
@@ -69,8 +82,12 @@ def test_sigkill_at_random_points_keeps_last_good_version(workspace: Workspace, 
     for round_no in range(1, 11):
         cost = f"{round_no + 1}.00"
         export = _export(tmp_path / f"v{round_no}.csv", cost)
-        proc = subprocess.Popen(_ingest_cmd(workspace, export), env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            _ingest_cmd(workspace, export),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(rng.uniform(0.05, duration * 1.1))
         proc.send_signal(signal.SIGKILL)
         proc.wait()

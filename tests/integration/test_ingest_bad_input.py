@@ -16,7 +16,9 @@ from tests.focus_files import COLUMNS, focus_row, write_focus_csv
 
 
 def _good(tmp_path: Path) -> Path:
-    return write_focus_csv(tmp_path / "in" / "good.csv", [focus_row(), focus_row(BilledCost="2.75")])
+    return write_focus_csv(
+        tmp_path / "in" / "good.csv", [focus_row(), focus_row(BilledCost="2.75")]
+    )
 
 
 def _reason(ws: Workspace, name: str) -> dict[str, object]:
@@ -63,7 +65,9 @@ def test_gzip_csv_loads(workspace: Workspace, tmp_path: Path) -> None:
 def test_truncated_parquet(workspace: Workspace, tmp_path: Path, raw_duckdb) -> None:  # type: ignore[no-untyped-def]
     src = write_focus_csv(tmp_path / "x.csv", [focus_row()] * 50)
     pq = tmp_path / "full.parquet"
-    raw_duckdb.execute(f"COPY (SELECT * FROM read_csv('{src}', all_varchar=true)) TO '{pq}' (FORMAT parquet)")
+    raw_duckdb.execute(
+        f"COPY (SELECT * FROM read_csv('{src}', all_varchar=true)) TO '{pq}' (FORMAT parquet)"
+    )
     bad = tmp_path / "in" / "cut.parquet"
     bad.parent.mkdir(parents=True, exist_ok=True)
     data = pq.read_bytes()

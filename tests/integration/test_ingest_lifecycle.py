@@ -35,22 +35,29 @@ def test_restatement_replaces_partition_whole(workspace: Workspace, tmp_path: Pa
     report = workspace.ingest([_september(tmp_path, "v2.csv", ["5", "5"])])
     assert report.loads[0].replaced_rows == 3
     rows = workspace.query(
-        "select BillingAccountId, count(*), sum(BilledCost) from cost group by 1 order by 1").rows
+        "select BillingAccountId, count(*), sum(BilledCost) from cost group by 1 order by 1"
+    ).rows
     assert rows == [("111", 2, Decimal("10.0000000000")), ("222", 1, Decimal("100.0000000000"))]
     history = workspace.query(
-        "select count(*) from _partition_history where BillingAccountId = '111'").rows
+        "select count(*) from _partition_history where BillingAccountId = '111'"
+    ).rows
     assert history == [(2,)]
 
 
 def test_restatement_leaves_other_periods(workspace: Workspace, tmp_path: Path) -> None:
-    oct_row = focus_row(BillingPeriodStart="2024-10-01T00:00:00Z", BillingPeriodEnd="2024-11-01T00:00:00Z",
-                        ChargePeriodStart="2024-10-02T00:00:00Z", ChargePeriodEnd="2024-10-03T00:00:00Z",
-                        BilledCost="7")
+    oct_row = focus_row(
+        BillingPeriodStart="2024-10-01T00:00:00Z",
+        BillingPeriodEnd="2024-11-01T00:00:00Z",
+        ChargePeriodStart="2024-10-02T00:00:00Z",
+        ChargePeriodEnd="2024-10-03T00:00:00Z",
+        BilledCost="7",
+    )
     both = write_focus_csv(tmp_path / "both.csv", [focus_row(BilledCost="1"), oct_row])
     workspace.ingest([both])
     workspace.ingest([_september(tmp_path, "sep-v2.csv", ["4"])])
     rows = workspace.query(
-        "select strftime(BillingPeriodStart, '%Y-%m'), sum(BilledCost) from cost group by 1 order by 1").rows
+        "select strftime(BillingPeriodStart, '%Y-%m'), sum(BilledCost) from cost group by 1 order by 1"
+    ).rows
     assert rows == [("2024-09", Decimal("4.0000000000")), ("2024-10", Decimal("7.0000000000"))]
 
 

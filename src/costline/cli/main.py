@@ -16,6 +16,7 @@ from costline import __version__
 from costline.cli import output
 from costline.cli.output import OutputFormat, render
 from costline.core.errors import CostlineError
+from costline.ingest import FileOutcome
 from costline.workspace import Workspace
 
 app = typer.Typer(
@@ -39,9 +40,15 @@ def _workspace() -> Workspace:
 
 @app.callback()
 def _main(
-    workspace: Annotated[Path | None, typer.Option(
-        "--workspace", "-w", help="Workspace folder (default: walk up to costline.yaml; "
-        "or COSTLINE_WORKSPACE).", show_default=False)] = None,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            help="Workspace folder (default: walk up to costline.yaml; or COSTLINE_WORKSPACE).",
+            show_default=False,
+        ),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     _state["workspace"] = workspace
@@ -66,9 +73,13 @@ def init(
 
 @app.command()
 def ingest(
-    paths: Annotated[list[str] | None, typer.Argument(
-        help="Files, folders or globs (default: the sources in costline.yaml).",
-        show_default=False)] = None,
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Files, folders or globs (default: the sources in costline.yaml).",
+            show_default=False,
+        ),
+    ] = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Ingest billing exports (CSV, CSV.gz, Parquet, NDJSON) into the cost store."""
@@ -80,19 +91,76 @@ def ingest(
         report = ws.ingest(paths or [], progress=progress)
     finally:
         progress.close()
-    rows = [(o.file, o.status, o.kind or "", o.rows, o.message) for o in report.outcomes]
-    render(["file", "status", "kind", "rows", "message"], rows, fmt, title="ingest")
+    if fmt is OutputFormat.table:
+        rows = [
+            (
+                Path(o.file).name,
+                o.status,
+                o.kind or "",
+                o.rows,
+                _short(getattr(o.error, "detail", o.message)),
+            )
+            for o in report.outcomes
+        ]
+        render(["file", "status", "kind", "rows", "message"], rows, fmt, title="ingest")
+    else:
+        cols = [
+            "file",
+            "status",
+            "kind",
+            "rows",
+            "ingestion_id",
+            "reason",
+            "row",
+            "column",
+            "value",
+            "message",
+            "hint",
+        ]
+        render(cols, [_outcome_row(o) for o in report.outcomes], fmt)
+    for failed in report.failed:
+        output.error(failed.message)
     if report.failed:
-        output.error(f"{len(report.failed)} file(s) not ingested; quarantined copies and reasons "
-                     f"are in {ws.quarantine_dir}")
+        output.error(
+            f"{len(report.failed)} file(s) not ingested; quarantined copies and reasons "
+            f"are in {ws.quarantine_dir}"
+        )
         raise typer.Exit(1)
+
+
+def _short(message: str, width: int = 70) -> str:
+    first = message.splitlines()[0] if message else ""
+    return first if len(first) <= width else first[: width - 1] + "…"
+
+
+def _outcome_row(o: FileOutcome) -> tuple[object, ...]:
+    err = o.error
+    loc = getattr(err, "location", None)
+    return (
+        o.file,
+        o.status,
+        o.kind,
+        o.rows,
+        o.ingestion_id,
+        getattr(err, "reason", None),
+        getattr(loc, "row", None),
+        getattr(loc, "column", None),
+        getattr(loc, "value", None),
+        getattr(err, "detail", o.message),
+        getattr(err, "hint", None),
+    )
 
 
 @app.command()
 def costs(
-    by: Annotated[str, typer.Option("--by", help="Comma-separated dimensions: provider, account, "
-                                    "service, category, charge, region, month, day, tag:KEY, ...")
-                  ] = "provider,month",
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by",
+            help="Comma-separated dimensions: provider, account, "
+            "service, category, charge, region, month, day, tag:KEY, ...",
+        ),
+    ] = "provider,month",
     where: Annotated[str | None, typer.Option(help="SQL filter on the cost table.")] = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
@@ -130,7 +198,9 @@ def export_focus(
 
 @app.command()
 def demo(
-    rows: Annotated[int, typer.Option(help="Approximate line items per provider per month.")] = 2000,
+    rows: Annotated[
+        int, typer.Option(help="Approximate line items per provider per month.")
+    ] = 2000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same company).")] = 7,
 ) -> None:
     """Generate a demo company, ingest it and print what costline found."""
@@ -140,7 +210,11 @@ def demo(
     ws = Workspace.locate(_state["workspace"])  # type: ignore[arg-type]
     if ws is None:
         target = Path("costline-demo")
-        ws = Workspace.open(target) if (target / "costline.yaml").exists() else Workspace.init(target)
+        ws = (
+            Workspace.open(target)
+            if (target / "costline.yaml").exists()
+            else Workspace.init(target)
+        )
     progress = RichProgress()
     try:
         summary = run_demo(ws, rows=rows, seed=seed, progress=progress)
@@ -153,26 +227,12 @@ def demo(
 def main(argv: list[str] | None = None) -> None:
     """Entry point with the one error handler: a red line naming the fix, exit 1."""
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv)
     except CostlineError as exc:
         if _state["debug"]:
             raise
         output.error(str(exc))
         sys.exit(1)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        output.error("aborted")
-        sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":

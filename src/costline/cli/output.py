@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 from typing import Any, TextIO
 
 from rich.console import Console
@@ -26,7 +26,7 @@ stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
@@ -46,7 +46,11 @@ def _json_value(value: Any) -> str:
     if isinstance(value, date):
         return json.dumps(value.isoformat())
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(str(k))}: {_json_value(v)}" for k, v in value.items()) + "}"
+        return (
+            "{"
+            + ", ".join(f"{json.dumps(str(k))}: {_json_value(v)}" for k, v in value.items())
+            + "}"
+        )
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_json_value(v) for v in value) + "]"
     return json.dumps(str(value))
@@ -55,7 +59,9 @@ def _json_value(value: Any) -> str:
 def to_json(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """Rows as a JSON list of objects with exact decimals."""
     objs = [
-        "{" + ", ".join(f"{json.dumps(c)}: {_json_value(v)}" for c, v in zip(columns, row, strict=True)) + "}"
+        "{"
+        + ", ".join(f"{json.dumps(c)}: {_json_value(v)}" for c, v in zip(columns, row, strict=True))
+        + "}"
         for row in rows
     ]
     return "[" + ",\n ".join(objs) + "]"
@@ -101,8 +107,14 @@ def _table_cell(value: Any) -> str:
     return _cell(value)
 
 
-def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: OutputFormat,
-           *, title: str | None = None, out: TextIO | None = None) -> None:
+def render(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    fmt: OutputFormat,
+    *,
+    title: str | None = None,
+    out: TextIO | None = None,
+) -> None:
     """Print rows to stdout in the chosen format."""
     if fmt is OutputFormat.json:
         (out or sys.stdout).write(to_json(columns, rows) + "\n")

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
 
 from costline.cli.output import stderr
 
@@ -12,26 +20,34 @@ class RichProgress:
 
     def __init__(self) -> None:
         self._bar = Progress(
-            TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
-            TextColumn("{task.fields[detail]}"), console=stderr, transient=True,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[detail]}"),
+            console=stderr,
+            transient=True,
         )
-        self._task: int | None = None
+        self._task: TaskID | None = None
         self._bar.start()
 
     def start(self, label: str, total: float | None = None) -> None:
         if self._task is not None:
-            self._bar.remove_task(self._task)  # type: ignore[arg-type]
-        self._task = self._bar.add_task(label, total=total, detail="")  # type: ignore[assignment]
+            self._bar.remove_task(self._task)
+        self._task = self._bar.add_task(label, total=total, detail="")
 
     def update(self, *, completed: float | None = None, detail: str | None = None) -> None:
         if self._task is None:
             return
-        fields = {"detail": detail} if detail is not None else {}
-        self._bar.update(self._task, completed=completed, **fields)  # type: ignore[arg-type]
+        if detail is None:
+            self._bar.update(self._task, completed=completed)
+        else:
+            self._bar.update(self._task, completed=completed, detail=detail)
 
     def finish(self, summary: str) -> None:
         if self._task is not None:
-            self._bar.update(self._task, completed=self._bar.tasks[-1].total or 0)  # type: ignore[arg-type]
+            self._bar.update(self._task, completed=self._bar.tasks[-1].total or 0)
         self._bar.console.print(f"[green]✓[/] {summary}", highlight=False)
 
     def warn(self, message: str) -> None:

@@ -33,9 +33,12 @@ def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> Cost
         data = yaml.safe_load(text) if text.strip() else {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", path=path,
-                          line=mark.line + 1 if mark else None,
-                          hint="check indentation and quoting at that line") from exc
+        raise ConfigError(
+            f"not valid YAML: {getattr(exc, 'problem', exc)}",
+            path=path,
+            line=mark.line + 1 if mark else None,
+            hint="check indentation and quoting at that line",
+        ) from exc
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -55,7 +58,7 @@ def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
     for key, value in environ.items():
         if not key.startswith(ENV_PREFIX):
             continue
-        parts = [p.lower() for p in key[len(ENV_PREFIX):].split("__") if p]
+        parts = [p.lower() for p in key[len(ENV_PREFIX) :].split("__") if p]
         target = data
         for part in parts[:-1]:
             target = target.setdefault(part, {})
@@ -72,7 +75,9 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
             if key_node is not None:
                 line = key_node.start_mark.line + 1
             node = match
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
             node = node.value[part]
             line = node.start_mark.line + 1
         else:

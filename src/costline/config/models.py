@@ -22,7 +22,8 @@ class StorageConfig(ConfigModel):
     engine: Literal["duckdb"] = Field("duckdb", description="Warehouse engine.")
     database: str = Field("costline.duckdb", description="DuckDB file, relative to the workspace.")
     memory_limit: str | None = Field(
-        "2GB", description="DuckDB memory limit; larger work spills to temp files.")
+        "2GB", description="DuckDB memory limit; larger work spills to temp files."
+    )
     threads: int | None = Field(None, ge=1, description="DuckDB threads (default: all cores).")
 
 
@@ -30,8 +31,10 @@ class IngestConfig(ConfigModel):
     """How raw files are received."""
 
     landing: Literal["copy", "none"] = Field(
-        "copy", description="Keep an immutable copy of each raw file under landing/ (copy), "
-        "or only record its checksum (none).")
+        "copy",
+        description="Keep an immutable copy of each raw file under landing/ (copy), "
+        "or only record its checksum (none).",
+    )
 
 
 class SourceConfig(ConfigModel):
@@ -47,6 +50,6 @@ class CostlineConfig(ConfigModel):
 
     version: Literal[1] = Field(1, description="Config format version.")
     name: str = Field("costline", description="Workspace name shown in reports.")
-    storage: StorageConfig = Field(default_factory=StorageConfig)  # type: ignore[arg-type]
-    ingest: IngestConfig = Field(default_factory=IngestConfig)  # type: ignore[arg-type]
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
     sources: list[SourceConfig] = Field(default_factory=list)

@@ -106,6 +106,7 @@ class SourceError(TerminalError):
     def __init__(self, message: str, *, location: Location, hint: str | None = None) -> None:
         super().__init__(f"{location.describe()}: {message}", hint=hint)
         self.location = location
+        self.detail = message
 
 
 class UnknownFormatError(SourceError):

@@ -31,7 +31,9 @@ def quantize(value: Decimal, places: int = 2) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
 
 
-def split_exact(total: Decimal, weights: Sequence[float | int | Decimal], *, places: int) -> list[Decimal]:
+def split_exact(
+    total: Decimal, weights: Sequence[float | int | Decimal], *, places: int
+) -> list[Decimal]:
     """Split ``total`` by ``weights`` so the parts sum to ``total`` exactly (largest remainder).
 
     Raises:

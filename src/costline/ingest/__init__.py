@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from costline.ingest.pipeline import FileOutcome, IngestReport, Ingestor, expand_inputs
+from costline.ingest.pipeline import FileOutcome, Ingestor, IngestReport, expand_inputs
 
 __all__ = ["FileOutcome", "IngestReport", "Ingestor", "expand_inputs"]

@@ -11,17 +11,22 @@ from typing import Any
 from costline.core.errors import BadInputError, Location
 from costline.schema.focus import column
 from costline.sources._sql import q, raw
-from costline.sources.base import RawColumns
 from costline.sources.base import Field as MappedField
+from costline.sources.base import RawColumns
 
-_REASONS = {"decimal": "unparsable-number", "datetime": "unparsable-date",
-            "map": "bad-tags", "string": "bad-value", "json": "bad-value"}
+_REASONS = {
+    "decimal": "unparsable-number",
+    "datetime": "unparsable-date",
+    "map": "bad-tags",
+    "string": "bad-value",
+    "json": "bad-value",
+}
 _HINTS = {
     "decimal": "the value must be a plain number such as 12.34 (no currency symbol or thousands "
-               "separator); fix the export or re-export it",
+    "separator); fix the export or re-export it",
     "datetime": "the value must be a date/time such as 2024-09-01T00:00:00Z; fix the export or "
-                "re-export it",
-    "map": "tags must be a JSON object such as {\"team\": \"web\"}; fix that row in the export",
+    "re-export it",
+    "map": 'tags must be a JSON object such as {"team": "web"}; fix that row in the export',
     "string": "fix the value in the export",
     "json": "fix the value in the export",
 }
@@ -40,7 +45,12 @@ def _present(cols: RawColumns, sources: tuple[str, ...]) -> str:
 
 
 def find_bad_value(
-    con: Any, *, mapping: dict[str, MappedField], cols: RawColumns, reader: str, file: str,
+    con: Any,
+    *,
+    mapping: dict[str, MappedField],
+    cols: RawColumns,
+    reader: str,
+    file: str,
 ) -> BadInputError | None:
     """The first row/column whose value does not convert, or None if every value does."""
     probes = [(name, f) for name, f in mapping.items() if f.sources]
@@ -57,9 +67,12 @@ def find_bad_value(
         return None
     bad_row, (target, field) = min(hits, key=lambda h: h[0])
     shown = ", ".join(f"{raw(cols, s) or q(s)}" for s in field.sources)
-    values = con.execute(
-        f"SELECT {shown} FROM {numbered(reader, cols.format)} WHERE __row = ?", [bad_row]
-    ).fetchone() or ()
+    values = (
+        con.execute(
+            f"SELECT {shown} FROM {numbered(reader, cols.format)} WHERE __row = ?", [bad_row]
+        ).fetchone()
+        or ()
+    )
     src_col, value = next(
         ((s, v) for s, v in zip(field.sources, values, strict=False) if v is not None),
         (field.sources[0], None),
@@ -68,14 +81,21 @@ def find_bad_value(
     line = f" (line {int(bad_row) + 1} counting the header)" if cols.format == "csv" else ""
     return BadInputError(
         f"cannot convert the value to FOCUS {target} ({dtype}){line}",
-        location=Location(file, row=int(bad_row), column=src_col,
-                          value=None if value is None else str(value)),
-        reason=_REASONS.get(dtype, "bad-value"), hint=_HINTS.get(dtype),
+        location=Location(
+            file, row=int(bad_row), column=src_col, value=None if value is None else str(value)
+        ),
+        reason=_REASONS.get(dtype, "bad-value"),
+        hint=_HINTS.get(dtype),
     )
 
 
 def find_null_required(
-    con: Any, *, mapping: dict[str, MappedField], cols: RawColumns, reader: str, file: str,
+    con: Any,
+    *,
+    mapping: dict[str, MappedField],
+    cols: RawColumns,
+    reader: str,
+    file: str,
     names: tuple[str, ...],
 ) -> BadInputError | None:
     """The first row where a required column maps to NULL (an empty cell)."""

@@ -88,7 +88,9 @@ class _Prepared:
     detection: Detection
 
 
-def expand_inputs(inputs: Iterable[str | Path], *, skip: Sequence[Path] = ()) -> tuple[list[Path], list[str]]:
+def expand_inputs(
+    inputs: Iterable[str | Path], *, skip: Sequence[Path] = ()
+) -> tuple[list[Path], list[str]]:
     """Files named by paths, directories (recursive) and globs; also the inputs that matched nothing."""
     found: dict[Path, None] = {}
     missing: list[str] = []
@@ -102,8 +104,11 @@ def expand_inputs(inputs: Iterable[str | Path], *, skip: Sequence[Path] = ()) ->
         hits = 0
         for match in matches:
             if match.is_dir():
-                files = sorted(p for p in match.rglob("*")
-                               if p.is_file() and not _hidden(p, match) and _is_data_name(p))
+                files = sorted(
+                    p
+                    for p in match.rglob("*")
+                    if p.is_file() and not _hidden(p, match) and _is_data_name(p)
+                )
             elif match.is_file():
                 files = [match]
             else:
@@ -119,8 +124,7 @@ def expand_inputs(inputs: Iterable[str | Path], *, skip: Sequence[Path] = ()) ->
     return list(found), missing
 
 
-DATA_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".snappy.parquet", ".gz", ".json", ".ndjson",
-                 ".jsonl", ".json.gz", ".ndjson.gz", ".jsonl.gz", ".txt", ".tsv")
+DATA_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".gz", ".json", ".ndjson", ".jsonl", ".tsv")
 
 
 def _is_data_name(path: Path) -> bool:
@@ -162,8 +166,9 @@ class Ingestor:
         files, missing = expand_inputs(inputs, skip=skip)
         report = IngestReport()
         for text in missing:
-            report.outcomes.append(FileOutcome(text, "missing", message="no such file, directory "
-                                               "or glob match"))
+            report.outcomes.append(
+                FileOutcome(text, "missing", message="no such file, directory or glob match")
+            )
         prepared: list[_Prepared] = []
         seen: dict[str, Path] = {}
         for path in files:
@@ -175,24 +180,36 @@ class Ingestor:
         return report
 
     # -- steps ------------------------------------------------------------------------------
-    def _prepare(self, path: Path, seen: dict[str, Path], out: list[_Prepared]) -> FileOutcome | None:
+    def _prepare(
+        self, path: Path, seen: dict[str, Path], out: list[_Prepared]
+    ) -> FileOutcome | None:
         sha: str | None = None
         try:
             sha = sha256_of(path)
             if sha in seen:
-                return FileOutcome(str(path), "duplicate",
-                                   message=f"same content as {seen[sha]} in this batch; skipped")
+                return FileOutcome(
+                    str(path),
+                    "duplicate",
+                    message=f"same content as {seen[sha]} in this batch; skipped",
+                )
             seen[sha] = path
             previous = self.warehouse.known_sha256(sha)
             if previous is not None:
-                return FileOutcome(str(path), "unchanged", ingestion_id=previous,
-                                   message=f"already ingested (ingestion {previous}); nothing to do")
+                return FileOutcome(
+                    str(path),
+                    "unchanged",
+                    ingestion_id=previous,
+                    message=f"already ingested (ingestion {previous}); nothing to do",
+                )
             fmt = _files.sniff_format(path)
             cols = self._describe(path, fmt)
             spec, detection = detect_source(cols, file=str(path))
             if "not_cost" in detection.details:
-                raise NotCostDataError(detection.details["not_cost"], location=Location(str(path)),
-                                       hint="costline stores Cost and Usage data; pass that export")
+                raise NotCostDataError(
+                    detection.details["not_cost"],
+                    location=Location(str(path)),
+                    hint="costline stores Cost and Usage data; pass that export",
+                )
             if fmt == "csv" and spec.csv_options:
                 cols = self._describe(path, fmt, spec.csv_options)
             out.append(_Prepared(path, sha, fmt, cols, spec, detection))
@@ -210,8 +227,10 @@ class Ingestor:
         except duckdb.Error as exc:
             raise BadInputError(
                 f"cannot read the file as {fmt}: {_duck_message(exc)}",
-                location=Location(str(path)), reason=f"unreadable-{fmt}",
-                hint="the file is damaged or not a billing export; fetch it again") from exc
+                location=Location(str(path)),
+                reason=f"unreadable-{fmt}",
+                hint="the file is damaged or not a billing export; fetch it again",
+            ) from exc
         return RawColumns.of(types, fmt)  # type: ignore[arg-type]
 
     def _load_unit(self, unit: list[_Prepared], report: IngestReport) -> None:
@@ -222,19 +241,29 @@ class Ingestor:
         self.progress.start(f"ingest {label}", total=size)
         ingestion_id = f"ing_{utcnow():%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:8]}"
         options = first.spec.csv_options if first.fmt == "csv" else None
-        reader = _files.reader_sql([p.path for p in unit], first.fmt,  # type: ignore[arg-type]
-                                   options={**(options or {}), **({"filename": True} if len(unit) > 1 else {})})
+        reader = _files.reader_sql(
+            [p.path for p in unit],
+            first.fmt,  # type: ignore[arg-type]
+            options={**(options or {}), **({"filename": True} if len(unit) > 1 else {})},
+        )
         try:
             mapping = first.spec.build_mapping(first.cols, first.detection)
             check_required(mapping, file=names[0], kind=first.detection.kind)
             files_expr = Field("filename") if len(unit) > 1 else lit(names[0])
-            full = lineage(mapping, kind=first.detection.kind, files_expr=files_expr,
-                           ingestion_id=ingestion_id)
+            full = lineage(
+                mapping, kind=first.detection.kind, files_expr=files_expr, ingestion_id=ingestion_id
+            )
             plan = LoadPlan(
-                ingestion_id=ingestion_id, select_sql=select_sql(full, reader), files=tuple(names),
-                sha256=tuple(p.sha256 for p in unit), bytes=size,
-                source_kind=first.detection.kind, provider=first.detection.provider,
-                validate=lambda con: _validate(con, ingestion_id, mapping, first.cols, reader, names[0]),
+                ingestion_id=ingestion_id,
+                select_sql=select_sql(full, reader),
+                files=tuple(names),
+                sha256=tuple(p.sha256 for p in unit),
+                bytes=size,
+                source_kind=first.detection.kind,
+                provider=first.detection.provider,
+                validate=lambda con: _validate(
+                    con, ingestion_id, mapping, first.cols, reader, names[0]
+                ),
             )
             for p in unit:
                 self._land(p)
@@ -242,45 +271,74 @@ class Ingestor:
         except SourceError as exc:
             for p in unit:
                 self._quarantine(p.path, p.sha256, exc)
-                report.outcomes.append(FileOutcome(str(p.path), "quarantined", first.detection.kind,
-                                                   message=str(exc), error=exc))
+                report.outcomes.append(
+                    FileOutcome(
+                        str(p.path),
+                        "quarantined",
+                        first.detection.kind,
+                        message=str(exc),
+                        error=exc,
+                    )
+                )
             self.progress.warn(str(exc))
             return
         report.loads.append(result)
         rate = result.rows / result.seconds if result.seconds else 0.0
-        msg = (f"{result.rows:,} rows, {len(result.partitions)} partition(s)"
-               + (f", replaced {result.replaced_rows:,} older rows" if result.replaced_rows else "")
-               + f", {rate:,.0f} rows/s")
+        msg = (
+            f"{result.rows:,} rows, {len(result.partitions)} partition(s)"
+            + (f", replaced {result.replaced_rows:,} older rows" if result.replaced_rows else "")
+            + f", {rate:,.0f} rows/s"
+        )
         for p in unit:
-            report.outcomes.append(FileOutcome(str(p.path), "loaded", first.detection.kind,
-                                               rows=result.rows if p is first else 0, message=msg,
-                                               ingestion_id=ingestion_id, seconds=result.seconds))
+            report.outcomes.append(
+                FileOutcome(
+                    str(p.path),
+                    "loaded",
+                    first.detection.kind,
+                    rows=result.rows if p is first else 0,
+                    message=msg,
+                    ingestion_id=ingestion_id,
+                    seconds=result.seconds,
+                )
+            )
         self.progress.finish(f"{label}: {first.detection.kind}, {msg}")
 
-    def _load(self, plan: LoadPlan, mapping: dict[str, Field], cols: RawColumns, reader: str,
-              file: str) -> LoadResult:
+    def _load(
+        self, plan: LoadPlan, mapping: dict[str, Field], cols: RawColumns, reader: str, file: str
+    ) -> LoadResult:
         try:
-            return self.warehouse.load(plan)
+            size = plan.bytes
+            return self.warehouse.load(
+                plan, on_progress=lambda pct: self.progress.update(completed=size * pct / 100)
+            )
         except duckdb.Error as exc:
             con = getattr(self.warehouse, "con", None)
             found = None
             if con is not None:
                 try:
-                    found = diagnose.find_bad_value(con, mapping=mapping, cols=cols, reader=reader,
-                                                    file=file)
+                    found = diagnose.find_bad_value(
+                        con, mapping=mapping, cols=cols, reader=reader, file=file
+                    )
                 except duckdb.Error:
                     found = None
             if found is not None:
                 raise found from exc
-            raise BadInputError(f"the file could not be loaded: {_duck_message(exc)}",
-                                location=Location(file), reason="unreadable",
-                                hint="fix the row DuckDB names above, or re-export the file") from exc
+            raise BadInputError(
+                f"the file could not be loaded: {_duck_message(exc)}",
+                location=Location(file),
+                reason="unreadable",
+                hint="fix the row DuckDB names above, or re-export the file",
+            ) from exc
 
     # -- landing and quarantine -------------------------------------------------------------
     def _land(self, prepared: _Prepared) -> None:
         if self.landing_dir is None:
             return
-        target = self.landing_dir / prepared.detection.provider / f"{prepared.sha256[:16]}-{prepared.path.name}"
+        target = (
+            self.landing_dir
+            / prepared.detection.provider
+            / f"{prepared.sha256[:16]}-{prepared.path.name}"
+        )
         if target.exists():
             return
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -293,46 +351,68 @@ class Ingestor:
         if self.quarantine_dir is None:
             return
         self.quarantine_dir.mkdir(parents=True, exist_ok=True)
-        stamp = f"{utcnow():%Y%m%dT%H%M%S}"
-        target = self.quarantine_dir / f"{stamp}-{(sha or 'unread')[:12]}-{path.name}"
-        if path.exists():
+        # Named by content: the same bad file sent again updates its reason, not a new copy.
+        target = self.quarantine_dir / f"{(sha or 'unread')[:16]}-{path.name}"
+        if path.exists() and not target.exists():
             shutil.copyfile(path, target)
         loc = exc.location
         reason = {
-            "file": str(path), "sha256": sha, "reason": exc.reason, "message": exc.message,
-            "hint": exc.hint, "row": loc.row, "column": loc.column, "value": loc.value,
+            "file": str(path),
+            "sha256": sha,
+            "reason": exc.reason,
+            "message": exc.message,
+            "hint": exc.hint,
+            "row": loc.row,
+            "column": loc.column,
+            "value": loc.value,
             "quarantined_at": f"{utcnow():%Y-%m-%dT%H:%M:%SZ}",
         }
-        target.with_name(target.name + ".reason.json").write_text(json.dumps(reason, indent=2) + "\n")
+        target.with_name(target.name + ".reason.json").write_text(
+            json.dumps(reason, indent=2) + "\n"
+        )
 
 
-def _validate(con: Any, ingestion_id: str, mapping: dict[str, Field], cols: RawColumns,
-              reader: str, file: str) -> None:
+def _validate(
+    con: Any, ingestion_id: str, mapping: dict[str, Field], cols: RawColumns, reader: str, file: str
+) -> None:
     """Checks on the rows just inserted, inside the load transaction (a failure rolls back)."""
     nulls = ", ".join(f'count(*) FILTER (WHERE "{c}" IS NULL)' for c in REQUIRED_NOT_NULL)
-    row = con.execute(f"SELECT count(*), {nulls} FROM cost WHERE x_IngestionId = ?",
-                      [ingestion_id]).fetchone()
+    row = con.execute(
+        f"SELECT count(*), {nulls} FROM cost WHERE x_IngestionId = ?", [ingestion_id]
+    ).fetchone()
     if not row or row[0] == 0:
-        raise BadInputError("the file has a header but no data rows", location=Location(file),
-                            reason="no-rows", hint="re-export the period; an export of a billed "
-                            "period always has at least one line item")
+        raise BadInputError(
+            "the file has a header but no data rows",
+            location=Location(file),
+            reason="no-rows",
+            hint="re-export the period; an export of a billed "
+            "period always has at least one line item",
+        )
     if any(row[1:]):
-        found = diagnose.find_null_required(con, mapping=mapping, cols=cols, reader=reader,
-                                            file=file, names=REQUIRED_NOT_NULL)
+        found = diagnose.find_null_required(
+            con, mapping=mapping, cols=cols, reader=reader, file=file, names=REQUIRED_NOT_NULL
+        )
         bad = [c for c, n in zip(REQUIRED_NOT_NULL, row[1:], strict=True) if n]
-        raise found or BadInputError(f"empty mandatory values in {', '.join(bad)}",
-                                     location=Location(file), reason="missing-value")
+        raise found or BadInputError(
+            f"empty mandatory values in {', '.join(bad)}",
+            location=Location(file),
+            reason="missing-value",
+        )
     mixed = con.execute(
         """SELECT x_Provider, BillingAccountId, BillingPeriodStart, list(DISTINCT BillingCurrency ORDER BY BillingCurrency)
            FROM cost WHERE x_IngestionId = ? GROUP BY ALL HAVING count(DISTINCT BillingCurrency) > 1
-           LIMIT 1""", [ingestion_id]).fetchone()
+           LIMIT 1""",
+        [ingestion_id],
+    ).fetchone()
     if mixed:
         raise BadInputError(
             f"mixed billing currencies {', '.join(mixed[3])} for billing account {mixed[1]} in "
-            f"period {mixed[2]:%Y-%m}", location=Location(file, column="BillingCurrency"),
+            f"period {mixed[2]:%Y-%m}",
+            location=Location(file, column="BillingCurrency"),
             reason="mixed-currency",
             hint="a billing account is invoiced in one currency per period; split the export "
-                 "per currency or fix the rows that differ")
+            "per currency or fix the rows that differ",
+        )
 
 
 def _group_parts(prepared: list[_Prepared]) -> list[list[_Prepared]]:
@@ -340,8 +420,11 @@ def _group_parts(prepared: list[_Prepared]) -> list[list[_Prepared]]:
     groups: dict[tuple[str, str, str, str], list[_Prepared]] = {}
     for p in prepared:
         stem = _PART.sub("#", p.path.name)
-        key = (str(p.path.parent), p.detection.kind, p.fmt, stem) if stem != p.path.name else (
-            str(p.path), p.detection.kind, p.fmt, "")
+        key = (
+            (str(p.path.parent), p.detection.kind, p.fmt, stem)
+            if stem != p.path.name
+            else (str(p.path), p.detection.kind, p.fmt, "")
+        )
         groups.setdefault(key, []).append(p)
     units = list(groups.values())
     units.sort(key=lambda u: (min(p.path.stat().st_mtime for p in u), str(u[0].path)))

@@ -8,7 +8,9 @@ from costline.sources._sql import lit
 from costline.sources.base import Field, MappingResult
 
 
-def lineage(mapping: MappingResult, *, kind: str, files_expr: Field, ingestion_id: str) -> MappingResult:
+def lineage(
+    mapping: MappingResult, *, kind: str, files_expr: Field, ingestion_id: str
+) -> MappingResult:
     """The mapping plus costline's lineage columns."""
     out = dict(mapping)
     out["x_SourceKind"] = lit(kind)
@@ -38,6 +40,8 @@ def check_required(mapping: MappingResult, *, file: str, kind: str) -> None:
         if field is None or (not field.sources and field.expr == "NULL"):
             raise BadInputError(
                 f"missing mandatory column: nothing in this {kind} file provides FOCUS {name}",
-                location=Location(file, column=name), reason="missing-column",
+                location=Location(file, column=name),
+                reason="missing-column",
                 hint=f"re-export with all columns; docs/connectors/ lists which raw column "
-                     f"feeds {name} for each export kind")
+                f"feeds {name} for each export kind",
+            )

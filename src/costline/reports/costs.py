@@ -49,8 +49,11 @@ def dimension_sql(name: str) -> str:
         key = match.group(1).replace("'", "''")
         return f"coalesce(Tags['{key}'], '(untagged)')"
     close = difflib.get_close_matches(name, list(DIMENSIONS), n=1)
-    hint = f"did you mean {close[0]!r}?" if close else (
-        "valid: " + ", ".join(DIMENSIONS) + ", or tag:KEY")
+    hint = (
+        f"did you mean {close[0]!r}?"
+        if close
+        else ("valid: " + ", ".join(DIMENSIONS) + ", or tag:KEY")
+    )
     raise CostlineError(f"unknown dimension {name!r}", hint=hint)
 
 

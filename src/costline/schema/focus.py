@@ -75,29 +75,79 @@ FOCUS_COLUMNS: tuple[Column, ...] = _focus_columns()
 
 # costline's own columns. FOCUS allows custom columns prefixed ``x_``.
 EXTENSION_COLUMNS: tuple[Column, ...] = (
-    Column("x_Provider", "string", "extension", "-",
-           description="Cloud whose bill this row belongs to (aws, azure, gcp, oci, ...): part of "
-           "the partition key (x_Provider, BillingAccountId, BillingPeriodStart)."),
-    Column("x_SourceKind", "string", "extension", "-",
-           description="Detected export format, e.g. aws-cur2, azure-cost, focus-1.0."),
-    Column("x_SourceFile", "string", "extension", "-",
-           description="Path of the raw file the row was read from (lineage)."),
-    Column("x_IngestionId", "string", "extension", "-",
-           description="Id of the ingestion run that loaded the row (lineage)."),
-    Column("x_ServiceCode", "string", "extension", "-",
-           description="Provider's service code (AWS product code, Azure meter category, ...)."),
-    Column("x_UsageType", "string", "extension", "-",
-           description="Provider usage type (AWS lineItem/UsageType, GCP SKU description, ...)."),
-    Column("x_Operation", "string", "extension", "-",
-           description="Provider operation (AWS lineItem/Operation)."),
-    Column("x_ChargeType", "string", "extension", "-",
-           description="Provider's own charge type before FOCUS mapping (AWS LineItemType, "
-           "Azure ChargeType, GCP cost_type, ...)."),
-    Column("x_InstanceType", "string", "extension", "-",
-           description="Instance/VM size where the provider reports it (for rightsizing)."),
-    Column("x_Discounts", "decimal", "extension", "-",
-           description="Sum of provider discounts/credits folded into EffectiveCost (e.g. GCP "
-           "credits, AWS EDP), for explanation."),
+    Column(
+        "x_Provider",
+        "string",
+        "extension",
+        "-",
+        description="Cloud whose bill this row belongs to (aws, azure, gcp, oci, ...): part of "
+        "the partition key (x_Provider, BillingAccountId, BillingPeriodStart).",
+    ),
+    Column(
+        "x_SourceKind",
+        "string",
+        "extension",
+        "-",
+        description="Detected export format, e.g. aws-cur2, azure-cost, focus-1.0.",
+    ),
+    Column(
+        "x_SourceFile",
+        "string",
+        "extension",
+        "-",
+        description="Path of the raw file the row was read from (lineage).",
+    ),
+    Column(
+        "x_IngestionId",
+        "string",
+        "extension",
+        "-",
+        description="Id of the ingestion run that loaded the row (lineage).",
+    ),
+    Column(
+        "x_ServiceCode",
+        "string",
+        "extension",
+        "-",
+        description="Provider's service code (AWS product code, Azure meter category, ...).",
+    ),
+    Column(
+        "x_UsageType",
+        "string",
+        "extension",
+        "-",
+        description="Provider usage type (AWS lineItem/UsageType, GCP SKU description, ...).",
+    ),
+    Column(
+        "x_Operation",
+        "string",
+        "extension",
+        "-",
+        description="Provider operation (AWS lineItem/Operation).",
+    ),
+    Column(
+        "x_ChargeType",
+        "string",
+        "extension",
+        "-",
+        description="Provider's own charge type before FOCUS mapping (AWS LineItemType, "
+        "Azure ChargeType, GCP cost_type, ...).",
+    ),
+    Column(
+        "x_InstanceType",
+        "string",
+        "extension",
+        "-",
+        description="Instance/VM size where the provider reports it (for rightsizing).",
+    ),
+    Column(
+        "x_Discounts",
+        "decimal",
+        "extension",
+        "-",
+        description="Sum of provider discounts/credits folded into EffectiveCost (e.g. GCP "
+        "credits, AWS EDP), for explanation.",
+    ),
 )
 
 STORE_COLUMNS: tuple[Column, ...] = FOCUS_COLUMNS + EXTENSION_COLUMNS
@@ -107,8 +157,14 @@ _BY_NAME = {c.name: c for c in STORE_COLUMNS}
 PARTITION_KEY: tuple[str, ...] = ("x_Provider", "BillingAccountId", "BillingPeriodStart")
 # Columns an ingested row must have (null here means the file is unusable).
 REQUIRED_NOT_NULL: tuple[str, ...] = (
-    "BillingAccountId", "BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart",
-    "ChargePeriodEnd", "BilledCost", "EffectiveCost", "BillingCurrency",
+    "BillingAccountId",
+    "BillingPeriodStart",
+    "BillingPeriodEnd",
+    "ChargePeriodStart",
+    "ChargePeriodEnd",
+    "BilledCost",
+    "EffectiveCost",
+    "BillingCurrency",
 )
 
 
@@ -132,3 +188,29 @@ def store_ddl(table: str = "cost") -> str:
     """``CREATE TABLE`` statement for the cost store (DuckDB dialect)."""
     cols = ",\n  ".join(f'"{c.name}" {c.sql_type}' for c in STORE_COLUMNS)
     return f"CREATE TABLE IF NOT EXISTS {table} (\n  {cols}\n)"
+
+
+def schema_reference() -> str:
+    """Markdown table of every store column (docs/reference/schema.md is generated from it)."""
+    lines = [
+        "# Cost table schema",
+        "",
+        "Generated from `costline.schema` by `make docs`; a test fails when it is stale. The table",
+        "is `cost`: the FOCUS 1.3 Cost and Usage columns plus costline's `x_` columns. Money,",
+        "prices and quantities are `DECIMAL(38, 10)`; timestamps are UTC; `Tags` is a",
+        "`MAP(VARCHAR, VARCHAR)` (query a tag as `Tags['team']`) and is written as a JSON object",
+        "on FOCUS export. The partition a newer export replaces whole is",
+        f"`({', '.join(PARTITION_KEY)})`.",
+        "",
+        "| column | type | requirement (FOCUS 1.3) | since | notes |",
+        "|---|---|---|---|---|",
+    ]
+    for col in STORE_COLUMNS:
+        crit = ", ".join(col.applicability)
+        notes = col.description or (f"when {crit}" if crit else "")
+        must = " (never null in costline)" if col.name in REQUIRED_NOT_NULL else ""
+        lines.append(
+            f"| `{col.name}` | `{col.sql_type}` | {col.requirement}{must} | "
+            f"{col.introduced} | {notes} |"
+        )
+    return "\n".join(lines) + "\n"

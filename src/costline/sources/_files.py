@@ -28,8 +28,12 @@ def sniff_format(path: Path) -> FileFormat:
     size = path.stat().st_size
     loc = Location(str(path))
     if size == 0:
-        raise BadInputError("the file is empty (0 bytes)", location=loc, reason="empty-file",
-                            hint="re-export the billing data; an export always has a header row")
+        raise BadInputError(
+            "the file is empty (0 bytes)",
+            location=loc,
+            reason="empty-file",
+            hint="re-export the billing data; an export always has a header row",
+        )
     with path.open("rb") as fh:
         head = fh.read(4)
         if head == PARQUET_MAGIC:
@@ -37,8 +41,10 @@ def sniff_format(path: Path) -> FileFormat:
             if fh.read(4) != PARQUET_MAGIC:
                 raise BadInputError(
                     "truncated Parquet file: the footer magic 'PAR1' is missing",
-                    location=loc, reason="truncated-parquet",
-                    hint="the download or copy was cut short; fetch the file again")
+                    location=loc,
+                    reason="truncated-parquet",
+                    hint="the download or copy was cut short; fetch the file again",
+                )
             return "parquet"
     if head[:2] == GZIP_MAGIC:
         sample = _gunzip_head(path, loc)
@@ -56,23 +62,37 @@ def _gunzip_head(path: Path, loc: Location) -> bytes:
             while fh.read(1 << 20):
                 pass
     except (OSError, EOFError, zlib.error) as exc:
-        raise BadInputError(f"corrupt gzip file ({exc})", location=loc, reason="corrupt-gzip",
-                            hint="the download or copy was damaged; fetch the file again "
-                                 "(check it with `gzip -t`)") from exc
+        raise BadInputError(
+            f"corrupt gzip file ({exc})",
+            location=loc,
+            reason="corrupt-gzip",
+            hint="the download or copy was damaged; fetch the file again (check it with `gzip -t`)",
+        ) from exc
     if not head:
-        raise BadInputError("the file is empty once decompressed", location=loc,
-                            reason="empty-file", hint="re-export the billing data")
+        raise BadInputError(
+            "the file is empty once decompressed",
+            location=loc,
+            reason="empty-file",
+            hint="re-export the billing data",
+        )
     return head
 
 
 def _text_format(sample: bytes, loc: Location) -> FileFormat:
     text = sample.lstrip(b"\xef\xbb\xbf").lstrip()
     if not text:
-        raise BadInputError("the file contains only whitespace", location=loc,
-                            reason="empty-file", hint="re-export the billing data")
+        raise BadInputError(
+            "the file contains only whitespace",
+            location=loc,
+            reason="empty-file",
+            hint="re-export the billing data",
+        )
     if b"\x00" in sample:
-        raise UnknownFormatError("binary file that is not Parquet or gzip", location=loc,
-                                 hint="costline reads CSV, CSV.gz, Parquet and NDJSON exports")
+        raise UnknownFormatError(
+            "binary file that is not Parquet or gzip",
+            location=loc,
+            hint="costline reads CSV, CSV.gz, Parquet and NDJSON exports",
+        )
     if text[:1] == b"{":
         return "json"
     return "csv"
@@ -96,15 +116,19 @@ def reader_sql(
         base.update({k: _render(v) for k, v in opts.items()})
         return f"read_parquet({files}, {_kwargs(base)})"
     if fmt == "json":
-        base = {"format": "'auto'", "union_by_name": "true",
-                "maximum_object_size": str(64 << 20)}
+        base = {"format": "'auto'", "union_by_name": "true", "maximum_object_size": str(64 << 20)}
         base.update({k: _render(v) for k, v in opts.items()})
         return f"read_json({files}, {_kwargs(base)})"
     base = {
-        "header": "true", "all_varchar": "true", "auto_detect": "true", "quote": "'\"'",
+        "header": "true",
+        "all_varchar": "true",
+        "auto_detect": "true",
+        "quote": "'\"'",
         "escape": "'\"'",
         "nullstr": "[" + ", ".join(_sql_str(s) for s in NULL_STRINGS) + "]",
-        "union_by_name": "true", "strict_mode": "false", "null_padding": "true",
+        "union_by_name": "true",
+        "strict_mode": "false",
+        "null_padding": "true",
         "max_line_size": str(16 << 20),
     }
     base.update({k: _render(v) for k, v in opts.items()})

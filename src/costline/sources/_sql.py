@@ -134,6 +134,6 @@ def tags_from_columns(cols: RawColumns, names: Sequence[str], *, strip: str) -> 
     """One raw column per tag (``resourceTags/user:team``) → MAP with ``strip`` removed from keys."""
     if not names:
         return Field("CAST(MAP() AS MAP(VARCHAR, VARCHAR))")
-    keys = ", ".join("'" + n[len(strip):].strip().replace("'", "''") + "'" for n in names)
+    keys = ", ".join("'" + n[len(strip) :].strip().replace("'", "''") + "'" for n in names)
     values = ", ".join(raw(cols, n) or "NULL" for n in names)
     return Field(f"costline_tags_from_lists([{keys}], [{values}])", tuple(names))

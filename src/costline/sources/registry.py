@@ -60,7 +60,8 @@ def detect_source(cols: RawColumns, *, file: str) -> tuple[SourceSpec, Detection
         raise UnknownFormatError(
             f"not a billing export costline recognises (columns: {shown})",
             location=Location(file),
-            hint="supported: " + "; ".join(s.description for s in SOURCES.values())
+            hint="supported: "
+            + "; ".join(s.description for s in SOURCES.values())
             + ". Pass only cost exports, or open an issue with this header",
         )
     return best

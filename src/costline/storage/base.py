@@ -72,8 +72,13 @@ class EngineAdapter(ABC):
         """Column name → engine type of a relation (e.g. a file reader)."""
 
     @abstractmethod
-    def load(self, plan: LoadPlan) -> LoadResult:
-        """Insert the plan's rows and replace the partitions they cover, atomically."""
+    def load(
+        self, plan: LoadPlan, *, on_progress: Callable[[float], None] | None = None
+    ) -> LoadResult:
+        """Insert the plan's rows and replace the partitions they cover, atomically.
+
+        ``on_progress`` receives the engine's completion estimate (0-100) while the load runs.
+        """
 
     @abstractmethod
     def query(self, sql: str, params: Sequence[Any] = ()) -> QueryResult: ...

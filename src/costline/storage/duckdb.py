@@ -14,8 +14,9 @@ Example:
 from __future__ import annotations
 
 import re
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -123,13 +124,18 @@ class DuckDBWarehouse(EngineAdapter):
         except duckdb.IOException as exc:
             raise _locked_or_io(path, exc) from exc
         self.con.execute("SET TimeZone = 'UTC'")
+        # query_progress() (polled while a load runs) only reports with the bar enabled.
+        self.con.execute("SET enable_progress_bar = true")
+        self.con.execute("SET enable_progress_bar_print = false")
         for macro in MACROS:
             if not read_only:
                 self.con.execute(macro)
         if read_only:
             # Macros are per-catalog; a read-only file cannot take them, use a temp schema.
             for macro in MACROS:
-                self.con.execute(macro.replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
+                self.con.execute(
+                    macro.replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO")
+                )
 
     # -- schema -----------------------------------------------------------------------------
     def ensure_schema(self) -> None:
@@ -148,9 +154,11 @@ class DuckDBWarehouse(EngineAdapter):
         try:
             cur = self.con.execute(sql, list(params))
         except duckdb.Error as exc:
-            raise QueryError(f"query failed: {_first_line(exc)}",
-                             hint="check the SQL; the cost table is `cost` (FOCUS 1.3 columns), "
-                                  "see docs/reference/schema.md") from exc
+            raise QueryError(
+                f"query failed: {_first_line(exc)}",
+                hint="check the SQL; the cost table is `cost` (FOCUS 1.3 columns), "
+                "see docs/reference/schema.md",
+            ) from exc
         columns = [d[0] for d in (cur.description or [])]
         return QueryResult(columns, cur.fetchall())
 
@@ -161,7 +169,13 @@ class DuckDBWarehouse(EngineAdapter):
         return None if row is None else str(row[0])
 
     # -- the one write path -----------------------------------------------------------------
-    def load(self, plan: LoadPlan) -> LoadResult:
+    def load(
+        self, plan: LoadPlan, *, on_progress: Callable[[float], None] | None = None
+    ) -> LoadResult:
+        with _ProgressPoller(self.con, on_progress):
+            return self._load(plan)
+
+    def _load(self, plan: LoadPlan) -> LoadResult:
         started = time.perf_counter()
         started_at = utcnow()
         con = self.con
@@ -190,13 +204,17 @@ class DuckDBWarehouse(EngineAdapter):
         self, ingestion_id: str, partitions: list[tuple[Any, ...]], now: Any
     ) -> int:
         con = self.con
-        con.execute("CREATE OR REPLACE TEMP TABLE _new_parts AS SELECT * FROM (VALUES (NULL::VARCHAR, NULL::VARCHAR, NULL::TIMESTAMP)) t(p, a, s) WHERE false")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _new_parts AS SELECT * FROM (VALUES (NULL::VARCHAR, NULL::VARCHAR, NULL::TIMESTAMP)) t(p, a, s) WHERE false"
+        )
         if partitions:
             con.executemany(
                 "INSERT INTO _new_parts VALUES (?, ?, ?)", [list(p[:3]) for p in partitions]
             )
-        key = " AND ".join(f"c.{k} IS NOT DISTINCT FROM n.{v}" for k, v in
-                           zip(PARTITION_KEY, ("p", "a", "s"), strict=True))
+        key = " AND ".join(
+            f"c.{k} IS NOT DISTINCT FROM n.{v}"
+            for k, v in zip(PARTITION_KEY, ("p", "a", "s"), strict=True)
+        )
         replaced_row = con.execute(
             f"""SELECT count(*) FROM cost c WHERE c.x_IngestionId <> ?
                 AND EXISTS (SELECT 1 FROM _new_parts n WHERE {key})""",
@@ -212,7 +230,8 @@ class DuckDBWarehouse(EngineAdapter):
         for prov, acct, start, n, billed in partitions:
             old = con.execute(
                 "SELECT ingestion_id FROM _partitions WHERE x_Provider = ? AND "
-                "BillingAccountId = ? AND BillingPeriodStart = ?", [prov, acct, start]
+                "BillingAccountId = ? AND BillingPeriodStart = ?",
+                [prov, acct, start],
             ).fetchone()
             con.execute(
                 "INSERT INTO _partition_history VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -227,17 +246,62 @@ class DuckDBWarehouse(EngineAdapter):
     def _record(self, plan: LoadPlan, started_at: Any, rows: int, replaced: int) -> None:
         self.con.execute(
             "INSERT INTO _ingestions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [plan.ingestion_id, started_at, utcnow(), plan.source_kind, plan.provider,
-             list(plan.files), plan.bytes, rows, replaced],
+            [
+                plan.ingestion_id,
+                started_at,
+                utcnow(),
+                plan.source_kind,
+                plan.provider,
+                list(plan.files),
+                plan.bytes,
+                rows,
+                replaced,
+            ],
         )
         for file, sha in zip(plan.files, plan.sha256, strict=True):
             self.con.execute(
                 "INSERT OR REPLACE INTO _ingested_files VALUES (?, ?, ?, ?, ?)",
-                [sha, file, plan.ingestion_id, Path(file).stat().st_size if Path(file).exists() else None, utcnow()],
+                [
+                    sha,
+                    file,
+                    plan.ingestion_id,
+                    Path(file).stat().st_size if Path(file).exists() else None,
+                    utcnow(),
+                ],
             )
 
     def close(self) -> None:
         self.con.close()
+
+
+class _ProgressPoller:
+    """Polls DuckDB's ``query_progress()`` from a thread while a statement runs."""
+
+    def __init__(self, con: Any, callback: Callable[[float], None] | None) -> None:
+        self.con = con
+        self.callback = callback
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _ProgressPoller:
+        if self.callback is not None:
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            try:
+                pct = float(self.con.query_progress())
+            except duckdb.Error:
+                continue
+            if pct >= 0 and self.callback is not None:
+                self.callback(pct)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -252,6 +316,6 @@ def _locked_or_io(path: Path | None, exc: BaseException) -> StorageError:
         return DatabaseLockedError(
             f"the warehouse {path} is in use by {who}",
             hint="wait for that command to finish, or stop `costline serve` (it owns the file "
-                 "while it runs) and run this command again",
+            "while it runs) and run this command again",
         )
     return StorageError(f"cannot open the warehouse {path}: {_first_line(exc)}")
