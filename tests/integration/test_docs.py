@@ -29,9 +29,12 @@ def _settings(model: type[BaseModel], prefix: str = "") -> list[str]:
     keys = []
     for name, field in model.model_fields.items():
         ann = field.annotation
-        inner = getattr(ann, "__args__", (ann,))[0] if getattr(ann, "__args__", None) else ann
+        args = getattr(ann, "__args__", None)
+        inner = args[0] if args else ann
         if isinstance(inner, type) and issubclass(inner, BaseModel):
-            keys += _settings(inner, f"{prefix}{name}.")
+            keys.append(f"{prefix}{name}")
+            sep = "[]." if getattr(ann, "__origin__", None) is list else "."
+            keys += _settings(inner, f"{prefix}{name}{sep}")
         else:
             keys.append(f"{prefix}{name}")
     return keys

@@ -37,7 +37,7 @@ from costline.core.errors import (
 )
 from costline.core.progress import NoProgress, Progress
 from costline.core.time import utcnow
-from costline.ingest import diagnose
+from costline.ingest import diagnose, manifests
 from costline.ingest.plan import check_required, lineage, select_sql
 from costline.schema.focus import REQUIRED_NOT_NULL
 from costline.sources import _files
@@ -46,7 +46,9 @@ from costline.sources.base import Detection, Field, RawColumns, SourceSpec
 from costline.sources.registry import detect_source
 from costline.storage.base import EngineAdapter, LoadPlan, LoadResult
 
-Status = Literal["loaded", "unchanged", "duplicate", "skipped", "quarantined", "missing"]
+Status = Literal[
+    "loaded", "unchanged", "duplicate", "skipped", "manifest", "quarantined", "missing"
+]
 _PART = re.compile(r"(?i)(?:[-_]part[-_]?\d+|[-_]\d{5}(?=\.)|_\d+_\d+(?=\.))")
 
 
@@ -86,6 +88,7 @@ class _Prepared:
     cols: RawColumns
     spec: SourceSpec
     detection: Detection
+    previous: str | None = None
 
 
 def expand_inputs(
@@ -169,19 +172,103 @@ class Ingestor:
             report.outcomes.append(
                 FileOutcome(text, "missing", message="no such file, directory or glob match")
             )
+        files, units_by_file = self._apply_manifests(files, report)
+        multi = _multi_file_units(files, units_by_file)
         prepared: list[_Prepared] = []
         seen: dict[str, Path] = {}
         for path in files:
-            outcome = self._prepare(path, seen, prepared)
+            outcome = self._prepare(path, seen, prepared, in_multi_unit=path in multi)
             if outcome is not None:
                 report.outcomes.append(outcome)
-        for unit in _group_parts(prepared):
+        for unit in _group_parts(prepared, units_by_file):
             self._load_unit(unit, report)
         return report
 
+    def _apply_manifests(
+        self, files: list[Path], report: IngestReport
+    ) -> tuple[list[Path], dict[Path, str]]:
+        """Use CUR manifests: load only current assemblies, each as one unit; refuse partial ones."""
+        found = [
+            m
+            for f in files
+            if manifests.is_manifest_name(f)
+            if (m := manifests.read_manifest(f)) is not None
+        ]
+        if not found:
+            return files, {}
+        paths = {m.path for m in found}
+        data = [f for f in files if f not in paths]
+        outer = [
+            m
+            for m in found
+            if not any(
+                o is not m and m.path.parent.is_relative_to(o.scope) and m.path.parent != o.scope
+                for o in found
+            )
+        ]
+        units: dict[Path, str] = {}
+        dropped: set[Path] = set()
+        for m in found:
+            if m not in outer:
+                report.outcomes.append(
+                    FileOutcome(
+                        str(m.path),
+                        "skipped",
+                        message=(
+                            "inner assembly manifest; the billing period's top manifest decides"
+                        ),
+                    )
+                )
+                continue
+            named, absent = manifests.resolve(m, data)
+            scope_dirs = {m.scope, *(f.parent for f in named)}
+            for f in data:
+                if (
+                    f not in named
+                    and f not in units
+                    and (f.is_relative_to(m.scope) or f.parent in scope_dirs)
+                ):
+                    dropped.add(f)
+                    report.outcomes.append(
+                        FileOutcome(
+                            str(f),
+                            "skipped",
+                            message=(
+                                f"superseded: not in the current manifest {m.path.name} "
+                                f"(assembly {m.assembly}); an older export run"
+                            ),
+                        )
+                    )
+            if absent:
+                dropped.update(named)
+                exc = BadInputError(
+                    f"incomplete export: the manifest lists {len(m.keys)} data file(s) and "
+                    f"{len(absent)} are missing (e.g. {absent[0]}); none of it was loaded",
+                    location=Location(str(m.path)),
+                    reason="incomplete-export",
+                    hint="download every file the manifest names, then ingest the folder again",
+                )
+                self._quarantine(m.path, None, exc)
+                report.outcomes.append(
+                    FileOutcome(str(m.path), "quarantined", message=str(exc), error=exc)
+                )
+                continue
+            for f in named:
+                units[f] = str(m.path)
+            report.outcomes.append(
+                FileOutcome(
+                    str(m.path),
+                    "manifest",
+                    message=(
+                        f"CUR manifest (assembly {m.assembly}): {len(named)} data file(s) load as one export"
+                    ),
+                )
+            )
+        return [f for f in data if f not in dropped], units
+
     # -- steps ------------------------------------------------------------------------------
     def _prepare(
-        self, path: Path, seen: dict[str, Path], out: list[_Prepared]
+        self, path: Path, seen: dict[str, Path], out: list[_Prepared], *, in_multi_unit: bool
     ) -> FileOutcome | None:
         sha: str | None = None
         try:
@@ -194,7 +281,9 @@ class Ingestor:
                 )
             seen[sha] = path
             previous = self.warehouse.known_sha256(sha)
-            if previous is not None:
+            # A part of a multi-file export is checked with its unit: if any part is new, the
+            # whole unit reloads (loading only the new part would replace the partition with it).
+            if previous is not None and not in_multi_unit:
                 return FileOutcome(
                     str(path),
                     "unchanged",
@@ -212,7 +301,7 @@ class Ingestor:
                 )
             if fmt == "csv" and spec.csv_options:
                 cols = self._describe(path, fmt, spec.csv_options)
-            out.append(_Prepared(path, sha, fmt, cols, spec, detection))
+            out.append(_Prepared(path, sha, fmt, cols, spec, detection, previous))
             return None
         except NotCostDataError as exc:
             return FileOutcome(str(path), "skipped", message=str(exc), error=exc)
@@ -235,6 +324,18 @@ class Ingestor:
 
     def _load_unit(self, unit: list[_Prepared], report: IngestReport) -> None:
         first = unit[0]
+        if all(p.previous is not None for p in unit):
+            for p in unit:
+                report.outcomes.append(
+                    FileOutcome(
+                        str(p.path),
+                        "unchanged",
+                        p.detection.kind,
+                        ingestion_id=p.previous,
+                        message=f"already ingested (ingestion {p.previous}); nothing to do",
+                    )
+                )
+            return
         names = [str(p.path) for p in unit]
         label = first.path.name + (f" (+{len(unit) - 1} parts)" if len(unit) > 1 else "")
         size = sum(p.path.stat().st_size for p in unit)
@@ -415,16 +516,32 @@ def _validate(
         )
 
 
-def _group_parts(prepared: list[_Prepared]) -> list[list[_Prepared]]:
-    """Multi-part exports (``-00001.csv.gz``, ``part_0_0001.csv``) load as one unit."""
+def _multi_file_units(files: list[Path], units_by_file: dict[Path, str]) -> set[Path]:
+    """Files that belong to a unit of several files (by manifest or by part naming)."""
+    groups: dict[tuple[str, str], list[Path]] = {}
+    for f in files:
+        stem = _PART.sub("#", f.name)
+        if f in units_by_file:
+            groups.setdefault((units_by_file[f], ""), []).append(f)
+        elif stem != f.name:
+            groups.setdefault((str(f.parent), stem), []).append(f)
+    return {f for members in groups.values() if len(members) > 1 for f in members}
+
+
+def _group_parts(
+    prepared: list[_Prepared], units_by_file: dict[Path, str]
+) -> list[list[_Prepared]]:
+    """Files one manifest names, and multi-part exports (``-00001.csv.gz``, ``part_0_0001.csv``)
+    in one folder, load as one unit."""
     groups: dict[tuple[str, str, str, str], list[_Prepared]] = {}
     for p in prepared:
         stem = _PART.sub("#", p.path.name)
-        key = (
-            (str(p.path.parent), p.detection.kind, p.fmt, stem)
-            if stem != p.path.name
-            else (str(p.path), p.detection.kind, p.fmt, "")
-        )
+        if p.path in units_by_file:
+            key = (units_by_file[p.path], p.detection.kind, p.fmt, "manifest")
+        elif stem != p.path.name:
+            key = (str(p.path.parent), p.detection.kind, p.fmt, stem)
+        else:
+            key = (str(p.path), p.detection.kind, p.fmt, "")
         groups.setdefault(key, []).append(p)
     units = list(groups.values())
     units.sort(key=lambda u: (min(p.path.stat().st_mtime for p in u), str(u[0].path)))
