@@ -22,8 +22,11 @@ time.sleep(30)
 
 
 def test_locked_warehouse_is_a_clear_error(workspace: Workspace, tmp_path: Path) -> None:
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(workspace.database_path)],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(workspace.database_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
         export = write_focus_csv(tmp_path / "sep.csv", [focus_row()])
