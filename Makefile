@@ -32,7 +32,7 @@ test: dev
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
 	$(BIN)/mypy
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadgroup --cov=costline.core --cov=costline.schema --cov-fail-under=90 --cov-report=term:skip-covered
 
 lint: dev
 	$(BIN)/ruff check $(CODE)
