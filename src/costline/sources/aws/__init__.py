@@ -1,8 +1,23 @@
-"""aws billing exports → FOCUS 1.3 (see docs/connectors/aws.md)."""
+"""AWS Cost and Usage Reports → FOCUS 1.3 (see docs/connectors/aws.md).
+
+One source, three layouts (the detection ``kind``): ``aws-cur-legacy`` (legacy CUR CSV),
+``aws-cur-athena`` (legacy CUR for Athena, Parquet) and ``aws-cur2`` (CUR 2.0 from AWS Data
+Exports, Parquet or CSV).
+"""
 
 from __future__ import annotations
 
+from costline.sources.aws.detect import detect
+from costline.sources.aws.mapping import build_mapping
 from costline.sources.base import SourceSpec
 
-# Filled in as the aws mappings land; the registry loads every SOURCES tuple.
-SOURCES: tuple[SourceSpec, ...] = ()
+SOURCES: tuple[SourceSpec, ...] = (
+    SourceSpec(
+        name="aws-cur",
+        description="AWS Cost and Usage Reports: legacy CUR (CSV or Athena Parquet) and CUR 2.0 "
+        "(Data Exports, Parquet or CSV)",
+        detect=detect,
+        build_mapping=build_mapping,
+        docs="docs/connectors/aws.md",
+    ),
+)

@@ -1,0 +1,175 @@
+"""Every AWS reference export, ingested through the real workspace, matches plain DuckDB sums.
+
+Expected figures are computed here, straight from the raw files, with plain DuckDB and AWS's
+definitions of billed, amortized (effective) and on-demand (list) cost per line item type, not
+with costline's mapping. They must match the cost store exactly (Decimal), per billing period,
+billing account and usage account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from costline.workspace import Workspace
+
+FILES = {
+    "cur-legacy-csv-anonymized-focus-converters.csv": "aws-cur-legacy",
+    "cur-legacy-athena-parquet-wa-labs-Oct2018.snappy.parquet": "aws-cur-athena",
+    "cur-legacy-athena-parquet-wa-labs-Nov2018.snappy.parquet": "aws-cur-athena",
+    "cur-legacy-athena-parquet-wa-labs-Dec2018.snappy.parquet": "aws-cur-athena",
+}
+ZERO = "CAST(0 AS DECIMAL(38, 10))"
+
+
+@pytest.fixture(scope="module")
+def store(reference: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    """One workspace holding all four AWS reference files (distinct payers/periods)."""
+    ws = Workspace.init(tmp_path_factory.mktemp("aws") / "ws")
+    report = ws.ingest([reference / "aws"])
+    outcomes = {Path(o.file).name: o for o in report.outcomes}
+    assert set(outcomes) == set(FILES)
+    for name, kind in FILES.items():
+        assert (outcomes[name].status, outcomes[name].kind) == ("loaded", kind), outcomes[
+            name
+        ].message
+    yield ws
+
+
+class Raw:
+    """SQL over one raw CUR file, written from AWS's column definitions."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
+        self.reader = (
+            f"read_csv('{path}', all_varchar = true)"
+            if path.suffix == ".csv"
+            else f"read_parquet('{path}')"
+        )
+        self.types = {
+            r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {self.reader}").fetchall()
+        }
+        self.slash = "lineItem/UnblendedCost" in self.types
+
+    def col(self, slash_name: str, snake_name: str) -> str | None:
+        name = slash_name if self.slash else snake_name
+        return f'"{name}"' if name in self.types else None
+
+    def text(self, slash_name: str, snake_name: str) -> str:
+        c = self.col(slash_name, snake_name)
+        return f"NULLIF(TRIM(CAST({c} AS VARCHAR)), '')" if c else "NULL"
+
+    def num(self, slash_name: str, snake_name: str) -> str:
+        c = self.col(slash_name, snake_name)
+        if c is None:
+            return "NULL"
+        if self.types[c.strip('"')] == "VARCHAR":
+            return f"CAST(NULLIF(TRIM({c}), '') AS DECIMAL(38, 10))"
+        return f"CAST({c} AS DECIMAL(38, 10))"
+
+    def ts(self, slash_name: str, snake_name: str) -> str:
+        c = self.col(slash_name, snake_name)
+        if c and self.types[c.strip('"')] == "VARCHAR":
+            return f"CAST(CAST({c} AS TIMESTAMPTZ) AS TIMESTAMP)"
+        return f"CAST({c} AS TIMESTAMP)"
+
+    def tag_columns(self) -> list[str]:
+        prefix = "resourceTags/" if self.slash else "resource_tags_"
+        return [n for n in self.types if n.startswith(prefix)]
+
+
+def _expected_sql(raw: Raw) -> str:
+    typ = raw.text("lineItem/LineItemType", "line_item_line_item_type")
+    unblended = raw.num("lineItem/UnblendedCost", "line_item_unblended_cost")
+    public = raw.num("pricing/publicOnDemandCost", "pricing_public_on_demand_cost")
+    arn = raw.text("reservation/ReservationARN", "reservation_reservation_a_r_n")
+
+    def n0(slash_name: str, snake_name: str) -> str:
+        return f"COALESCE({raw.num(slash_name, snake_name)}, {ZERO})"
+
+    # AWS amortized cost per line item type (AWS CUR docs; CUDOS "amortized cost").
+    effective = f"""CASE {typ}
+        WHEN 'DiscountedUsage' THEN {n0("reservation/EffectiveCost", "reservation_effective_cost")}
+        WHEN 'SavingsPlanCoveredUsage' THEN {n0("savingsPlan/SavingsPlanEffectiveCost", "savings_plan_savings_plan_effective_cost")}
+        WHEN 'SavingsPlanNegation' THEN 0 WHEN 'SavingsPlanUpfrontFee' THEN 0
+        WHEN 'SavingsPlanRecurringFee' THEN {n0("savingsPlan/TotalCommitmentToDate", "savings_plan_total_commitment_to_date")}
+            - {n0("savingsPlan/UsedCommitment", "savings_plan_used_commitment")}
+        WHEN 'RIFee' THEN {n0("reservation/UnusedAmortizedUpfrontFeeForBillingPeriod", "reservation_unused_amortized_upfront_fee_for_billing_period")}
+            + {n0("reservation/UnusedRecurringFee", "reservation_unused_recurring_fee")}
+        WHEN 'Fee' THEN CASE WHEN {arn} IS NOT NULL THEN 0 ELSE {unblended} END
+        ELSE {unblended} END"""
+    # On-demand list cost; taxes/credits/refunds keep their amount, discounts have no list cost.
+    listed = f"""CASE WHEN {typ} IN ('Tax', 'Credit', 'Refund') THEN {unblended}
+        WHEN {typ} IN ('SavingsPlanNegation', 'Discount', 'EdpDiscount', 'PrivateRateDiscount',
+                       'BundledDiscount', 'DistributorDiscount', 'RiVolumeDiscount', 'SppDiscount') THEN 0
+        WHEN {typ} IN ('RIFee', 'SavingsPlanRecurringFee', 'SavingsPlanUpfrontFee')
+             OR ({typ} = 'Fee' AND {arn} IS NOT NULL) THEN COALESCE({public}, 0)
+        ELSE COALESCE({public}, {unblended}) END"""
+    tags = (
+        " OR ".join(f"NULLIF(TRIM(\"{t}\"), '') IS NOT NULL" for t in raw.tag_columns()) or "false"
+    )
+    return f"""SELECT {raw.ts("bill/BillingPeriodStartDate", "bill_billing_period_start_date")} AS period,
+            {raw.text("bill/PayerAccountId", "bill_payer_account_id")} AS payer,
+            {raw.text("lineItem/UsageAccountId", "line_item_usage_account_id")} AS account,
+            sum({unblended}) AS billed, sum({effective}) AS effective, sum({listed}) AS list,
+            count(*) AS rows, count(*) FILTER (WHERE {tags}) AS tagged
+        FROM {raw.reader} GROUP BY ALL ORDER BY ALL"""
+
+
+def _actual(ws: Workspace, name: str) -> list[tuple[Any, ...]]:
+    return ws.query(
+        """SELECT BillingPeriodStart, BillingAccountId, SubAccountId, sum(BilledCost),
+                  sum(EffectiveCost), sum(ListCost), count(*),
+                  count(*) FILTER (WHERE cardinality(Tags) > 0)
+           FROM cost WHERE x_SourceFile LIKE '%/' || ? GROUP BY ALL ORDER BY ALL""",
+        [name],
+    ).rows
+
+
+@pytest.mark.parametrize("name", list(FILES))
+def test_totals_match_the_raw_file(
+    store: Workspace, reference: Path, name: str, raw_duckdb: duckdb.DuckDBPyConnection
+) -> None:
+    raw = Raw(raw_duckdb, reference / "aws" / name)
+    expected = raw_duckdb.execute(_expected_sql(raw)).fetchall()
+    actual = _actual(store, name)
+    assert expected, "the raw file has rows"
+    assert [tuple(r) for r in actual] == [tuple(r) for r in expected]
+
+
+def test_every_row_lands_in_its_billing_period(store: Workspace) -> None:
+    rows = store.query(
+        """SELECT count(*) FROM cost WHERE x_Provider = 'aws' AND (ChargePeriodStart < BillingPeriodStart
+           - INTERVAL 1 YEAR OR BillingPeriodEnd <= BillingPeriodStart)"""
+    ).rows
+    assert rows == [(0,)]
+
+
+def test_amortization_is_visible_on_the_athena_ri_data(store: Workspace) -> None:
+    """The wa-labs account has RIs: RI-covered usage bills 0 but carries amortized cost."""
+    rows = store.query(
+        """SELECT x_ChargeType, ChargeCategory, CommitmentDiscountStatus, sum(BilledCost),
+                  sum(EffectiveCost), count(DISTINCT CommitmentDiscountId)
+           FROM cost WHERE x_ChargeType IN ('DiscountedUsage', 'RIFee') GROUP BY ALL ORDER BY 1"""
+    ).rows
+    (du_type, du_cat, du_status, du_billed, du_eff, du_ids), (fee_type, fee_cat, fee_status, *_) = (
+        rows
+    )
+    assert (du_type, du_cat, du_status) == ("DiscountedUsage", "Usage", "Used")
+    assert du_billed == Decimal(0) and du_eff > 0 and du_ids > 0
+    assert (fee_type, fee_cat, fee_status) == ("RIFee", "Purchase", "Unused")
+
+
+def test_athena_tags_keep_aws_prefix_and_drop_user_prefix(store: Workspace) -> None:
+    keys = {
+        r[0]
+        for r in store.query(
+            "SELECT DISTINCT unnest(map_keys(Tags)) FROM cost WHERE x_SourceKind = 'aws-cur-athena'"
+        ).rows
+    }
+    assert {"cost_center", "aws:created_by", "workload_type", "tag21_nov"} <= keys
+    assert not any(k.startswith(("user_", "resource_tags")) for k in keys)

@@ -1,0 +1,192 @@
+"""Golden tests: one AWS CUR row per line item type → the FOCUS values AWS's definitions imply.
+
+The raw rows are hand-written in tests/golden/aws/line-item-types/cur-legacy.csv (legacy CUR
+CSV). The same rows are rewritten, with plain DuckDB, as a legacy Athena Parquet file
+(snake_case names, DOUBLE costs, TIMESTAMP dates, one column per tag) and as CUR 2.0 Parquet
+and CSV files (the schema in costline.sources.aws.cur2_schema, with ``product`` and
+``resource_tags`` maps). Every layout must give the values in expected.json, whose ``why``
+fields say which AWS/FOCUS definition each expectation comes from.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from costline.sources.aws.cur2_schema import CUR2_SCHEMA
+from costline.sources.aws.names import snake
+from costline.workspace import Workspace
+
+GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "aws" / "line-item-types"
+RAW_CSV = GOLDEN / "cur-legacy.csv"
+EXPECTED = json.loads((GOLDEN / "expected.json").read_text())
+MONEY = ("UsageAmount", "UnblendedCost", "publicOnDemandCost", "reservation/", "savingsPlan/")
+DATES = ("BillingPeriodStartDate", "BillingPeriodEndDate", "UsageStartDate", "UsageEndDate")
+TAGS = {"resourceTags/user:team": "user_team", "resourceTags/aws:createdBy": "aws_created_by"}
+PRODUCT = {
+    "product/ProductName": "product_name",
+    "product/regionCode": "region_code",
+    "product/location": "location",
+    "product/instanceType": "instance_type",
+    "product/productFamily": "product_family",
+    "product/sku": "sku",
+}
+
+
+def _csv_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [
+        r[0]
+        for r in con.execute(
+            f"DESCRIBE SELECT * FROM read_csv('{RAW_CSV}', all_varchar = true)"
+        ).fetchall()
+    ]
+
+
+def _athena_expr(name: str) -> str:
+    col = '"' + name + '"'
+    if any(m in name for m in MONEY) and "ARN" not in name:
+        return f"CAST(NULLIF({col}, '') AS DOUBLE)"
+    if any(name.endswith(d) for d in DATES):
+        return f"CAST(CAST({col} AS TIMESTAMPTZ) AS TIMESTAMP)"
+    return f"COALESCE({col}, '')"  # Athena CURs write '' (not NULL) in empty text columns
+
+
+def write_athena(out: Path) -> Path:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    parts = []
+    for name in _csv_columns(con):
+        target = "resource_tags_" + TAGS[name] if name in TAGS else snake(name)
+        parts.append(f'{_athena_expr(name)} AS "{target}"')
+    path = out / "athena.parquet"
+    con.execute(
+        f"COPY (SELECT {', '.join(parts)} FROM read_csv('{RAW_CSV}', all_varchar = true)) "
+        f"TO '{path}' (FORMAT parquet)"
+    )
+    return path
+
+
+def _map(pairs: dict[str, str]) -> str:
+    entries = ", ".join(f"{{'key': '{k}', 'value': \"{c}\"}}" for c, k in pairs.items())
+    return f"map_from_entries(list_filter([{entries}], lambda e: e.value IS NOT NULL))"
+
+
+def write_cur2(out: Path, *, csv: bool = False) -> Path:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    have = {snake(n): n for n in _csv_columns(con)}
+    parts = []
+    for name, typ in CUR2_SCHEMA:
+        if name == "product":
+            expr = _map(PRODUCT)
+        elif name == "resource_tags":
+            expr = _map(TAGS)
+        elif name in have:
+            expr = _athena_expr(have[name]).replace("COALESCE(", "NULLIF(")
+        else:
+            expr = "NULL"
+        if csv and typ.startswith("MAP"):
+            expr = f"CAST(to_json({expr}) AS VARCHAR)"
+            typ = "VARCHAR"
+        parts.append(f'CAST({expr} AS {typ}) AS "{name}"')
+    path = out / ("cur2.csv" if csv else "cur2.parquet")
+    fmt = "csv, HEADER true" if csv else "parquet"
+    con.execute(
+        f"COPY (SELECT {', '.join(parts)} FROM read_csv('{RAW_CSV}', all_varchar = true)) "
+        f"TO '{path}' (FORMAT {fmt})"
+    )
+    return path
+
+
+def _legacy(out: Path) -> Path:
+    return RAW_CSV
+
+
+LAYOUTS: dict[str, tuple[str, Callable[[Path], Path]]] = {
+    "legacy-csv": ("aws-cur-legacy", _legacy),
+    "athena-parquet": ("aws-cur-athena", write_athena),
+    "cur2-parquet": ("aws-cur2", write_cur2),
+    "cur2-csv": ("aws-cur2", lambda out: write_cur2(out, csv=True)),
+}
+
+
+@pytest.fixture(scope="module", params=list(LAYOUTS))
+def loaded(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, dict[str, dict[str, Any]]]:
+    """(layout, FOCUS rows keyed by ChargeDescription) after a real ingest of one layout."""
+    kind, build = LAYOUTS[request.param]
+    tmp = tmp_path_factory.mktemp(request.param)
+    raw = build(tmp)
+    ws = Workspace.init(tmp / "ws")
+    report = ws.ingest([raw])
+    assert [o.status for o in report.outcomes] == ["loaded"], [o.message for o in report.outcomes]
+    assert report.outcomes[0].kind == kind
+    records = ws.query("SELECT * FROM cost").records()
+    return request.param, {r["ChargeDescription"]: r for r in records}
+
+
+def _normal(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return value.normalize()
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return value
+
+
+def _expected(layout: str, field: str, value: Any) -> Any:
+    if field == "Tags" and layout != "legacy-csv":
+        # Athena and CUR 2.0 carry AWS's sanitised tag names: aws:createdBy → aws:created_by.
+        return {("aws:created_by" if k == "aws:createdBy" else k): v for k, v in value.items()}
+    if isinstance(value, str) and field.endswith(("Cost", "Quantity", "Price", "Discounts")):
+        return Decimal(value).normalize()
+    return value
+
+
+def _check(layout: str, row: dict[str, Any], expected: dict[str, Any]) -> None:
+    for field, value in expected.items():
+        if field == "why":
+            continue
+        assert _normal(row[field]) == _expected(layout, field, value), (
+            f"{layout}: {row['ChargeDescription']}: {field}"
+        )
+
+
+def test_every_golden_row_is_loaded_once(loaded: tuple[str, dict[str, dict[str, Any]]]) -> None:
+    _, rows = loaded
+    assert sorted(rows) == sorted(EXPECTED["rows"])
+
+
+@pytest.mark.parametrize("description", list(EXPECTED["rows"]))
+def test_line_item_type(loaded: tuple[str, dict[str, dict[str, Any]]], description: str) -> None:
+    layout, rows = loaded
+    expected = dict(EXPECTED["common"])
+    if "ProviderName" not in EXPECTED["rows"][description]:
+        expected.update(EXPECTED["first_party"])
+    expected.update(EXPECTED["rows"][description])
+    _check(layout, rows[description], expected)
+
+
+def test_untagged_rows_have_an_empty_tag_map(loaded: tuple[str, dict[str, dict[str, Any]]]) -> None:
+    _, rows = loaded
+    assert rows["G13 tax for product code AmazonEC2"]["Tags"] == {}
+
+
+def test_billed_total_is_the_sum_of_unblended_cost(
+    loaded: tuple[str, dict[str, dict[str, Any]]],
+    raw_duckdb: duckdb.DuckDBPyConnection,
+) -> None:
+    _, rows = loaded
+    raw = raw_duckdb.execute(
+        f'SELECT sum(CAST("lineItem/UnblendedCost" AS DECIMAL(38, 10))) '
+        f"FROM read_csv('{RAW_CSV}', all_varchar = true)"
+    ).fetchone()
+    assert raw is not None
+    assert sum(r["BilledCost"] for r in rows.values()) == raw[0]
