@@ -6,9 +6,14 @@ mapped expression in DuckDB's ``try()`` to find the first row where it does not 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from costline.core.errors import BadInputError, Location
+import duckdb
+import sqlglot
+from sqlglot import exp
+
+from costline.core.errors import BadInputError, Location, SchemaError
 from costline.schema.focus import column
 from costline.sources._sql import q, raw
 from costline.sources.base import Field as MappedField
@@ -44,6 +49,132 @@ def _present(cols: RawColumns, sources: tuple[str, ...]) -> str:
     return "(" + " OR ".join(checks) + ")" if checks else "false"
 
 
+@dataclass(frozen=True)
+class _Probe:
+    """One conversion inside a mapped field: it failed on a row where its input was not NULL."""
+
+    target: str
+    condition: str
+    columns: tuple[str, ...]
+    dtype: str
+    message: str | None = None
+
+
+def _dtype_of(node: exp.Expression) -> str:
+    if isinstance(node, exp.StrToTime):
+        return "datetime"
+    if isinstance(node, exp.Anonymous):
+        return "map"
+    to = node.args.get("to")
+    kind = to.sql("duckdb").upper() if to is not None else ""
+    if kind.startswith(("DECIMAL", "DOUBLE", "FLOAT", "INT", "BIGINT", "NUMERIC")):
+        return "decimal"
+    if kind.startswith(("TIMESTAMP", "DATE")):
+        return "datetime"
+    return "string"
+
+
+def _conversions(expr: str) -> tuple[list[exp.Expression], bool] | None:
+    """The casts, strptime calls and tag parsers inside a DuckDB expression, and whether some
+    sit inside a lambda (those cannot be probed alone). None when sqlglot cannot parse it."""
+    try:
+        tree = sqlglot.parse_one(expr, read="duckdb")
+    except sqlglot.errors.SqlglotError:
+        return None
+    found: list[exp.Expression] = []
+    in_lambda = False
+    for node in tree.find_all(exp.Cast, exp.StrToTime, exp.Anonymous):
+        assert isinstance(node, exp.Expression)
+        if isinstance(node, exp.Anonymous) and not node.name.lower().startswith("costline_tags"):
+            continue
+        if node.find_ancestor(exp.Lambda) is not None:
+            in_lambda = True  # refers to lambda parameters: probed at the field level
+            continue
+        found.append(node)
+    return found, in_lambda
+
+
+def _guards(node: exp.Expression) -> list[str]:
+    """Conditions under which DuckDB evaluates ``node`` (CASE branches are evaluated lazily)."""
+    guards: list[str] = []
+    child: exp.Expr = node
+    parent = node.parent
+    while parent is not None:
+        case = parent.parent if isinstance(parent, exp.If) else None
+        operand = case.args.get("this") if isinstance(case, exp.Case) else None
+        if isinstance(parent, exp.If) and child is parent.args.get("true"):
+            guards.append(_when(parent, operand))
+        elif isinstance(parent, exp.Case) and child is parent.args.get("default"):
+            inner = parent.args.get("this")
+            guards += [f"NOT {_when(i, inner)}" for i in parent.args.get("ifs") or []]
+        child, parent = parent, parent.parent
+    return guards
+
+
+def _when(branch: exp.Expression, operand: exp.Expression | None) -> str:
+    cond = branch.this.sql("duckdb")
+    if operand is not None:
+        cond = f"({operand.sql('duckdb')}) = ({cond})"
+    return f"coalesce(try({cond}), false)"
+
+
+def _probes(target: str, field: MappedField, cols: RawColumns) -> list[_Probe]:
+    """Checks that fire only where a conversion *failed*, not where NULL is the mapped value."""
+    known = tuple(s for s in field.sources if s in cols.types)
+    store = column(target.lstrip("_")) if _is_store(target.lstrip("_")) else None
+    parsed = _conversions(field.expr)
+    dtype = store.data_type if store else "string"
+    whole = _Probe(target, f"try({field.expr}) IS NULL AND {_present(cols, known)}", known, dtype)
+    if parsed is None:
+        return [whole]
+    nodes, in_lambda = parsed
+    probes: list[_Probe] = [whole] if in_lambda else []
+    for node in nodes:
+        arg = node.expressions[0] if isinstance(node, exp.Anonymous) else node.this
+        if arg is None:
+            continue
+        names = _columns_in(node, cols)
+        message = None
+        if not names:  # a deliberate error, e.g. CAST('end before start' AS TIMESTAMP) in a CASE
+            names = _columns_in(node.find_ancestor(exp.Case), cols) or known
+            message = arg.name if isinstance(arg, exp.Literal) and arg.is_string else None
+        cond = " AND ".join(
+            [
+                *_guards(node),
+                f"try({node.sql('duckdb')}) IS NULL",
+                f"try({arg.sql('duckdb')}) IS NOT NULL",
+            ]
+        )
+        probes.append(
+            _Probe(target, cond, names, _dtype_of(node) if message is None else "string", message)
+        )
+    if store is not None:
+        probes.append(
+            _Probe(
+                target,
+                f"try(CAST({field.expr} AS {store.sql_type})) IS NULL AND try({field.expr}) IS NOT NULL",
+                known,
+                store.data_type,
+            )
+        )
+    return probes
+
+
+def _columns_in(node: exp.Expression | None, cols: RawColumns) -> tuple[str, ...]:
+    """Raw column names referenced inside ``node``, in order, without repeats."""
+    if node is None:
+        return ()
+    return tuple(dict.fromkeys(c.name for c in node.find_all(exp.Column) if c.name in cols.types))
+
+
+def _is_store(name: str) -> bool:
+    try:
+        column(name)
+    except SchemaError:
+        return False
+    return True
+
+
 def find_bad_value(
     con: Any,
     *,
@@ -53,39 +184,67 @@ def find_bad_value(
     file: str,
 ) -> BadInputError | None:
     """The first row/column whose value does not convert, or None if every value does."""
-    probes = [(name, f) for name, f in mapping.items() if f.sources]
+    probes = [p for name, f in mapping.items() for p in _probes(name, f, cols)]
     if not probes:
         return None
-    aggs = ", ".join(
-        f"min(__row) FILTER (WHERE try({f.expr}) IS NULL AND {_present(cols, f.sources)})"
-        for _, f in probes
-    )
-    con.execute("SET preserve_insertion_order = true")
-    row = con.execute(f"SELECT {aggs} FROM {numbered(reader, cols.format)}").fetchone()
-    hits = [(r, probes[i]) for i, r in enumerate(row or ()) if r is not None]
+    hits = _first_hits(con, probes, numbered(reader, cols.format))
     if not hits:
         return None
-    bad_row, (target, field) = min(hits, key=lambda h: h[0])
-    shown = ", ".join(f"{raw(cols, s) or q(s)}" for s in field.sources)
-    values = (
-        con.execute(
-            f"SELECT {shown} FROM {numbered(reader, cols.format)} WHERE __row = ?", [bad_row]
-        ).fetchone()
-        or ()
-    )
-    src_col, value = next(
-        ((s, v) for s, v in zip(field.sources, values, strict=False) if v is not None),
-        (field.sources[0], None),
-    )
-    dtype = column(target).data_type if not target.startswith("__") else "string"
+    bad_row, probe = min(hits, key=lambda h: h[0])
+    src_col, value = _first_value(con, reader, cols, probe.columns, int(bad_row))
+    target = probe.target.lstrip("_")
     line = f" (line {int(bad_row) + 1} counting the header)" if cols.format == "csv" else ""
+    what = (
+        f"invalid row for FOCUS {target}: {probe.message}"
+        if probe.message
+        else f"cannot convert the value to FOCUS {target} ({probe.dtype})"
+    )
     return BadInputError(
-        f"cannot convert the value to FOCUS {target} ({dtype}){line}",
+        f"{what}{line}",
         location=Location(
             file, row=int(bad_row), column=src_col, value=None if value is None else str(value)
         ),
-        reason=_REASONS.get(dtype, "bad-value"),
-        hint=_HINTS.get(dtype),
+        reason=_REASONS.get(probe.dtype, "bad-value"),
+        hint=_HINTS.get(probe.dtype),
+    )
+
+
+def _first_hits(con: Any, probes: list[_Probe], relation: str) -> list[tuple[int, _Probe]]:
+    """(first row, probe) for every probe that fires; one scan, or one per probe if that fails."""
+    con.execute("SET preserve_insertion_order = true")
+    aggs = ", ".join(f"min(__row) FILTER (WHERE {p.condition})" for p in probes)
+    try:
+        row = con.execute(f"SELECT {aggs} FROM {relation}").fetchone() or ()
+        return [(int(r), probes[i]) for i, r in enumerate(row) if r is not None]
+    except duckdb.Error:
+        pass
+    hits = []
+    for probe in probes:
+        try:
+            found = con.execute(
+                f"SELECT min(__row) FILTER (WHERE {probe.condition}) FROM {relation}"
+            ).fetchone()
+        except duckdb.Error:
+            continue
+        if found and found[0] is not None:
+            hits.append((int(found[0]), probe))
+    return hits
+
+
+def _first_value(
+    con: Any, reader: str, cols: RawColumns, names: tuple[str, ...], row: int
+) -> tuple[str | None, object]:
+    if not names:
+        return None, None
+    shown = ", ".join(raw(cols, s) or q(s) for s in names)
+    values = (
+        con.execute(
+            f"SELECT {shown} FROM {numbered(reader, cols.format)} WHERE __row = ?", [row]
+        ).fetchone()
+        or ()
+    )
+    return next(
+        ((s, v) for s, v in zip(names, values, strict=False) if v is not None), (names[0], None)
     )
 
 
