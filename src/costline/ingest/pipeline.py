@@ -350,13 +350,15 @@ class Ingestor:
         try:
             mapping = first.spec.build_mapping(first.cols, first.detection)
             check_required(mapping, file=names[0], kind=first.detection.kind)
+            split_fn = first.spec.split_rows
+            splits = split_fn(first.cols, first.detection) if split_fn is not None else []
             files_expr = Field("filename") if len(unit) > 1 else lit(names[0])
             full = lineage(
                 mapping, kind=first.detection.kind, files_expr=files_expr, ingestion_id=ingestion_id
             )
             plan = LoadPlan(
                 ingestion_id=ingestion_id,
-                select_sql=select_sql(full, reader),
+                select_sql=select_sql(full, reader, splits),
                 files=tuple(names),
                 sha256=tuple(p.sha256 for p in unit),
                 bytes=size,

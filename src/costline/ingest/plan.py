@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from costline.core.errors import BadInputError, Location
 from costline.schema.focus import REQUIRED_NOT_NULL, STORE_COLUMNS
 from costline.sources._sql import lit
-from costline.sources.base import Field, MappingResult
+from costline.sources.base import Field, MappingResult, RowSplit
 
 
 def lineage(
@@ -19,14 +21,29 @@ def lineage(
     return out
 
 
-def select_sql(mapping: MappingResult, reader: str) -> str:
-    """``SELECT`` every store column (NULL of the right type where unmapped) ``FROM reader``."""
+def select_sql(mapping: MappingResult, reader: str, splits: Sequence[RowSplit] = ()) -> str:
+    """``SELECT`` every store column (NULL of the right type where unmapped) ``FROM reader``.
+
+    With ``splits``, the file is still scanned once: each raw row is joined to a tiny table of
+    split numbers, and split ``i`` emits its row only where its condition holds.
+    """
     parts = []
     for col in STORE_COLUMNS:
         field = mapping.get(col.name)
         expr = field.expr if field is not None else "NULL"
+        overridden = [
+            (i, s.overrides[col.name]) for i, s in enumerate(splits, 1) if col.name in s.overrides
+        ]
+        if overridden:
+            whens = " ".join(f"WHEN {i} THEN {f.expr}" for i, f in overridden)
+            expr = f"CASE __split.n {whens} ELSE {expr} END"
         parts.append(f'CAST({expr} AS {col.sql_type}) AS "{col.name}"')
-    return "SELECT " + ",\n  ".join(parts) + f"\nFROM {reader}"
+    sql = "SELECT " + ",\n  ".join(parts) + f"\nFROM {reader}"
+    if not splits:
+        return sql
+    values = ", ".join(f"({i})" for i in range(len(splits) + 1))
+    conds = " OR ".join(f"(__split.n = {i} AND ({s.where}))" for i, s in enumerate(splits, 1))
+    return f"{sql} CROSS JOIN (VALUES {values}) AS __split(n)\nWHERE __split.n = 0 OR {conds}"
 
 
 def check_required(mapping: MappingResult, *, file: str, kind: str) -> None:

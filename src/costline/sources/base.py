@@ -110,6 +110,21 @@ class Detection:
 
 
 @dataclass(frozen=True)
+class RowSplit:
+    """An extra output row for each raw row matching ``where`` (DuckDB SQL over raw columns).
+
+    The extra row takes the base mapping with ``overrides`` applied. Used where FOCUS needs two
+    rows for one raw line item, e.g. an AWS RI fee is a Purchase *and* an unused-commitment
+    Usage row. A split must conserve money: what it adds to a cost column, the base row must
+    not also carry.
+    """
+
+    name: str
+    where: str
+    overrides: MappingResult
+
+
+@dataclass(frozen=True)
 class SourceSpec:
     """A registered source (built-in or plugin)."""
 
@@ -119,3 +134,4 @@ class SourceSpec:
     build_mapping: Callable[[RawColumns, Detection], MappingResult]
     csv_options: Mapping[str, object] = field(default_factory=dict)
     docs: str = ""
+    split_rows: Callable[[RawColumns, Detection], list[RowSplit]] | None = None
