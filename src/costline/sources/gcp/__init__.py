@@ -1,8 +1,18 @@
-"""gcp billing exports → FOCUS 1.3 (see docs/connectors/gcp.md)."""
+"""GCP Cloud Billing export to BigQuery (standard and detailed), as NDJSON, Parquet or CSV."""
 
 from __future__ import annotations
 
 from costline.sources.base import SourceSpec
+from costline.sources.gcp.detect import detect
+from costline.sources.gcp.mapping import build_mapping
 
-# Filled in as the gcp mappings land; the registry loads every SOURCES tuple.
-SOURCES: tuple[SourceSpec, ...] = ()
+SOURCES = (
+    SourceSpec(
+        name="gcp",
+        description="GCP Cloud Billing export to BigQuery, standard or detailed table "
+        "(NDJSON from bq extract, Parquet, or CSV with JSON/flattened records)",
+        detect=detect,
+        build_mapping=build_mapping,
+        docs="docs/connectors/gcp.md",
+    ),
+)

@@ -1,8 +1,17 @@
-"""oci billing exports → FOCUS 1.3 (see docs/connectors/oci.md)."""
+"""OCI native cost report CSV (``reports/cost-csv``). OCI's FOCUS report is the focus source."""
 
 from __future__ import annotations
 
 from costline.sources.base import SourceSpec
+from costline.sources.oci.detect import detect
+from costline.sources.oci.mapping import build_mapping
 
-# Filled in as the oci mappings land; the registry loads every SOURCES tuple.
-SOURCES: tuple[SourceSpec, ...] = ()
+SOURCES = (
+    SourceSpec(
+        name="oci",
+        description="OCI native cost report CSV (reports/cost-csv, lineItem/* and cost/* headers)",
+        detect=detect,
+        build_mapping=build_mapping,
+        docs="docs/connectors/oci.md",
+    ),
+)
