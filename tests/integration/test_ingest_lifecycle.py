@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -87,3 +88,22 @@ def test_multi_part_export_loads_as_one_unit(workspace: Workspace, tmp_path: Pat
     assert workspace.query("select sum(BilledCost) from cost").rows[0][0] == Decimal(6)
     files = workspace.query("select distinct x_SourceFile from cost order by 1").rows
     assert [Path(f[0]).name for f in files] == [part1.name, part2.name]
+
+
+def test_bigquery_extract_shards_load_as_one_unit(workspace: Workspace, tmp_path: Path) -> None:
+    _september(tmp_path / "bq", "billing-000000000000.csv", ["1"])
+    _september(tmp_path / "bq", "billing-000000000001.csv", ["2"])
+    report = workspace.ingest([tmp_path / "bq"])
+    assert len(report.loads) == 1
+    assert workspace.query("select sum(BilledCost) from cost").rows[0][0] == Decimal(3)
+
+
+def test_dated_month_to_date_exports_are_not_parts(workspace: Workspace, tmp_path: Path) -> None:
+    # two cumulative exports of September: the later one replaces the earlier, never adds to it
+    early = _september(tmp_path / "az", "costs_20240915.csv", ["1"])
+    late = _september(tmp_path / "az", "costs_20240930.csv", ["1", "2"])
+    os.utime(early, (1_000, 1_000))
+    os.utime(late, (2_000, 2_000))
+    report = workspace.ingest([tmp_path / "az"])
+    assert len(report.loads) == 2
+    assert workspace.query("select sum(BilledCost) from cost").rows[0][0] == Decimal(3)

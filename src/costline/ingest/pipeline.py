@@ -49,7 +49,10 @@ from costline.storage.base import EngineAdapter, LoadPlan, LoadResult
 Status = Literal[
     "loaded", "unchanged", "duplicate", "skipped", "manifest", "quarantined", "missing"
 ]
-_PART = re.compile(r"(?i)(?:[-_]part[-_]?\d+|[-_]\d{5}(?=\.)|_\d+_\d+(?=\.))")
+# Part numbers of one export: CUR "-00001.", BigQuery extract shards "-000000000000.", Azure
+# partitioned exports "part_0_0001.". Dates (8 digits) are not parts: two dated month-to-date
+# exports of one period must not be added together.
+_PART = re.compile(r"(?i)(?:[-_]part[-_]?\d+|[-_](?:\d{5}|\d{12})(?=\.)|_\d+_\d+(?=\.))")
 
 
 @dataclass
@@ -363,6 +366,7 @@ class Ingestor:
                 sha256=tuple(p.sha256 for p in unit),
                 bytes=size,
                 source_kind=first.detection.kind,
+                replace_scope=first.spec.replace_scope,
                 provider=first.detection.provider,
                 validate=lambda con: _validate(
                     con, ingestion_id, mapping, first.cols, reader, names[0]
@@ -391,6 +395,7 @@ class Ingestor:
             f"{result.rows:,} rows, {len(result.partitions)} partition(s)"
             + (f", replaced {result.replaced_rows:,} older rows" if result.replaced_rows else "")
             + f", {rate:,.0f} rows/s"
+            + "".join(f"; note: {n}" for n in first.detection.notes)
         )
         for p in unit:
             report.outcomes.append(

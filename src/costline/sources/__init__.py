@@ -11,4 +11,12 @@ from __future__ import annotations
 from costline.sources.base import Detection, Field, RawColumns, SourceSpec
 from costline.sources.registry import SOURCES, detect_source, get_source
 
-__all__ = ["SOURCES", "Detection", "Field", "RawColumns", "SourceSpec", "detect_source", "get_source"]
+__all__ = [
+    "SOURCES",
+    "Detection",
+    "Field",
+    "RawColumns",
+    "SourceSpec",
+    "detect_source",
+    "get_source",
+]

@@ -116,7 +116,15 @@ def reader_sql(
         base.update({k: _render(v) for k, v in opts.items()})
         return f"read_parquet({files}, {_kwargs(base)})"
     if fmt == "json":
-        base = {"format": "'auto'", "union_by_name": "true", "maximum_object_size": str(64 << 20)}
+        # NOTE: sample_size = -1: types are inferred from every row. A nested record that is null
+        # in the first sample (GCP `resource`, `price`) would otherwise be typed NULL and its
+        # later values silently read as null.
+        base = {
+            "format": "'auto'",
+            "union_by_name": "true",
+            "sample_size": "-1",
+            "maximum_object_size": str(64 << 20),
+        }
         base.update({k: _render(v) for k, v in opts.items()})
         return f"read_json({files}, {_kwargs(base)})"
     base = {
@@ -127,7 +135,8 @@ def reader_sql(
         "escape": "'\"'",
         "nullstr": "[" + ", ".join(_sql_str(s) for s in NULL_STRINGS) + "]",
         "union_by_name": "true",
-        "strict_mode": "false",
+        # NOTE: strict_mode stays on (DuckDB's default): with it off, DuckDB's parallel CSV
+        # reader aborts on large files. null_padding reads rows with missing trailing fields.
         "null_padding": "true",
         "max_line_size": str(16 << 20),
     }

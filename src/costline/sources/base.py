@@ -135,3 +135,7 @@ class SourceSpec:
     csv_options: Mapping[str, object] = field(default_factory=dict)
     docs: str = ""
     split_rows: Callable[[RawColumns, Detection], list[RowSplit]] | None = None
+    # "partition": each export holds the whole period (AWS CUR, Azure exports) and replaces it.
+    # "file": exports are incremental (OCI writes a report every few hours with only new lines);
+    # a file replaces only the rows an earlier file of the same name loaded.
+    replace_scope: Literal["partition", "file"] = "partition"

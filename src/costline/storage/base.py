@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,10 @@ class LoadPlan:
     source_kind: str
     provider: str
     validate: Callable[[Any], None] | None = None
+    # "partition": the load replaces every (provider, account, period) it covers (cumulative
+    # exports such as AWS CUR, Azure exports). "file": it replaces only rows that came from a
+    # file of the same name in those partitions (incremental exports such as OCI cost reports).
+    replace_scope: Literal["partition", "file"] = "partition"
 
 
 @dataclass(frozen=True)

@@ -31,16 +31,17 @@ from costline.storage.base import EngineAdapter, LoadPlan, LoadResult, Partition
 MACROS = (
     # A JSON object text → MAP(VARCHAR, VARCHAR): keys trimmed (first wins on a clash after
     # trimming), string values unquoted, other values kept as JSON text, JSON null → NULL.
+    # NOTE: the text is parsed once and bound through a one-element list_transform; repeating
+    # the argument made DuckDB parse the JSON again per key (about 6x slower on Azure tags).
     """CREATE OR REPLACE MACRO costline_tags(j) AS
     CASE WHEN j IS NULL THEN CAST(MAP() AS MAP(VARCHAR, VARCHAR)) ELSE
-    map_from_entries(list_filter(
-        list_transform(map_entries(CAST(CAST(j AS JSON) AS MAP(VARCHAR, JSON))),
-            lambda e: {'key': trim(e.key), 'value': CASE json_type(e.value)
-                WHEN 'VARCHAR' THEN e.value->>'$' WHEN 'NULL' THEN NULL
-                ELSE CAST(e.value AS VARCHAR) END}),
-        lambda e, i: list_position(
-            list_transform(map_keys(CAST(CAST(j AS JSON) AS MAP(VARCHAR, JSON))),
-                           lambda k: trim(k)), e.key) = i))
+    list_transform([CAST(CAST(j AS JSON) AS MAP(VARCHAR, JSON))], lambda m:
+        list_transform([list_transform(map_keys(m), lambda k: trim(k))], lambda ks:
+            map_from_entries(list_filter(
+                list_transform(map_entries(m), lambda e: {'key': trim(e.key),
+                    'value': CASE json_type(e.value) WHEN 'VARCHAR' THEN e.value->>'$'
+                        WHEN 'NULL' THEN NULL ELSE CAST(e.value AS VARCHAR) END}),
+                lambda e, i: list_position(ks, e.key) = i)))[1])[1]
     END""",
     # Parallel key/value lists (one raw column per tag) → MAP, dropping empty values.
     """CREATE OR REPLACE MACRO costline_tags_from_lists(ks, vs) AS
@@ -191,7 +192,7 @@ class DuckDBWarehouse(EngineAdapter):
                 [plan.ingestion_id],
             ).fetchall()
             rows = sum(int(p[3]) for p in partitions)
-            replaced = self._replace_partitions(plan.ingestion_id, partitions, started_at)
+            replaced = self._replace_partitions(plan, partitions, started_at)
             self._record(plan, started_at, rows, replaced)
             con.execute("COMMIT")
         except BaseException:
@@ -201,12 +202,11 @@ class DuckDBWarehouse(EngineAdapter):
         return LoadResult(plan.ingestion_id, rows, keys, replaced, time.perf_counter() - started)
 
     def _replace_partitions(
-        self, ingestion_id: str, partitions: list[tuple[Any, ...]], now: Any
+        self, plan: LoadPlan, partitions: list[tuple[Any, ...]], now: Any
     ) -> int:
+        """Delete older rows of the partitions this load covers; update ownership and history."""
         con = self.con
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _new_parts AS SELECT * FROM (VALUES (NULL::VARCHAR, NULL::VARCHAR, NULL::TIMESTAMP)) t(p, a, s) WHERE false"
-        )
+        con.execute("CREATE OR REPLACE TEMP TABLE _new_parts (p VARCHAR, a VARCHAR, s TIMESTAMP)")
         if partitions:
             con.executemany(
                 "INSERT INTO _new_parts VALUES (?, ?, ?)", [list(p[:3]) for p in partitions]
@@ -215,31 +215,35 @@ class DuckDBWarehouse(EngineAdapter):
             f"c.{k} IS NOT DISTINCT FROM n.{v}"
             for k, v in zip(PARTITION_KEY, ("p", "a", "s"), strict=True)
         )
-        replaced_row = con.execute(
-            f"""SELECT count(*) FROM cost c WHERE c.x_IngestionId <> ?
-                AND EXISTS (SELECT 1 FROM _new_parts n WHERE {key})""",
-            [ingestion_id],
-        ).fetchone()
-        replaced = int(replaced_row[0]) if replaced_row else 0
+        where = f"c.x_IngestionId <> ? AND EXISTS (SELECT 1 FROM _new_parts n WHERE {key})"
+        params: list[Any] = [plan.ingestion_id]
+        if plan.replace_scope == "file":
+            names = [Path(f).name for f in plan.files]
+            where += " AND regexp_extract(c.x_SourceFile, '[^/]+$') IN (SELECT unnest(?))"
+            params.append(names)
+        found = con.execute(f"SELECT count(*) FROM cost c WHERE {where}", params).fetchone()
+        replaced = int(found[0]) if found else 0
         if replaced:
-            con.execute(
-                f"""DELETE FROM cost c WHERE c.x_IngestionId <> ?
-                    AND EXISTS (SELECT 1 FROM _new_parts n WHERE {key})""",
-                [ingestion_id],
-            )
-        for prov, acct, start, n, billed in partitions:
+            con.execute(f"DELETE FROM cost c WHERE {where}", params)
+        totals = con.execute(
+            f"""SELECT c.x_Provider, c.BillingAccountId, c.BillingPeriodStart, count(*),
+                       sum(c.BilledCost)
+                FROM cost c WHERE EXISTS (SELECT 1 FROM _new_parts n WHERE {key}) GROUP BY ALL"""
+        ).fetchall()
+        for prov, acct, start, n, billed in totals:
             old = con.execute(
                 "SELECT ingestion_id FROM _partitions WHERE x_Provider = ? AND "
                 "BillingAccountId = ? AND BillingPeriodStart = ?",
                 [prov, acct, start],
             ).fetchone()
+            row = [prov, acct, start, plan.ingestion_id]
             con.execute(
                 "INSERT INTO _partition_history VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [prov, acct, start, ingestion_id, old[0] if old else None, n, billed, now],
+                [*row, old[0] if old else None, n, billed, now],
             )
             con.execute(
                 "INSERT OR REPLACE INTO _partitions VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [prov, acct, start, ingestion_id, n, billed, now],
+                [*row, n, billed, now],
             )
         return replaced
 

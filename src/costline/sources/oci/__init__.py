@@ -13,5 +13,7 @@ SOURCES = (
         detect=detect,
         build_mapping=build_mapping,
         docs="docs/connectors/oci.md",
+        # OCI writes a new report every few hours holding only the lines since the last one.
+        replace_scope="file",
     ),
 )
