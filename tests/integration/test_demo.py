@@ -1,0 +1,422 @@
+"""The demo company: deterministic files, ground truth that matches both the raw files (read
+with plain DuckDB, no costline code) and the ingested cost table, and the features later
+stages rely on (tag coverage, org hierarchy, anomalies, commitments, telemetry)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import yaml
+
+from costline.core.progress import NoProgress
+from costline.demo import generate, is_current
+from costline.service_demo import DEMO_DIR, run_demo
+from costline.workspace import Workspace
+
+ROWS, SEED = 400, 11
+M = "DECIMAL(38, 10)"
+
+
+def _hashes(root: Path) -> dict[str, str]:
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("demo") / "demo-data"
+    return out, generate(out, rows=ROWS, seed=SEED)
+
+
+@pytest.fixture(scope="module")
+def ingested(
+    demo: tuple[Path, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Workspace]:
+    ws = Workspace.init(tmp_path_factory.mktemp("ws") / "acme")
+    report = ws.ingest([demo[0] / "billing"])
+    assert [o.status for o in report.outcomes] == ["loaded"] * 9, [
+        (o.file, o.message) for o in report.outcomes
+    ]
+    yield ws
+
+
+def _truth_totals(truth: dict[str, Any]) -> dict[tuple[str, str], tuple[int, Decimal, Decimal]]:
+    return {
+        (t["provider"], t["month"]): (
+            t["rows"],
+            Decimal(t["billed_cost"]),
+            Decimal(t["effective_cost"]),
+        )
+        for t in truth["totals"]
+    }
+
+
+# -- determinism ----------------------------------------------------------------------------
+def test_same_seed_gives_byte_identical_files(
+    demo: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    again = tmp_path / "again"
+    generate(again, rows=ROWS, seed=SEED)
+    assert _hashes(again) == _hashes(demo[0])
+    assert len(_hashes(again)) == 9 + 5  # billing + utilization, pods, jobs, org, truth
+
+
+def test_different_seed_gives_different_files(
+    demo: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    generate(other, rows=ROWS, seed=SEED + 1)
+    mine = {k: v for k, v in _hashes(demo[0]).items() if k.startswith("billing/")}
+    theirs = {k: v for k, v in _hashes(other).items() if k.startswith("billing/")}
+    assert len(mine) == len(theirs) == 9
+    assert not set(mine.values()) & set(theirs.values())
+
+
+def test_regenerating_replaces_the_previous_demo(tmp_path: Path) -> None:
+    out = tmp_path / "demo-data"
+    generate(out, rows=100, seed=1)
+    generate(out, rows=100, seed=2)
+    billing = [p for p in (out / "billing").rglob("*") if p.is_file()]
+    assert len(billing) == 9  # the Azure file names depend on the seed: no leftovers
+
+
+def test_is_current_notices_changed_files_and_options(demo: tuple[Path, dict[str, Any]]) -> None:
+    root = demo[0]
+    assert is_current(root, rows=ROWS, seed=SEED)
+    assert not is_current(root, rows=ROWS + 1, seed=SEED)
+    assert not is_current(root, rows=ROWS, seed=SEED + 1)
+    assert not is_current(root.parent / "missing", rows=ROWS, seed=SEED)
+
+
+def test_is_current_is_false_after_an_edit(tmp_path: Path) -> None:
+    out = tmp_path / "demo-data"
+    generate(out, rows=150, seed=3)
+    assert is_current(out, rows=150, seed=3)
+    with (out / "telemetry" / "utilization.csv").open("a") as fh:
+        fh.write("tampered\n")
+    assert not is_current(out, rows=150, seed=3)
+
+
+def test_refuses_a_foreign_folder(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(Exception, match="not a costline demo folder"):
+        generate(tmp_path, rows=100, seed=1)
+
+
+# -- ground truth vs. raw files (plain DuckDB) ----------------------------------------------
+AWS_EFFECTIVE = f"""CAST(CASE line_item_line_item_type
+    WHEN 'SavingsPlanCoveredUsage' THEN savings_plan_savings_plan_effective_cost
+    WHEN 'SavingsPlanNegation' THEN 0
+    WHEN 'SavingsPlanRecurringFee' THEN savings_plan_total_commitment_to_date
+                                        - savings_plan_used_commitment
+    WHEN 'DiscountedUsage' THEN reservation_effective_cost
+    WHEN 'RIFee' THEN reservation_unused_recurring_fee
+                      + reservation_unused_amortized_upfront_fee_for_billing_period
+    WHEN 'Fee' THEN CASE WHEN reservation_reservation_a_r_n IS NULL
+                         THEN line_item_unblended_cost ELSE 0 END
+    ELSE line_item_unblended_cost END AS {M})"""
+
+AWS_SQL = f"""
+SELECT strftime(bill_billing_period_start_date, '%Y-%m') AS month, count(*),
+  sum(CAST(line_item_unblended_cost AS {M})), sum({AWS_EFFECTIVE})
+FROM read_parquet(?) GROUP BY 1 ORDER BY 1"""
+
+AZURE_SQL = f"""
+SELECT strftime(strptime(BillingPeriodStartDate, '%m/%d/%Y'), '%Y-%m') AS month, count(*),
+  sum(CASE WHEN PricingModel = 'Reservation' OR ChargeType = 'UnusedReservation' THEN 0
+           ELSE CAST(Cost AS {M}) END),
+  sum(CAST(Cost AS {M}))
+FROM read_csv(?, all_varchar = true) GROUP BY 1 ORDER BY 1"""
+
+GCP_SQL = f"""
+SELECT substr(invoice.month, 1, 4) || '-' || substr(invoice.month, 5, 2) AS month, count(*),
+  sum(CAST(cost AS {M})),
+  sum(CAST(cost AS {M}) + coalesce(list_sum(list_transform(credits,
+      lambda c: CAST(c.amount AS {M}))), 0))
+FROM read_json(?, format = 'newline_delimited') GROUP BY 1 ORDER BY 1"""
+
+
+def _raw_totals(
+    con: duckdb.DuckDBPyConnection, root: Path
+) -> dict[tuple[str, str], tuple[Any, ...]]:
+    files = {
+        "aws": sorted(root.glob("billing/aws/**/*.parquet")),
+        "azure": sorted(root.glob("billing/azure/**/*.csv")),
+        "gcp": sorted(root.glob("billing/gcp/*.ndjson")),
+    }
+    out = {}
+    for provider, sql in (("aws", AWS_SQL), ("azure", AZURE_SQL), ("gcp", GCP_SQL)):
+        assert len(files[provider]) == 3
+        for month, n, billed, effective in con.execute(
+            sql, [[str(p) for p in files[provider]]]
+        ).fetchall():
+            out[(provider, month)] = (n, billed, effective)
+    return out
+
+
+def test_ground_truth_matches_the_raw_files(
+    demo: tuple[Path, dict[str, Any]], raw_duckdb: duckdb.DuckDBPyConnection
+) -> None:
+    root, truth = demo
+    assert _raw_totals(raw_duckdb, root) == _truth_totals(truth)
+    assert len(truth["totals"]) == 9
+    assert all(Decimal(t["billed_cost"]) > 0 for t in truth["totals"])
+
+
+def test_aws_azure_commitment_line_items_are_present(
+    demo: tuple[Path, dict[str, Any]], raw_duckdb: duckdb.DuckDBPyConnection
+) -> None:
+    root, _ = demo
+    types = {
+        r[0]
+        for r in raw_duckdb.execute(
+            "SELECT DISTINCT line_item_line_item_type FROM read_parquet(?)",
+            [str(root / "billing/aws/**/*.parquet")],
+        ).fetchall()
+    }
+    assert types >= {
+        "Usage",
+        "DiscountedUsage",
+        "SavingsPlanCoveredUsage",
+        "SavingsPlanNegation",
+        "RIFee",
+        "SavingsPlanRecurringFee",
+        "Fee",
+        "Credit",
+    }
+    charge = {
+        r[0]
+        for r in raw_duckdb.execute(
+            "SELECT DISTINCT ChargeType || '/' || PricingModel FROM read_csv(?, all_varchar=true)",
+            [str(root / "billing/azure/**/*.csv")],
+        ).fetchall()
+    }
+    assert charge == {"Usage/OnDemand", "Usage/Reservation", "UnusedReservation/Reservation"}
+
+
+def test_azure_header_is_the_ea_amortized_header(
+    demo: tuple[Path, dict[str, Any]], reference: Path
+) -> None:
+    sample = reference / "azure" / "ea-amortizedcost-small-finops-toolkit.csv"
+    expected = sample.read_text(encoding="utf-8").splitlines()[0]
+    for path in demo[0].glob("billing/azure/**/*.csv"):
+        assert path.read_text(encoding="utf-8").splitlines()[0] == expected
+
+
+def test_gcp_rows_have_the_reference_keys_plus_detailed_ones(
+    demo: tuple[Path, dict[str, Any]], reference: Path
+) -> None:
+    sample = next((reference / "gcp").glob("*.ndjson")).read_text().splitlines()[0]
+    ref_keys = set(json.loads(sample))
+    row = json.loads((next(demo[0].glob("billing/gcp/*.ndjson"))).read_text().splitlines()[0])
+    assert ref_keys <= set(row)
+    assert {"resource", "price", "cost_at_list"} <= set(row)
+    assert isinstance(row["cost"], str) and isinstance(row["usage"]["amount"], str)
+
+
+# -- ground truth vs. the ingested cost table -----------------------------------------------
+def test_ingested_cost_table_matches_ground_truth(
+    ingested: Workspace, demo: tuple[Path, dict[str, Any]]
+) -> None:
+    got = ingested.query(
+        "SELECT x_Provider, strftime(BillingPeriodStart, '%Y-%m'), count(*), sum(BilledCost), "
+        "sum(EffectiveCost) FROM cost GROUP BY 1, 2 ORDER BY 1, 2"
+    ).rows
+    assert {(p, m): (n, b, e) for p, m, n, b, e in got} == _truth_totals(demo[1])
+    assert not any(ingested.quarantine_dir.iterdir())
+
+
+def test_tag_coverage_is_15_to_25_percent_untagged(
+    ingested: Workspace, demo: tuple[Path, dict[str, Any]]
+) -> None:
+    truth = demo[1]
+    untagged = Decimal(truth["tag_coverage"]["untagged_or_mistagged_fraction"])
+    assert Decimal("0.15") <= untagged <= Decimal("0.25")
+    teams = [t["team"] for bu in truth["hierarchy"] for d in bu["departments"] for t in d["teams"]]
+    row = ingested.query(
+        "SELECT sum(EffectiveCost) FILTER (WHERE list_contains(?, Tags['team'])), "
+        "sum(EffectiveCost) FROM cost",
+        [teams],
+    ).rows[0]
+    assert Decimal(truth["tag_coverage"]["allocatable_effective_cost"]) == row[0]
+    assert Decimal(truth["tag_coverage"]["total_effective_cost"]) == row[1]
+
+
+def test_tag_coverage_from_raw_tags(
+    demo: tuple[Path, dict[str, Any]], raw_duckdb: duckdb.DuckDBPyConnection
+) -> None:
+    """The allocatable share recomputed from the raw tag columns of each export."""
+    root, truth = demo
+    teams = [t["team"] for bu in truth["hierarchy"] for d in bu["departments"] for t in d["teams"]]
+    con = raw_duckdb
+    aws = con.execute(
+        f"SELECT list_contains(?, resource_tags['user_team']), sum({AWS_EFFECTIVE}) "
+        "FROM read_parquet(?) GROUP BY 1",
+        [teams, str(root / "billing/aws/**/*.parquet")],
+    ).fetchall()
+    azure = con.execute(
+        f"SELECT list_contains(?, json_extract_string('{{' || Tags || '}}', '$.team')), "
+        f"sum(CAST(Cost AS {M})) FROM read_csv(?, all_varchar = true) GROUP BY 1",
+        [teams, str(root / "billing/azure/**/*.csv")],
+    ).fetchall()
+    gcp = con.execute(
+        f"SELECT list_contains(?, list_extract(list_transform(list_filter(labels, "
+        f"lambda l: l.key = 'team'), lambda l: l.value), 1)), sum(CAST(cost AS {M}) + "
+        f"coalesce(list_sum(list_transform(credits, lambda c: CAST(c.amount AS {M}))), 0)) "
+        "FROM read_json(?, format = 'newline_delimited') GROUP BY 1",
+        [teams, str(root / "billing/gcp/*.ndjson")],
+    ).fetchall()
+    good = sum((v for ok, v in aws + azure + gcp if ok), Decimal(0))
+    total = sum((v for _, v in aws + azure + gcp), Decimal(0))
+    assert good == Decimal(truth["tag_coverage"]["allocatable_effective_cost"])
+    assert total == Decimal(truth["tag_coverage"]["total_effective_cost"])
+
+
+def test_anomalies_are_visible_in_the_cost_table(
+    ingested: Workspace, demo: tuple[Path, dict[str, Any]]
+) -> None:
+    anomalies = demo[1]["anomalies"]
+    assert {a["provider"] for a in anomalies} == {"aws", "azure", "gcp"}
+    for a in anomalies:
+        for day, cost in a["actual_effective_cost_by_day"].items():
+            got = ingested.query(
+                "SELECT sum(EffectiveCost) FROM cost WHERE ResourceId = ? AND x_Provider = ? "
+                "AND strftime(ChargePeriodStart, '%Y-%m-%d') = ? AND Tags['team'] = ?",
+                [a["resource_id"], a["provider"], day, a["team"]],
+            ).rows[0][0]
+            assert got == Decimal(cost)
+            assert Decimal(cost) > 3 * Decimal(a["baseline_daily_effective_cost"])
+
+
+# -- org, telemetry, k8s, jobs --------------------------------------------------------------
+def test_org_has_about_40_teams_in_four_levels(demo: tuple[Path, dict[str, Any]]) -> None:
+    org = yaml.safe_load((demo[0] / "org.yaml").read_text())
+    teams = [
+        (bu["business_unit"], d["department"], t["team"], t["cost_center"])
+        for bu in org["hierarchy"]
+        for d in bu["departments"]
+        for t in d["teams"]
+    ]
+    assert 35 <= len(teams) <= 45
+    assert all(all(level for level in row) for row in teams)
+    assert len({t[2] for t in teams}) == len({t[3] for t in teams}) == len(teams)
+    assert len({t[0] for t in teams}) >= 3 and len({t[1] for t in teams}) >= 8
+    assert org["hierarchy"] == demo[1]["hierarchy"]
+    owners = {a["owner"] for a in org["accounts"]}
+    assert {t[2] for t in teams} & owners
+
+
+def _csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_overprovisioned_resources_show_low_utilization(demo: tuple[Path, dict[str, Any]]) -> None:
+    util = _csv(demo[0] / "telemetry" / "utilization.csv")
+    listed = {o["resource_id"]: o for o in demo[1]["overprovisioned"]}
+    assert {o["classification"] for o in listed.values()} == {"idle", "oversized"}
+    peak: dict[str, float] = {}
+    for row in util:
+        peak[row["resource_id"]] = max(peak.get(row["resource_id"], 0.0), float(row["cpu_p95_pct"]))
+    for rid, o in listed.items():
+        assert peak[rid] < (5 if o["classification"] == "idle" else 30), rid
+    normal = [rid for rid in peak if rid not in listed]
+    assert normal and all(peak[rid] > 30 for rid in normal)
+
+
+def test_k8s_pods_run_on_the_eks_nodes_of_the_bill(
+    demo: tuple[Path, dict[str, Any]], raw_duckdb: duckdb.DuckDBPyConnection
+) -> None:
+    root, truth = demo
+    pods = _csv(root / "k8s" / "pod_usage.csv")
+    nodes = {
+        r[0]
+        for r in raw_duckdb.execute(
+            "SELECT DISTINCT line_item_resource_id FROM read_parquet(?) "
+            "WHERE resource_tags['aws_eks_cluster_name'] = 'shared-prod'",
+            [str(root / "billing/aws/**/*.parquet")],
+        ).fetchall()
+    }
+    assert {p["node"] for p in pods} == nodes == set(truth["kubernetes"]["node_resource_ids"])
+    teams = {t["team"] for bu in truth["hierarchy"] for d in bu["departments"] for t in d["teams"]}
+    assert {p["team"] for p in pods} <= teams | {""}
+    assert "" in {p["team"] for p in pods}  # one namespace without a team label
+    requested = sum(float(p["cpu_request_cores"]) for p in pods if p["date"] == "2026-07-01")
+    assert 0.5 < requested / truth["kubernetes"]["node_vcpu_total"] < 0.8
+
+
+def test_gpu_jobs_match_billed_gpu_instances(demo: tuple[Path, dict[str, Any]]) -> None:
+    jobs = _csv(demo[0] / "jobs" / "gpu_jobs.csv")
+    kinds = {(j["provider"], j["instance_type"]) for j in jobs}
+    assert ("aws", "p4d.24xlarge") in kinds and ("gcp", "a2-highgpu-8g") in kinds
+    assert any(k[1].startswith("g5.") for k in kinds)
+    assert {j["status"] for j in jobs} >= {"completed", "runaway", "running"}
+    assert all(Decimal(j["list_cost_usd"]) > 0 for j in jobs)
+
+
+def test_commitments_are_listed(demo: tuple[Path, dict[str, Any]]) -> None:
+    kinds = sorted(c["kind"] for c in demo[1]["commitments"])
+    assert kinds == ["Reservation", "ReservedInstance", "ReservedInstance", "SavingsPlan"]
+
+
+# -- run_demo -------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_run_demo_twice(tmp_path: Path) -> None:
+    ws = Workspace.init(tmp_path / "acme")
+    tables = dict(run_demo(ws, rows=300, seed=5, progress=NoProgress()))
+    assert len(tables) == 4
+    totals = next(v for k, v in tables.items() if "totals" in k)
+    assert [r[-1] for r in totals.rows] == ["yes"] * 9
+    alloc = next(v for k, v in tables.items() if "allocatable" in k)
+    assert alloc.rows[-1][0] == "all" and 75 <= float(alloc.rows[-1][3]) <= 85
+    top = next(v for k, v in tables.items() if "top 10" in k)
+    assert len(top.rows) == 10
+    ingest = next(v for k, v in tables.items() if k.endswith("ingest"))
+    assert {r[1] for r in ingest.rows} == {"loaded"}
+    stamp = (ws.root / DEMO_DIR / "ground_truth.json").stat().st_mtime_ns
+    again = dict(run_demo(ws, rows=300, seed=5, progress=NoProgress()))
+    assert (ws.root / DEMO_DIR / "ground_truth.json").stat().st_mtime_ns == stamp
+    assert {r[1] for r in next(v for k, v in again.items() if k.endswith("ingest")).rows} == {
+        "unchanged"
+    }
+
+
+@pytest.mark.slow
+def test_default_size_is_fast_and_about_2000_rows(tmp_path: Path) -> None:
+    start = time.monotonic()
+    truth = generate(tmp_path / "demo-data", rows=2000, seed=7)
+    assert time.monotonic() - start < 15
+    assert all(1600 <= t["rows"] <= 2500 for t in truth["totals"]), truth["totals"]
+
+
+@pytest.mark.slow
+def test_cli_demo_creates_a_workspace_and_prints_the_summary(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "costline.cli.main", "demo", "--rows", "150", "--seed", "3"],
+        cwd=tmp_path,
+        text=True,
+        capture_output=True,
+        env={
+            **{k: v for k, v in os.environ.items() if k != "COSTLINE_WORKSPACE"},
+            "COLUMNS": "200",
+        },
+    )
+    assert done.returncode == 0, done.stderr
+    assert "matches_ground_truth" in done.stdout and " NO " not in done.stdout
+    assert "top 10 services" in done.stdout
+    assert (tmp_path / "costline-demo" / DEMO_DIR / "ground_truth.json").is_file()
