@@ -186,9 +186,14 @@ class Workspace:
         with self.warehouse(read_only=True) as wh:
             return wh.query(sql, params)
 
-    def export_focus(self, out: Path, *, fmt: str = "parquet") -> list[Path]:
+    def export_focus(
+        self, out: Path, *, fmt: str = "parquet", include_extensions: bool = True
+    ) -> list[Path]:
+        """Write the cost store as FOCUS 1.3 (with costline's ``x_`` columns unless told not to)."""
         with self.warehouse(read_only=True) as wh:
-            return focus_export.export_focus(wh.con, out, fmt=fmt)
+            return focus_export.export_focus(
+                wh.con, out, fmt=fmt, include_extensions=include_extensions
+            )
 
     def ingestions(self) -> QueryResult:
         with self.warehouse(read_only=True) as wh:

@@ -141,3 +141,16 @@ def test_version_and_help_for_every_command() -> None:
     for cmd in ("init", "ingest", "costs", "query", "ingestions", "demo", "version"):
         sub = runner.invoke(app, [cmd, "--help"])
         assert sub.exit_code == 0 and "Usage" in sub.output, cmd
+
+
+def test_export_focus_without_extension_columns(acme: Path, tmp_path: Path) -> None:
+    export = write_focus_csv(tmp_path / "e.csv", [focus_row()])
+    assert _run("ingest", str(export), cwd=acme).returncode == 0
+    for flag, expect_x in (("--extensions", True), ("--no-extensions", False)):
+        out = f"out{flag}"
+        assert (
+            _run("export", "focus", "--out", out, "--format", "csv", flag, cwd=acme).returncode == 0
+        )
+        header = (acme / out / "focus-1.3.csv").read_text().splitlines()[0].split(",")
+        assert "BilledCost" in header and "ServiceProviderName" in header
+        assert any(h.startswith("x_") for h in header) is expect_x

@@ -190,9 +190,16 @@ def ingestions(fmt: FormatOpt = OutputFormat.table) -> None:
 def export_focus(
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("focus"),
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    extensions: Annotated[
+        bool,
+        typer.Option(
+            "--extensions/--no-extensions",
+            help="Include costline's x_ columns (lineage, provider specifics) after the FOCUS columns.",
+        ),
+    ] = True,
 ) -> None:
-    """Write the cost store as a FOCUS 1.3 dataset."""
-    for path in _workspace().export_focus(out, fmt=fmt):
+    """Write the cost store as a FOCUS 1.3 dataset (passes the FOCUS 1.3 validator)."""
+    for path in _workspace().export_focus(out, fmt=fmt, include_extensions=extensions):
         output.info(f"wrote {path}")
 
 
