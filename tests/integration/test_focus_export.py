@@ -19,33 +19,20 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import shutil
-import subprocess
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pytest
 
-from costline.schema.focus import FOCUS_COLUMNS, STORE_COLUMNS
+from costline.schema.focus import STORE_COLUMNS
 from costline.workspace import Workspace
+from tests.validator import assert_passes, ignored_rules, model, null_conditional_columns
 
 SAMPLE = "focus-1.0-finops-foundation-sample-1000.csv"
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "focus"
 EVIL = "=cmd|' /C calc'!A0"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-# Rules of the 1.3 model that fail on valid data (evidence in docs/focus-validation.md):
-# CapacityReservationStatus-C-004-C has a condition without CheckFunction, so it is never
-# applied; PricingCurrencyContractedUnitPrice-C-012-C ("MUST NOT be null when SkuPriceId is not
-# null") has its condition inverted (SkuPriceId IS NULL). Their parents fail only through them.
-MODEL_DEFECTS = (
-    "CAU-CapacityReservationStatus-C-002-C",
-    "CAU-CapacityReservationStatus-C-004-C",
-    "CAU-PricingCurrencyContractedUnitPrice-C-003-M",
-    "CAU-PricingCurrencyContractedUnitPrice-C-012-C",
-)
 TOTALS = """SELECT x_Provider, BillingAccountId, BillingPeriodStart, BillingCurrency, count(*),
     sum(BilledCost), sum(EffectiveCost), sum(ListCost), sum(ContractedCost)
     FROM cost GROUP BY ALL ORDER BY ALL"""
@@ -176,129 +163,20 @@ def test_export_round_trips_to_identical_totals(
 # -- the FOCUS validator ----------------------------------------------------------------------
 
 
-def _python312() -> str | None:
-    if os.environ.get("FOCUS_PYTHON"):
-        return os.environ["FOCUS_PYTHON"]
-    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    for candidate in sorted(root.glob("versions/3.12*/bin/python3.12")):
-        return str(candidate)
-    return shutil.which("python3.12")
-
-
-def _validator(reference: Path) -> Path:
-    if os.environ.get("COSTLINE_SKIP_VALIDATOR") == "1":
-        pytest.skip("COSTLINE_SKIP_VALIDATOR=1: FOCUS validator not run")
-    if _python312() is None:
-        pytest.fail(
-            "the FOCUS validator needs Python 3.12 and none was found (python3.12 on PATH, "
-            "a pyenv 3.12.x or FOCUS_PYTHON). Install it (`pyenv install 3.12`) or set "
-            "COSTLINE_SKIP_VALIDATOR=1 to skip this check explicitly."
-        )
-    tool = Path(
-        os.environ.get("COSTLINE_FOCUS_VALIDATE", reference.parent / "tools" / "focus-validate")
-    )
-    assert tool.is_file(), f"focus-validate not found at {tool}"
-    return tool
-
-
-def _model(reference: Path) -> dict[str, Any]:
-    rules = reference / "focus" / "rules" / "model-1.3.json"
-    return json.loads(rules.read_text())  # type: ignore[no-any-return]
-
-
-def null_conditional_columns(path: Path) -> list[str]:
-    """Conditional FOCUS columns (presence depends on a provider feature) null on every row."""
-    conditional = [c.name for c in FOCUS_COLUMNS if c.applicability]
-    reader = (
-        f"read_csv('{path}', all_varchar = true)"
-        if path.suffix == ".csv"
-        else f"read_parquet('{path}')"
-    )
-    counts = duckdb.sql(
-        "SELECT " + ", ".join(f'count("{c}")' for c in conditional) + f" FROM {reader}"
-    ).fetchall()[0]
-    return [c for c, n in zip(conditional, counts, strict=True) if n == 0]
-
-
-def numeric_looking_text_columns(path: Path) -> list[str]:
-    """CSV only: FOCUS text columns whose every value looks like a number (e.g. AWS account
-    ids). CSV has no types and the validator's CSV reader infers them, so it reads these as
-    numbers and fails "MUST be of type String"; Parquet keeps them as strings."""
-    if path.suffix != ".csv":
-        return []
-    text = [c.name for c in FOCUS_COLUMNS if c.data_type == "string"]
-    counts = duckdb.sql(
-        "SELECT "
-        + ", ".join(
-            f'count("{c}") > 0 AND bool_and(regexp_matches("{c}", \'^-?[0-9]+([.][0-9]+)?$\'))'
-            for c in text
-        )
-        + f" FROM read_csv('{path}', all_varchar = true)"
-    ).fetchall()[0]
-    return [c for c, numeric in zip(text, counts, strict=True) if numeric]
-
-
-def ignored_rules(path: Path, model: dict[str, Any]) -> list[str]:
-    """The rules passed with --ignore for this file (see the module docstring)."""
-    rules = model["ModelRules"]
-    null_columns = set(null_conditional_columns(path))
-    numeric_text = set(numeric_looking_text_columns(path))
-    ignored = {
-        rid
-        for rid, rule in rules.items()
-        if rule["EntityType"] == "Column"
-        and (
-            (rule["Reference"] in null_columns and rule["Function"] in ("Nullability", "Composite"))
-            or (rule["Reference"] in numeric_text and rule["Function"] in ("Type", "Composite"))
-        )
-    }
-    return sorted(ignored | set(MODEL_DEFECTS))
-
-
-def _run_validators(tool: Path, files: list[Path], model: dict[str, Any]) -> list[Any]:
-    home = Path(os.environ.get("FOCUS_VALIDATOR_HOME", Path.home() / ".cache" / "focus-validator"))
-    parallel = (home / "venv-2.2.1").is_dir()  # the first run installs the venv: one at a time
-    procs, results = [], []
-    for path in files:
-        cmd = [
-            str(tool),
-            str(path),
-            "--version",
-            "1.3",
-            "--ignore",
-            ",".join(ignored_rules(path, model)),
-        ]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if parallel:
-            procs.append(proc)
-        else:
-            results.append((path, proc.communicate(timeout=900)[0], proc.returncode))
-    for proc, path in zip(procs, files, strict=False):
-        results.append((path, proc.communicate(timeout=900)[0], proc.returncode))
-    return results
-
-
 @pytest.mark.validator
-def test_export_passes_the_focus_13_validator(exported: dict[str, Path], reference: Path) -> None:
-    tool = _validator(reference)
-    model = _model(reference)
-    for path, output, code in _run_validators(tool, [exported["parquet"], exported["csv"]], model):
-        assert code == 0, f"{path.name}: focus-validate exit {code}\n{output}"
-        failing = [ln for ln in output.splitlines() if ln.strip().startswith(("FAIL", "ERROR"))]
-        assert not failing, output
-        assert "error 0" in output
+def test_export_passes_the_focus_13_validator(exported: dict[str, Path]) -> None:
+    assert_passes([exported["parquet"], exported["csv"]])
 
 
 def test_ignored_rules_are_only_those_of_all_null_conditional_columns(
-    exported: dict[str, Path], reference: Path
+    exported: dict[str, Path],
 ) -> None:
-    model = _model(reference)
     columns = null_conditional_columns(exported["parquet"])
     # Columns the FOCUS 1.0 sample has no data for (1.1+ columns and unused features).
     assert "BillingAccountType" in columns and "PricingCurrency" in columns
     assert "SkuPriceId" not in columns and "Tags" not in columns
-    ignored = ignored_rules(exported["parquet"], model)
-    referenced = {model["ModelRules"][r]["Reference"] for r in ignored}
+    ignored = ignored_rules(exported["parquet"])
+    referenced = {model()["ModelRules"][r]["Reference"] for r in ignored}
     assert referenced <= {
         *columns,
         "CapacityReservationStatus",

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -28,6 +27,7 @@ import duckdb
 import pytest
 
 from costline.workspace import Workspace
+from tests.validator import assert_passes
 
 LOADS = (
     "ea-actualcost-export-anonymized-focus-converters.csv",
@@ -246,15 +246,6 @@ def _sum(ws: Workspace, column: str) -> Decimal:
 
 # -- FOCUS validator --------------------------------------------------------------------------
 
-VALIDATOR = Path(__file__).resolve().parents[2].parent / "shared" / "tools" / "focus-validate"
-# Defects of requirements model 1.3 as focus-validator 2.2.1 runs it (see
-# test_reference_gcp_oci.py): the CapacityReservationStatus condition is ignored, so the rule
-# fails on every row of a dataset without capacity reservations.
-MODEL_DEFECTS = (
-    "CAU-CapacityReservationStatus-C-002-C,CAU-CapacityReservationStatus-C-004-C,"
-    "CAU-PricingCurrencyContractedUnitPrice-C-003-M,CAU-PricingCurrencyContractedUnitPrice-C-012-C"
-)
-
 
 @pytest.mark.validator
 @pytest.mark.slow
@@ -263,11 +254,4 @@ def test_exported_focus_passes_the_validator(tmp_path: Path, reference: Path) ->
     ws.ingest([reference / "azure" / n for n in LOADS if n != AMORTIZED])
     ws.ingest([reference / "azure" / AMORTIZED])
     (out,) = ws.export_focus(tmp_path / "focus", fmt="parquet")
-    run = subprocess.run(
-        [str(VALIDATOR), str(out), "--ignore", MODEL_DEFECTS],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
+    assert_passes([out])
