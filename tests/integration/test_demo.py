@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -397,10 +396,9 @@ def test_run_demo_twice(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_default_size_is_fast_and_about_2000_rows(tmp_path: Path) -> None:
-    start = time.monotonic()
+def test_default_size_is_about_2000_rows(tmp_path: Path) -> None:
+    # speed is measured by benchmarks, never asserted in tests
     truth = generate(tmp_path / "demo-data", rows=2000, seed=7)
-    assert time.monotonic() - start < 15
     assert all(1600 <= t["rows"] <= 2500 for t in truth["totals"]), truth["totals"]
 
 
