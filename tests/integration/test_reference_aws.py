@@ -3,7 +3,10 @@
 Expected figures are computed here, straight from the raw files, with plain DuckDB and AWS's
 definitions of billed, amortized (effective) and on-demand (list) cost per line item type, not
 with costline's mapping. They must match the cost store exactly (Decimal), per billing period,
-billing account and usage account.
+billing account and usage account. FOCUS puts the unused part of a commitment on a row of its
+own: every ``RIFee`` / ``SavingsPlanRecurringFee`` line with a non-zero unused amount adds one
+row (billing 0, listing 0), so the row counts below add those lines, and every total is the
+same as without the split.
 """
 
 from __future__ import annotations
@@ -82,24 +85,41 @@ class Raw:
         return [n for n in self.types if n.startswith(prefix)]
 
 
+def _unused(raw: Raw) -> tuple[str, str]:
+    """AWS's unused commitment amounts of an RIFee and of a SavingsPlanRecurringFee line."""
+
+    def n0(slash_name: str, snake_name: str) -> str:
+        return f"COALESCE({raw.num(slash_name, snake_name)}, {ZERO})"
+
+    ri = (
+        f"{n0('reservation/UnusedAmortizedUpfrontFeeForBillingPeriod', 'reservation_unused_amortized_upfront_fee_for_billing_period')}"
+        f" + {n0('reservation/UnusedRecurringFee', 'reservation_unused_recurring_fee')}"
+    )
+    sp = (
+        f"{n0('savingsPlan/TotalCommitmentToDate', 'savings_plan_total_commitment_to_date')}"
+        f" - {n0('savingsPlan/UsedCommitment', 'savings_plan_used_commitment')}"
+    )
+    return ri, sp
+
+
 def _expected_sql(raw: Raw) -> str:
     typ = raw.text("lineItem/LineItemType", "line_item_line_item_type")
     unblended = raw.num("lineItem/UnblendedCost", "line_item_unblended_cost")
     public = raw.num("pricing/publicOnDemandCost", "pricing_public_on_demand_cost")
     arn = raw.text("reservation/ReservationARN", "reservation_reservation_a_r_n")
+    ri_unused, sp_unused = _unused(raw)
 
     def n0(slash_name: str, snake_name: str) -> str:
         return f"COALESCE({raw.num(slash_name, snake_name)}, {ZERO})"
 
-    # AWS amortized cost per line item type (AWS CUR docs; CUDOS "amortized cost").
+    # AWS amortized cost per line item type (AWS CUR docs; CUDOS "amortized cost"): the fee
+    # lines' amortized cost is their unused part.
     effective = f"""CASE {typ}
         WHEN 'DiscountedUsage' THEN {n0("reservation/EffectiveCost", "reservation_effective_cost")}
         WHEN 'SavingsPlanCoveredUsage' THEN {n0("savingsPlan/SavingsPlanEffectiveCost", "savings_plan_savings_plan_effective_cost")}
         WHEN 'SavingsPlanNegation' THEN 0 WHEN 'SavingsPlanUpfrontFee' THEN 0
-        WHEN 'SavingsPlanRecurringFee' THEN {n0("savingsPlan/TotalCommitmentToDate", "savings_plan_total_commitment_to_date")}
-            - {n0("savingsPlan/UsedCommitment", "savings_plan_used_commitment")}
-        WHEN 'RIFee' THEN {n0("reservation/UnusedAmortizedUpfrontFeeForBillingPeriod", "reservation_unused_amortized_upfront_fee_for_billing_period")}
-            + {n0("reservation/UnusedRecurringFee", "reservation_unused_recurring_fee")}
+        WHEN 'SavingsPlanRecurringFee' THEN {sp_unused}
+        WHEN 'RIFee' THEN {ri_unused}
         WHEN 'Fee' THEN CASE WHEN {arn} IS NOT NULL THEN 0 ELSE {unblended} END
         ELSE {unblended} END"""
     # On-demand list cost; taxes/credits/refunds keep their amount, discounts have no list cost.
@@ -109,6 +129,11 @@ def _expected_sql(raw: Raw) -> str:
         WHEN {typ} IN ('RIFee', 'SavingsPlanRecurringFee', 'SavingsPlanUpfrontFee')
              OR ({typ} = 'Fee' AND {arn} IS NOT NULL) THEN COALESCE({public}, 0)
         ELSE COALESCE({public}, {unblended}) END"""
+    # Lines that also yield an unused-commitment row (FOCUS).
+    lines = (
+        f"1 + CASE WHEN ({typ} = 'RIFee' AND {ri_unused} <> 0) "
+        f"OR ({typ} = 'SavingsPlanRecurringFee' AND {sp_unused} <> 0) THEN 1 ELSE 0 END"
+    )
     tags = (
         " OR ".join(f"NULLIF(TRIM(\"{t}\"), '') IS NOT NULL" for t in raw.tag_columns()) or "false"
     )
@@ -116,7 +141,7 @@ def _expected_sql(raw: Raw) -> str:
             {raw.text("bill/PayerAccountId", "bill_payer_account_id")} AS payer,
             {raw.text("lineItem/UsageAccountId", "line_item_usage_account_id")} AS account,
             sum({unblended}) AS billed, sum({effective}) AS effective, sum({listed}) AS list,
-            count(*) AS rows, count(*) FILTER (WHERE {tags}) AS tagged
+            sum({lines}) AS rows, COALESCE(sum({lines}) FILTER (WHERE {tags}), 0) AS tagged
         FROM {raw.reader} GROUP BY ALL ORDER BY ALL"""
 
 
@@ -150,18 +175,50 @@ def test_every_row_lands_in_its_billing_period(store: Workspace) -> None:
 
 
 def test_amortization_is_visible_on_the_athena_ri_data(store: Workspace) -> None:
-    """The wa-labs account has RIs: RI-covered usage bills 0 but carries amortized cost."""
+    """The wa-labs account has RIs: RI-covered usage bills 0 but carries amortized cost; the
+    RIFee is a purchase at EffectiveCost 0, its unused part a Usage row that bills 0."""
     rows = store.query(
         """SELECT x_ChargeType, ChargeCategory, CommitmentDiscountStatus, sum(BilledCost),
                   sum(EffectiveCost), count(DISTINCT CommitmentDiscountId)
-           FROM cost WHERE x_ChargeType IN ('DiscountedUsage', 'RIFee') GROUP BY ALL ORDER BY 1"""
+           FROM cost WHERE x_ChargeType IN ('DiscountedUsage', 'RIFee') GROUP BY ALL ORDER BY 1, 2"""
     ).rows
-    (du_type, du_cat, du_status, du_billed, du_eff, du_ids), (fee_type, fee_cat, fee_status, *_) = (
-        rows
-    )
-    assert (du_type, du_cat, du_status) == ("DiscountedUsage", "Usage", "Used")
-    assert du_billed == Decimal(0) and du_eff > 0 and du_ids > 0
-    assert (fee_type, fee_cat, fee_status) == ("RIFee", "Purchase", "Unused")
+    (du, fee, unused) = rows
+    assert du[:3] == ("DiscountedUsage", "Usage", "Used")
+    assert du[3] == Decimal(0) and du[4] > 0 and du[5] > 0
+    assert fee[:3] == ("RIFee", "Purchase", None)
+    assert fee[3] > 0 and fee[4] == Decimal(0)
+    assert unused[:3] == ("RIFee", "Usage", "Unused")
+    assert unused[3] == Decimal(0) and unused[4] > 0 and 0 < unused[5] <= fee[5]
+
+
+@pytest.mark.parametrize("name", [n for n, kind in FILES.items() if kind == "aws-cur-athena"])
+def test_unused_rows_carry_exactly_the_raw_unused_amounts(
+    store: Workspace, reference: Path, name: str, raw_duckdb: duckdb.DuckDBPyConnection
+) -> None:
+    """Per reservation: Σ EffectiveCost of its unused rows = Σ of AWS's unused amounts on its
+    RIFee lines, its unused hours = reservation/UnusedQuantity, and its fees' EffectiveCost 0."""
+    raw = Raw(raw_duckdb, reference / "aws" / name)
+    ri_unused, _ = _unused(raw)
+    typ = raw.text("lineItem/LineItemType", "line_item_line_item_type")
+    arn = raw.text("reservation/ReservationARN", "reservation_reservation_a_r_n")
+    hours = raw.num("reservation/UnusedQuantity", "reservation_unused_quantity")
+    expected = raw_duckdb.execute(
+        f"""SELECT {arn}, sum({ri_unused}), sum({hours}) FROM {raw.reader}
+            WHERE {typ} = 'RIFee' AND {ri_unused} <> 0 GROUP BY ALL ORDER BY ALL"""
+    ).fetchall()
+    actual = store.query(
+        """SELECT CommitmentDiscountId, sum(EffectiveCost), sum(PricingQuantity) FROM cost
+           WHERE x_SourceFile LIKE '%/' || ? AND CommitmentDiscountStatus = 'Unused'
+           GROUP BY ALL ORDER BY ALL""",
+        [name],
+    ).rows
+    assert expected and [tuple(r) for r in actual] == [tuple(r) for r in expected]
+    fees = store.query(
+        """SELECT count(*), sum(EffectiveCost) FROM cost WHERE x_SourceFile LIKE '%/' || ?
+           AND ChargeCategory = 'Purchase' AND CommitmentDiscountId IS NOT NULL""",
+        [name],
+    ).rows
+    assert fees[0][0] > 0 and fees[0][1] == 0
 
 
 def test_athena_tags_keep_aws_prefix_and_drop_user_prefix(store: Workspace) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
+
 from costline.workspace import Workspace
 
 GOLDEN = (
@@ -74,11 +76,12 @@ def test_a_good_file_in_the_same_batch_still_loads(workspace: Workspace, tmp_pat
         1,
         "lineItem/UsageStartDate",
     )
-    assert workspace.query("SELECT count(*) FROM cost").rows == [(len(rows),)]
+    # G04 (RIFee) and G08 (SavingsPlanRecurringFee) each add an unused-commitment row.
+    assert workspace.query("SELECT count(*) FROM cost").rows == [(len(rows) + 2,)]
 
 
 def test_bad_amortization_input_names_its_own_column(workspace: Workspace, tmp_path: Path) -> None:
-    """EffectiveCost reads eight raw columns; the one that does not parse is reported."""
+    """EffectiveCost reads several raw columns; the one that does not parse is reported."""
     header, rows = _rows()
     rows[2]["reservation/EffectiveCost"] = "n/a"  # G03, a DiscountedUsage row
     bad = _write(tmp_path / "cur-bad-ri.csv", header, rows)
@@ -86,6 +89,27 @@ def test_bad_amortization_input_names_its_own_column(workspace: Workspace, tmp_p
     assert outcome.status == "quarantined" and outcome.error is not None
     loc = outcome.error.location
     assert (loc.row, loc.column, loc.value) == (3, "reservation/EffectiveCost", "n/a")
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("reservation/UnusedRecurringFee", "two"),
+        ("reservation/UnusedQuantity", "37.5h"),
+    ],
+)
+def test_bad_unused_commitment_input_is_named(
+    workspace: Workspace, tmp_path: Path, column: str, value: str
+) -> None:
+    """Columns only the unused-commitment row reads are still checked and named."""
+    header, rows = _rows()
+    rows[3][column] = value  # G04, the RIFee
+    bad = _write(tmp_path / "cur-bad-unused.csv", header, rows)
+    (outcome,) = workspace.ingest([bad]).outcomes
+    assert outcome.status == "quarantined" and outcome.error is not None
+    loc = outcome.error.location
+    assert (loc.row, loc.column, loc.value) == (4, column, value)
+    assert workspace.query("SELECT count(*) FROM cost").rows == [(0,)]
 
 
 def test_bad_usage_amount_is_named(workspace: Workspace, tmp_path: Path) -> None:

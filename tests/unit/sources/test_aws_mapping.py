@@ -5,7 +5,9 @@ CSV). The same rows are rewritten, with plain DuckDB, as a legacy Athena Parquet
 (snake_case names, DOUBLE costs, TIMESTAMP dates, one column per tag) and as CUR 2.0 Parquet
 and CSV files (the schema in costline.sources.aws.cur2_schema, with ``product`` and
 ``resource_tags`` maps). Every layout must give the values in expected.json, whose ``why``
-fields say which AWS/FOCUS definition each expectation comes from.
+fields say which AWS/FOCUS definition each expectation comes from. A commitment fee with an
+unused part loads as two rows: the fee (keyed by its description) and the unused commitment
+(keyed ``<description> [Unused]``).
 """
 
 from __future__ import annotations
@@ -130,7 +132,12 @@ def loaded(
     assert [o.status for o in report.outcomes] == ["loaded"], [o.message for o in report.outcomes]
     assert report.outcomes[0].kind == kind
     records = ws.query("SELECT * FROM cost").records()
-    return request.param, {r["ChargeDescription"]: r for r in records}
+    return request.param, {_key(r): r for r in records}
+
+
+def _key(row: dict[str, Any]) -> str:
+    unused = row["CommitmentDiscountStatus"] == "Unused"
+    return row["ChargeDescription"] + (" [Unused]" if unused else "")
 
 
 def _normal(value: Any) -> Any:
@@ -190,3 +197,68 @@ def test_billed_total_is_the_sum_of_unblended_cost(
     ).fetchone()
     assert raw is not None
     assert sum(r["BilledCost"] for r in rows.values()) == raw[0]
+
+
+def _raw_sum(con: duckdb.DuckDBPyConnection, expr: str, where: str = "true") -> Decimal:
+    row = con.execute(
+        f"SELECT sum({expr}) FROM (SELECT * REPLACE ("
+        + ", ".join(
+            f'CAST(NULLIF("{c}", \'\') AS DECIMAL(38, 10)) AS "{c}"'
+            for c in (
+                "lineItem/UnblendedCost",
+                "reservation/EffectiveCost",
+                "reservation/UnusedAmortizedUpfrontFeeForBillingPeriod",
+                "reservation/UnusedRecurringFee",
+                "savingsPlan/SavingsPlanEffectiveCost",
+                "savingsPlan/TotalCommitmentToDate",
+                "savingsPlan/UsedCommitment",
+            )
+        )
+        + f") FROM read_csv('{RAW_CSV}', all_varchar = true)) WHERE {where}"
+    ).fetchone()
+    assert row is not None
+    return Decimal(row[0])
+
+
+def test_unused_commitment_rows_move_effective_cost_and_bill_nothing(
+    loaded: tuple[str, dict[str, dict[str, Any]]],
+    raw_duckdb: duckdb.DuckDBPyConnection,
+) -> None:
+    """The split only moves money: per fee line, fee EffectiveCost (0) + unused EffectiveCost =
+    AWS's unused amount; Σ EffectiveCost = AWS's amortized total; unused rows bill 0."""
+    _, rows = loaded
+    unused = [r for r in rows.values() if r["CommitmentDiscountStatus"] == "Unused"]
+    purchases = [r for r in rows.values() if r["ChargeCategory"] == "Purchase"]
+    ri_unused = _raw_sum(
+        raw_duckdb,
+        'coalesce("reservation/UnusedAmortizedUpfrontFeeForBillingPeriod", 0) '
+        '+ coalesce("reservation/UnusedRecurringFee", 0)',
+        "\"lineItem/LineItemType\" = 'RIFee'",
+    )
+    sp_unused = _raw_sum(
+        raw_duckdb,
+        'coalesce("savingsPlan/TotalCommitmentToDate", 0) '
+        '- coalesce("savingsPlan/UsedCommitment", 0)',
+        "\"lineItem/LineItemType\" = 'SavingsPlanRecurringFee'",
+    )
+    assert sum(r["EffectiveCost"] for r in unused) == ri_unused + sp_unused == Decimal("15.25")
+    assert all(r["BilledCost"] == 0 and r["ChargeCategory"] == "Usage" for r in unused)
+    assert sum(r["BilledCost"] for r in unused) == 0
+    commitment_purchases = [r for r in purchases if r["CommitmentDiscountId"] is not None]
+    assert len(commitment_purchases) == 4
+    assert all(r["EffectiveCost"] == 0 for r in commitment_purchases)
+    amortized = _raw_sum(
+        raw_duckdb,
+        """CASE "lineItem/LineItemType"
+             WHEN 'DiscountedUsage' THEN "reservation/EffectiveCost"
+             WHEN 'SavingsPlanCoveredUsage' THEN "savingsPlan/SavingsPlanEffectiveCost"
+             WHEN 'SavingsPlanNegation' THEN 0 WHEN 'SavingsPlanUpfrontFee' THEN 0
+             WHEN 'RIFee' THEN coalesce("reservation/UnusedAmortizedUpfrontFeeForBillingPeriod", 0)
+                               + coalesce("reservation/UnusedRecurringFee", 0)
+             WHEN 'SavingsPlanRecurringFee' THEN "savingsPlan/TotalCommitmentToDate"
+                                                 - "savingsPlan/UsedCommitment"
+             WHEN 'Fee' THEN CASE WHEN "reservation/ReservationARN" <> '' THEN 0
+                                  ELSE "lineItem/UnblendedCost" END
+             ELSE "lineItem/UnblendedCost" END""",
+    )
+    assert sum(r["EffectiveCost"] for r in rows.values()) == amortized

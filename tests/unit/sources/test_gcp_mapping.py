@@ -1,7 +1,8 @@
 """GCP BigQuery billing export → FOCUS: golden rows (NDJSON, Parquet, CSV shapes) and detection.
 
 The expected values in tests/golden/gcp/ were written by hand from Google's export schema
-documentation, not produced by costline.
+documentation, not produced by costline. Files are mapped exactly as the pipeline does,
+including the source's row splits (a new-model CUD fee with an unused part gives two rows).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from costline.sources import _files
 from costline.sources.base import Detection, RawColumns
 from costline.sources.gcp._nested import parse_type
 from costline.sources.gcp.detect import detect
-from costline.sources.gcp.mapping import build_mapping
+from costline.sources.gcp.mapping import build_mapping, unit_format
 from costline.sources.registry import detect_source
 from costline.storage.duckdb import DuckDBWarehouse
 
@@ -40,7 +41,8 @@ def map_file(path: Path) -> tuple[Detection, list[dict[str, Any]]]:
     spec, found = detect_source(cols, file=str(path))
     mapping = spec.build_mapping(cols, found)
     check_required(mapping, file=str(path), kind=found.kind)
-    rows = wh.con.execute(select_sql(mapping, reader)).fetchall()
+    splits = spec.split_rows(cols, found) if spec.split_rows is not None else []
+    rows = wh.con.execute(select_sql(mapping, reader, splits)).fetchall()
     names = [c.name for c in STORE_COLUMNS]
     return found, [dict(zip(names, row, strict=True)) for row in rows]
 
@@ -60,9 +62,16 @@ def assert_row(actual: dict[str, Any], expected: dict[str, Any], label: str) -> 
             assert _plain(got) == want, f"{label}: {column} = {got!r}, expected {want!r}"
 
 
+def row_key(row: dict[str, Any]) -> str:
+    """``sku.description @ usage_start_time``, `` [Unused]`` for an unused-commitment row."""
+    unused = " [Unused]" if row["CommitmentDiscountStatus"] == "Unused" else ""
+    return f"{row['ChargeDescription']} @ {row['ChargePeriodStart'].isoformat()}{unused}"
+
+
 def assert_golden(rows: list[dict[str, Any]]) -> None:
-    by_key = {f"{r['ChargeDescription']} @ {r['ChargePeriodStart'].isoformat()}": r for r in rows}
-    assert sorted(by_key) == sorted(EXPECTED["rows"]), "one cost row per raw row"
+    by_key = {row_key(r): r for r in rows}
+    assert len(by_key) == len(rows)
+    assert sorted(by_key) == sorted(EXPECTED["rows"]), "one cost row per raw row, plus splits"
     for key, want in EXPECTED["rows"].items():
         assert_row(by_key[key], EXPECTED["all"], key)
         assert_row(by_key[key], want, key)
@@ -140,7 +149,7 @@ def test_golden_csv_with_json_records(tmp_path: Path) -> None:
 def test_csv_with_flattened_records(tmp_path: Path) -> None:
     found, rows = map_file(_to_csv(tmp_path, flatten=True))
     assert found.kind == "gcp-billing-standard"
-    by_key = {f"{r['ChargeDescription']} @ {r['ChargePeriodStart'].isoformat()}": r for r in rows}
+    by_key = {row_key(r): r for r in rows}
     vm = by_key["N2 Instance Core running in Belgium @ 2024-09-10T10:00:00"]
     assert_row(
         vm,
@@ -170,7 +179,31 @@ def test_money_is_conserved_on_the_golden_file(raw_duckdb: duckdb.DuckDBPyConnec
         FROM read_json('{EXPORT}', format = 'auto')""").fetchone()
     assert sum(r["BilledCost"] for r in rows) == cost
     assert sum(r["EffectiveCost"] for r in rows) == net
-    assert sum(r["x_Discounts"] for r in rows) == net - cost
+    assert sum(r["x_Discounts"] or 0 for r in rows) == net - cost
+
+
+def test_unused_commitment_rows_only_move_effective_cost(
+    raw_duckdb: duckdb.DuckDBPyConnection,
+) -> None:
+    """Per raw row: fee EffectiveCost (0) + unused EffectiveCost = cost + credits (computed from
+    the raw file); only fees with a FEE_UTILIZATION_OFFSET credit and an unused part split."""
+    _, rows = map_file(EXPORT)
+    expected = raw_duckdb.execute(f"""
+        SELECT CAST(CAST(usage_start_time AS TIMESTAMPTZ) AS TIMESTAMP), CAST(cost AS DECIMAL(38, 10))
+               + (SELECT sum(CAST(c.amount AS DECIMAL(38, 10))) FROM unnest(credits) AS t(c))
+        FROM read_json('{EXPORT}', format = 'auto')
+        WHERE list_contains(list_transform(credits, lambda c: c.type), 'FEE_UTILIZATION_OFFSET')
+        ORDER BY 1""").fetchall()
+    assert [e[1] for e in expected] == [Decimal("2.5"), Decimal(0)]
+    fees = [r for r in rows if r["x_Discounts"] and r["SkuId"] == "SKU-CUD-FLEX"]
+    unused = [r for r in rows if r["CommitmentDiscountStatus"] == "Unused"]
+    assert [r["EffectiveCost"] for r in fees] == [0, 0]
+    assert [(r["ChargePeriodStart"], r["EffectiveCost"]) for r in unused] == [
+        (e[0], e[1]) for e in expected if e[1] != 0
+    ]
+    assert all(r["BilledCost"] == 0 and r["ListCost"] == 0 for r in unused)
+    legacy = [r for r in rows if r["SkuId"] == "SKU-CUD-FEE"]
+    assert [(r["ChargeCategory"], r["EffectiveCost"]) for r in legacy] == [("Purchase", 24)]
 
 
 def test_detects_standard_table_without_resource() -> None:
@@ -278,3 +311,19 @@ def test_arrays_typed_json_still_map() -> None:
     assert row["CommitmentDiscountId"] == "c-1"
     assert row["PricingCategory"] == "Committed"
     assert row["Tags"] == {"team": "web"}
+
+
+@pytest.mark.parametrize(
+    ("unit", "focus"),
+    [
+        ("byte-seconds", "byte-Seconds"),
+        ("request-hours", "request-Hours"),
+        ("seconds", "seconds"),
+        ("gibibyte month", "gibibyte month"),
+        (None, None),
+    ],
+)
+def test_units_follow_focus_unit_format(unit: str | None, focus: str | None) -> None:
+    """FOCUS UnitFormat writes ``<unit>-<plural time unit>`` with the time unit capitalised."""
+    value = "NULL" if unit is None else f"'{unit}'"
+    assert duckdb.sql(f"SELECT {unit_format(value)}").fetchall() == [(focus,)]

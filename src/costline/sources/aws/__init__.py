@@ -3,12 +3,16 @@
 One source, three layouts (the detection ``kind``): ``aws-cur-legacy`` (legacy CUR CSV),
 ``aws-cur-athena`` (legacy CUR for Athena, Parquet) and ``aws-cur2`` (CUR 2.0 from AWS Data
 Exports, Parquet or CSV).
+
+Commitment fees with an unused part also yield an "unused commitment" row
+(:func:`costline.sources.aws.splits.split_rows`).
 """
 
 from __future__ import annotations
 
 from costline.sources.aws.detect import detect
 from costline.sources.aws.mapping import build_mapping
+from costline.sources.aws.splits import split_rows
 from costline.sources.base import SourceSpec
 
 SOURCES: tuple[SourceSpec, ...] = (
@@ -19,5 +23,6 @@ SOURCES: tuple[SourceSpec, ...] = (
         detect=detect,
         build_mapping=build_mapping,
         docs="docs/connectors/aws.md",
+        split_rows=split_rows,
     ),
 )

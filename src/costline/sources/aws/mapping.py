@@ -1,12 +1,16 @@
 """AWS Cost and Usage Reports (legacy CSV, legacy Athena Parquet, CUR 2.0) → FOCUS 1.3 (pure).
 
-One CUR row becomes one FOCUS row. The three layouts carry the same columns under different
-spellings (see :mod:`costline.sources.aws.names`), so one mapping serves all three.
+One CUR row becomes one FOCUS row, except commitment fees with an unused part, which also yield
+an "unused commitment" row (see :mod:`costline.sources.aws.splits`). The three layouts carry
+the same columns under different spellings (see :mod:`costline.sources.aws.names`), so one
+mapping serves all three.
 
 Money (full table with reasons in docs/connectors/aws.md):
 
-* ``BilledCost`` = ``lineItem/UnblendedCost`` on every row, so Σ BilledCost is the invoice.
-* ``EffectiveCost`` amortizes commitments the way AWS defines amortized cost:
+* ``BilledCost`` = ``lineItem/UnblendedCost`` on every CUR row (split rows bill 0), so
+  Σ BilledCost is the invoice.
+* ``EffectiveCost`` amortizes commitments the way AWS defines amortized cost, with FOCUS's
+  rule that a commitment purchase has EffectiveCost 0 (CAU-EffectiveCost-C-005-C):
 
   ====================================  ===================================================
   ``lineItem/LineItemType``             EffectiveCost
@@ -15,13 +19,16 @@ Money (full table with reasons in docs/connectors/aws.md):
   ``SavingsPlanCoveredUsage``           ``savingsPlan/SavingsPlanEffectiveCost``
   ``SavingsPlanNegation``               0 (it cancels the on-demand cost of covered usage)
   ``SavingsPlanUpfrontFee``             0 (amortized into covered usage)
-  ``SavingsPlanRecurringFee``           ``TotalCommitmentToDate - UsedCommitment`` (unused)
-  ``RIFee``                             ``reservation/UnusedAmortizedUpfrontFeeForBillingPeriod
-                                        + reservation/UnusedRecurringFee`` (unused)
+  ``SavingsPlanRecurringFee``           0; the unused commitment ``TotalCommitmentToDate -
+                                        UsedCommitment`` is a split row
+  ``RIFee``                             0; the unused part ``reservation/
+                                        UnusedAmortizedUpfrontFeeForBillingPeriod +
+                                        reservation/UnusedRecurringFee`` is a split row
   ``Fee`` with a reservation ARN        0 (RI upfront payment, amortized into usage)
   anything else                         ``lineItem/UnblendedCost``
   ====================================  ===================================================
 
+  Σ EffectiveCost over a file is therefore AWS's amortized total, unchanged by the split.
 * ``ListCost`` = ``pricing/publicOnDemandCost`` (AWS's on-demand list cost), except: Tax, Credit
   and Refund rows carry their billed amount (FOCUS: list cost of a charge unrelated to a price);
   discount rows and ``SavingsPlanNegation`` carry 0 (the discounted usage row already carries
@@ -29,6 +36,8 @@ Money (full table with reasons in docs/connectors/aws.md):
 * ``ContractedCost`` = ``lineItem/UnblendedCost`` (AWS's rate after negotiated pricing; EDP and
   other discounts arrive as their own rows, so using the net columns as well would count them
   twice).
+* Every CUR amount and rate is in ``lineItem/CurrencyCode``: ``PricingCurrency`` is the billing
+  currency and the ``PricingCurrency*`` columns repeat EffectiveCost and the unit prices.
 """
 
 from __future__ import annotations
@@ -96,6 +105,7 @@ DERIVED_NULLABLE = (
     "PricingQuantity",
     "PricingUnit",
     "SkuId",
+    "SkuMeter",
     "SkuPriceId",
     "ListUnitPrice",
     "ContractedUnitPrice",
@@ -111,6 +121,8 @@ DERIVED_NULLABLE = (
     "CommitmentDiscountStatus",
     "CommitmentDiscountQuantity",
     "CommitmentDiscountUnit",
+    "PricingCurrencyListUnitPrice",
+    "PricingCurrencyContractedUnitPrice",
     "x_Discounts",
 )
 # Raw numbers read only by conditional or composite fields; each gets a strict parse probe.
@@ -122,6 +134,7 @@ PROBED = (
     "reservation/EffectiveCost",
     "reservation/UnusedAmortizedUpfrontFeeForBillingPeriod",
     "reservation/UnusedRecurringFee",
+    "reservation/UnusedQuantity",
     "savingsPlan/SavingsPlanEffectiveCost",
     "savingsPlan/TotalCommitmentToDate",
     "savingsPlan/UsedCommitment",
@@ -159,7 +172,7 @@ def build_mapping(cols: RawColumns, detection: Detection) -> MappingResult:
 def _probes(c: Cur) -> MappingResult:
     """Parse checks only the ingest diagnosis runs (keys start with ``__``; never stored).
 
-    Inserted first, so that when a composite field (EffectiveCost reads eight columns) fails on
+    Inserted first, so that when a composite field (EffectiveCost reads several columns) fails on
     a row, the probe of the raw column that does not parse is the one reported.
     """
     out: MappingResult = {}
@@ -173,56 +186,61 @@ def _probes(c: Cur) -> MappingResult:
 # -- money --------------------------------------------------------------------------------------
 def _costs(r: _Row) -> MappingResult:
     u = r.unblended
+    effective = _effective(r)
     return {
         "BilledCost": u,
-        "EffectiveCost": _effective(r),
+        "EffectiveCost": effective,
+        "PricingCurrencyEffectiveCost": Field(effective.expr),
         "ListCost": _list_cost(r),
         "ContractedCost": u,
     }
 
 
 def _effective(r: _Row) -> Field:
+    """AWS amortized cost, with every commitment purchase at 0 (FOCUS). The unused part of
+    ``RIFee`` and ``SavingsPlanRecurringFee`` goes to its own row (splits.py)."""
     c, u, zero = r.c, r.unblended, _sql.ZERO.expr
     ri_eff, sp_eff = (
         c.money0("reservation/EffectiveCost"),
         c.money0("savingsPlan/SavingsPlanEffectiveCost"),
     )
-    total, used = (
-        c.money0("savingsPlan/TotalCommitmentToDate"),
-        c.money0("savingsPlan/UsedCommitment"),
-    )
-    unused_upfront = c.money0("reservation/UnusedAmortizedUpfrontFeeForBillingPeriod")
-    unused_recurring = c.money0("reservation/UnusedRecurringFee")
     expr = (
         f"CASE {r.t} "
         f"WHEN 'DiscountedUsage' THEN {ri_eff.expr} "
         f"WHEN 'SavingsPlanCoveredUsage' THEN {sp_eff.expr} "
         f"WHEN 'SavingsPlanNegation' THEN {zero} "
         f"WHEN 'SavingsPlanUpfrontFee' THEN {zero} "
-        f"WHEN 'SavingsPlanRecurringFee' THEN {total.expr} - {used.expr} "
-        f"WHEN 'RIFee' THEN {unused_upfront.expr} + {unused_recurring.expr} "
+        f"WHEN 'SavingsPlanRecurringFee' THEN {zero} "
+        f"WHEN 'RIFee' THEN {zero} "
         f"WHEN 'Fee' THEN CASE WHEN {r.ri_arn.expr} IS NOT NULL THEN {zero} ELSE {u.expr} END "
         f"ELSE {u.expr} END"
     )
-    return combine(
-        expr, u, ri_eff, sp_eff, total, used, unused_upfront, unused_recurring, r.ri_arn, r.type
-    )
+    return combine(expr, u, ri_eff, sp_eff, r.ri_arn, r.type)
+
+
+def _commitment_purchase(r: _Row) -> str:
+    """An RI or Savings Plan fee, or an RI's upfront ``Fee`` (it has a reservation ARN)."""
+    return f"({r.is_(COMMITMENT_FEES)} OR ({r.t} = 'Fee' AND {r.ri_arn.expr} IS NOT NULL))"
 
 
 def _list_cost(r: _Row) -> Field:
     public = r.c.money("pricing/publicOnDemandCost")
     u, zero = r.unblended, _sql.ZERO.expr
-    commitment = f"({r.is_(COMMITMENT_FEES)} OR ({r.t} = 'Fee' AND {r.ri_arn.expr} IS NOT NULL))"
     expr = (
         f"CASE WHEN {r.is_(('Tax', 'Credit', 'Refund'))} THEN {u.expr} "
         f"WHEN {r.is_(('SavingsPlanNegation', *DISCOUNTS))} THEN {zero} "
-        f"WHEN {commitment} THEN COALESCE({public.expr}, {zero}) "
+        f"WHEN {_commitment_purchase(r)} THEN COALESCE({public.expr}, {zero}) "
         f"ELSE COALESCE({public.expr}, {u.expr}) END"
     )
     return combine(expr, u, public, r.ri_arn, r.type)
 
 
 # -- accounts and periods -----------------------------------------------------------------------
+def billing_currency(c: Cur) -> Field:
+    """``lineItem/CurrencyCode`` (the currency of every amount and rate of the row)."""
+    return _sql.coalesce(c.text("lineItem/CurrencyCode"), c.text("bill/BillingCurrency"))
+
+
 def _accounts(r: _Row) -> MappingResult:
     c = r.c
     period_start = c.timestamp("bill/BillingPeriodStartDate")
@@ -232,9 +250,8 @@ def _accounts(r: _Row) -> MappingResult:
         "SubAccountId": c.text("lineItem/UsageAccountId"),
         "SubAccountName": c.text("lineItem/UsageAccountName"),
         "InvoiceId": c.text("bill/InvoiceId"),
-        "BillingCurrency": _sql.coalesce(
-            c.text("lineItem/CurrencyCode"), c.text("bill/BillingCurrency")
-        ),
+        "BillingCurrency": billing_currency(c),
+        "PricingCurrency": billing_currency(c),
         "BillingPeriodStart": period_start,
         "BillingPeriodEnd": c.timestamp("bill/BillingPeriodEndDate"),
         # Rows without a usage period (rare: some credits) fall back to the billing period.
@@ -291,10 +308,10 @@ def _commitment(r: _Row) -> MappingResult:
     is_ri = f"({r.is_(RI)} AND {r.ri_arn.expr} IS NOT NULL)"
     is_sp = f"({r.is_(SP)} AND {r.sp_arn.expr} IS NOT NULL)"
     both = (r.type, r.ri_arn, r.sp_arn)
+    # Purchases carry no status; their unused part is a split row with status Unused.
     status = (
-        f"CASE WHEN NOT ({is_ri} OR {is_sp}) THEN NULL "
-        f"WHEN {r.is_(('DiscountedUsage', 'SavingsPlanCoveredUsage'))} THEN 'Used' "
-        f"WHEN {r.is_(('RIFee', 'SavingsPlanRecurringFee'))} THEN 'Unused' END"
+        f"CASE WHEN ({is_ri} OR {is_sp}) "
+        f"AND {r.is_(('DiscountedUsage', 'SavingsPlanCoveredUsage'))} THEN 'Used' END"
     )
     return {
         "CommitmentDiscountId": combine(
@@ -341,6 +358,14 @@ def _commitment_quantity(r: _Row, is_ri: str, is_sp: str) -> MappingResult:
 def _pricing(r: _Row) -> MappingResult:
     c = r.c
     amount, unit = c.money("lineItem/UsageAmount"), _unit(c.text("pricing/unit"))
+    # RI and Savings Plan recurring fees are an hourly rate times hours (lineItem/UsageAmount);
+    # some CURs leave their pricing/unit blank.
+    hourly_fee = combine(
+        f"CASE WHEN {r.is_(('RIFee', 'SavingsPlanRecurringFee'))} "
+        f"THEN COALESCE({unit.expr}, 'Hours') ELSE {unit.expr} END",
+        unit,
+        r.type,
+    )
 
     def priced(f: Field) -> Field:  # FOCUS: prices and quantities only on usage and purchases
         return combine(f"CASE WHEN {r.usage_or_purchase} THEN {f.expr} END", f, r.type)
@@ -348,16 +373,30 @@ def _pricing(r: _Row) -> MappingResult:
     def usage(f: Field) -> Field:
         return combine(f"CASE WHEN {r.is_(USAGE)} THEN {f.expr} END", f, r.type)
 
+    list_price, contracted = (
+        priced(_list_unit_price(r)),
+        priced(c.money("lineItem/UnblendedRate")),
+    )
     return {
         "PricingCategory": _pricing_category(r),
         "PricingQuantity": priced(amount),
-        "PricingUnit": priced(unit),
+        "PricingUnit": priced(hourly_fee),
         "SkuPriceId": priced(_sku_price_id(c)),
-        "ListUnitPrice": priced(_list_unit_price(r)),
-        "ContractedUnitPrice": priced(c.money("lineItem/UnblendedRate")),
+        "ListUnitPrice": list_price,
+        "ContractedUnitPrice": contracted,
+        "PricingCurrencyListUnitPrice": list_price,
+        "PricingCurrencyContractedUnitPrice": contracted,
         "SkuId": combine(
             f"CASE WHEN {r.t} = 'Tax' THEN NULL ELSE {c.product('sku').expr} END",
             c.product("sku"),
+            r.type,
+        ),
+        # AWS's own FOCUS 1.2 export: "x_UsageType (this is now the SkuMeter column)".
+        "SkuMeter": combine(
+            f"CASE WHEN {r.t} <> 'Tax' AND {c.product('sku').expr} IS NOT NULL "
+            f"THEN {c.text('lineItem/UsageType').expr} END",
+            c.product("sku"),
+            c.text("lineItem/UsageType"),
             r.type,
         ),
         "ConsumedQuantity": usage(amount),
@@ -394,12 +433,18 @@ def _sku_price_id(c: Cur) -> Field:
 
 
 def _list_unit_price(r: _Row) -> Field:
-    """``pricing/publicOnDemandRate``; commitment fees have no on-demand rate, their list
-    price is 0 (matching ListCost 0 for them)."""
-    rate = r.c.money("pricing/publicOnDemandRate")
+    """``pricing/publicOnDemandRate``, consistent with ListCost = ListUnitPrice × quantity:
+    commitment purchases have no on-demand rate and list at 0; a row whose ListCost falls back
+    to ``lineItem/UnblendedCost`` (no public cost) lists at ``lineItem/UnblendedRate``."""
+    rate, public = r.c.money("pricing/publicOnDemandRate"), r.c.money("pricing/publicOnDemandCost")
+    unblended_rate = r.c.money("lineItem/UnblendedRate")
     zero = _sql.ZERO.expr
-    expr = f"CASE WHEN {r.is_(COMMITMENT_FEES)} THEN COALESCE({rate.expr}, {zero}) ELSE {rate.expr} END"
-    return combine(expr, rate, r.type)
+    expr = (
+        f"CASE WHEN {_commitment_purchase(r)} THEN COALESCE({rate.expr}, {zero}) "
+        f"WHEN {public.expr} IS NULL THEN COALESCE({rate.expr}, {unblended_rate.expr}) "
+        f"ELSE {rate.expr} END"
+    )
+    return combine(expr, rate, public, unblended_rate, r.type, r.ri_arn)
 
 
 def _pricing_category(r: _Row) -> Field:

@@ -1,10 +1,15 @@
-"""GCP Cloud Billing export to BigQuery (standard and detailed), as NDJSON, Parquet or CSV."""
+"""GCP Cloud Billing export to BigQuery (standard and detailed), as NDJSON, Parquet or CSV.
+
+A committed use discount fee of Google's new spend-based model with an unused part also yields
+an "unused commitment" row (:func:`costline.sources.gcp.splits.split_rows`).
+"""
 
 from __future__ import annotations
 
 from costline.sources.base import SourceSpec
 from costline.sources.gcp.detect import detect
 from costline.sources.gcp.mapping import build_mapping
+from costline.sources.gcp.splits import split_rows
 
 SOURCES = (
     SourceSpec(
@@ -14,5 +19,6 @@ SOURCES = (
         detect=detect,
         build_mapping=build_mapping,
         docs="docs/connectors/gcp.md",
+        split_rows=split_rows,
     ),
 )

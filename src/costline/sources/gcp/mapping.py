@@ -13,6 +13,14 @@ Money:
   Credits stay on their row (no separate ``Credit`` rows), so every credit is allocated with
   the usage it reduced and ``sum(EffectiveCost)`` is the net amount Google invoices.
 * ``ListCost`` = ``cost_at_list`` when the export has it, else ``cost``.
+* Commitment fees (committed use discounts): a fee of Google's newer spend-based model carries
+  a ``FEE_UTILIZATION_OFFSET`` credit for the part of the fee that covered usage, and that
+  usage is already charged at the discounted price; FOCUS then wants the fee (``Purchase``) at
+  ``EffectiveCost`` 0 and its unused part ``cost + credits`` as a separate ``Usage`` row with
+  ``CommitmentDiscountStatus`` Unused (:mod:`costline.sources.gcp.splits`). Legacy fees
+  (resource-based and legacy spend-based CUDs, whose discount arrives as credits on the usage)
+  are the only place the commitment's cost appears, so they keep ``EffectiveCost`` = ``cost +
+  credits`` (see docs/connectors/gcp.md).
 
 Periods: ``BillingPeriodStart`` is the first day of ``invoice.month`` (UTC midnight; Google's
 billing month is Pacific time, so an hourly charge period may extend up to 8 h beyond the
@@ -20,7 +28,8 @@ billing period). ``ChargePeriodStart/End`` = ``usage_start_time``/``usage_end_ti
 whose end is before its start fails the load (the file is quarantined naming the row): a
 negative period is never stored and the two times are never swapped.
 
-Charge: ``cost_type`` regular → ``Usage`` (``Purchase`` for ``Commitment...`` fee SKUs), tax
+Charge: ``cost_type`` regular → ``Usage`` (``Purchase`` for ``Commitment...`` fee SKUs and rows
+with a ``FEE_UTILIZATION_OFFSET`` credit), tax
 → ``Tax``, adjustment and rounding error → ``Adjustment``; an adjustment whose usage lies in
 an earlier (Pacific) billing month has ``ChargeClass`` ``Correction``.
 
@@ -39,6 +48,7 @@ from costline.sources.gcp._nested import Record, Value, empty_list, list_of, mon
 PROVIDER = "Google Cloud"
 _PACIFIC = "America/Los_Angeles"
 _CUD = "'COMMITTED_USAGE_DISCOUNT%'"
+FEE_OFFSET = "FEE_UTILIZATION_OFFSET"
 _ZERO = f"CAST(0 AS {MONEY_SQL_TYPE})"
 END_BEFORE_START = "usage_end_time is before usage_start_time"
 
@@ -46,7 +56,7 @@ END_BEFORE_START = "usage_end_time is before usage_start_time"
 def build_mapping(cols: RawColumns, detection: Detection) -> MappingResult:
     """Map one GCP billing export file (any of its shapes) to cost-store columns."""
     rec = Record(cols)
-    ctx = _Context(rec, cols)
+    ctx = Context(rec, cols)
     out: MappingResult = {}
     out.update(_probes(rec))
     out.update(_accounts(rec))
@@ -63,7 +73,7 @@ def build_mapping(cols: RawColumns, detection: Detection) -> MappingResult:
     return out
 
 
-class _Context:
+class Context:
     """SQL snippets several columns share (computed once per file)."""
 
     def __init__(self, rec: Record, cols: RawColumns) -> None:
@@ -75,7 +85,10 @@ class _Context:
         self.cost_type = f"lower(replace({cost_type}, '_', ' '))"
         self.start = timestamp(cols, "usage_start_time")
         self.credits = rec.get("credits")
-        self.category = _category(self.cost_type, self.sku)
+        self.offset = _has_fee_offset(self.credits)
+        self.category = _category(self.cost_type, self.sku, self.offset)
+        # A fee of the new spend-based CUD model: its used part is already in the usage cost.
+        self.prepaid_fee = f"({self.category} = 'Purchase' AND {self.offset})"
         month = rec.get("invoice", "month")
         if month is not None:
             self.period = Field(f"strptime({text(month)}, '%Y%m')", (month.source,))
@@ -97,12 +110,22 @@ class _Context:
         return f"{self.category} IN ({', '.join(lit(n).expr for n in names)})"
 
 
-def _category(cost_type: str, sku: str) -> str:
+def _category(cost_type: str, sku: str, offset: str) -> str:
     return (
         f"CASE WHEN {cost_type} = 'tax' THEN 'Tax' "
         f"WHEN {cost_type} IN ('adjustment', 'rounding error') THEN 'Adjustment' "
-        f"WHEN {sku} ILIKE 'commitment%' THEN 'Purchase' ELSE 'Usage' END"
+        f"WHEN {sku} ILIKE 'commitment%' OR {offset} THEN 'Purchase' ELSE 'Usage' END"
     )
+
+
+def _has_fee_offset(credits: Value | None) -> str:
+    """Whether the row carries a ``FEE_UTILIZATION_OFFSET`` credit (Google: only CUD fees of
+    the new spend-based model do; it offsets the part of the fee that covered usage)."""
+    types = list_of(credits, "type")
+    if types is None:
+        return "false"
+    upper = f"list_transform({empty_list(types)}, lambda __t: upper(__t))"
+    return f"list_contains({upper}, '{FEE_OFFSET}')"
 
 
 def _cud_index(credits: Value | None) -> str:
@@ -149,7 +172,7 @@ def _accounts(rec: Record) -> MappingResult:
     }
 
 
-def _periods(ctx: _Context) -> MappingResult:
+def _periods(ctx: Context) -> MappingResult:
     end = timestamp(ctx.cols, "usage_end_time")
     checked_end = NULL
     if end.sources and ctx.start.sources:
@@ -163,7 +186,7 @@ def _periods(ctx: _Context) -> MappingResult:
     }
 
 
-def _costs(ctx: _Context) -> MappingResult:
+def _costs(ctx: Context) -> MappingResult:
     cost = _field(money(ctx.cost), ctx.cost)
     if not cost.sources:
         return {"BilledCost": NULL, "EffectiveCost": NULL}
@@ -175,7 +198,11 @@ def _costs(ctx: _Context) -> MappingResult:
         list_cost = Field(
             f"COALESCE({money(at_list)}, {cost.expr})", (at_list.source,) + cost.sources
         )
-    effective = Field(f"{cost.expr} + {credits}", credit_src + cost.sources)
+    net = f"{cost.expr} + {credits}"
+    # A prepaid fee's cost + credits is its unused part, which is a row of its own (splits.py).
+    effective = Field(
+        f"CASE WHEN {ctx.prepaid_fee} THEN {_ZERO} ELSE {net} END", credit_src + cost.sources
+    )
     out: MappingResult = {
         "BilledCost": cost,
         "EffectiveCost": effective,
@@ -188,7 +215,7 @@ def _costs(ctx: _Context) -> MappingResult:
     return out
 
 
-def _unit_prices(ctx: _Context, cost: str, list_cost: str) -> MappingResult:
+def _unit_prices(ctx: Context, cost: str, list_cost: str) -> MappingResult:
     """Unit prices of usage and purchases, in the billing currency.
 
     ``price.effective_price`` (detailed table) is the contracted unit price; otherwise, and
@@ -214,7 +241,7 @@ def _unit_prices(ctx: _Context, cost: str, list_cost: str) -> MappingResult:
     }
 
 
-def _charge(ctx: _Context) -> MappingResult:
+def _charge(ctx: Context) -> MappingResult:
     return {
         "ChargeCategory": Field(ctx.category),
         "ChargeClass": Field(_correction(ctx)),
@@ -234,7 +261,7 @@ def _charge(ctx: _Context) -> MappingResult:
     }
 
 
-def _correction(ctx: _Context) -> str:
+def _correction(ctx: Context) -> str:
     """``Correction`` for an adjustment of usage from an earlier Pacific-time billing month."""
     markers = [text(ctx.rec.get("adjustment_info", f)) for f in ("id", "mode", "type")]
     adjusted = " OR ".join(
@@ -244,7 +271,7 @@ def _correction(ctx: _Context) -> str:
     return f"CASE WHEN ({adjusted}) AND {usage_month} < {ctx.period.expr} THEN 'Correction' END"
 
 
-def _commitment(ctx: _Context) -> MappingResult:
+def _commitment(ctx: Context) -> MappingResult:
     instance = text(ctx.rec.get("subscription", "instance_id"))
     types, ids = ctx.credit_list("type"), ctx.credit_list("id")
     names, full = ctx.credit_list("name"), ctx.credit_list("full_name")
@@ -255,7 +282,7 @@ def _commitment(ctx: _Context) -> MappingResult:
         f"END"
     )
     spend = (
-        f"(({ctx.category} = 'Purchase' AND {ctx.sku} ILIKE '%dollar based%') "
+        f"(({ctx.category} = 'Purchase' AND ({ctx.sku} ILIKE '%dollar based%' OR {ctx.offset})) "
         f"OR upper({types}[{idx}]) LIKE '%DOLLAR_BASE')"
     )
     return {
@@ -276,7 +303,7 @@ def _commitment(ctx: _Context) -> MappingResult:
     }
 
 
-def _service(ctx: _Context) -> MappingResult:
+def _service(ctx: Context) -> MappingResult:
     desc = text(ctx.rec.get("service", "description"))
     sku_id = text(ctx.rec.get("sku", "id"))
     category = {k: v[0] for k, v in _catalog.SERVICES.items()}
@@ -334,21 +361,35 @@ def _system_label(rec: Record, key: str) -> str:
     return f"{values}[list_position({keys}, '{key}')]"
 
 
-def _quantities(ctx: _Context) -> MappingResult:
+def _quantities(ctx: Context) -> MappingResult:
     usage = ctx.category + " = 'Usage'"
     priced = ctx.in_categories("Usage", "Purchase")
     return {
         "ConsumedQuantity": Field(
             f"CASE WHEN {usage} THEN {money(ctx.rec.get('usage', 'amount'))} END"
         ),
-        "ConsumedUnit": Field(f"CASE WHEN {usage} THEN {text(ctx.rec.get('usage', 'unit'))} END"),
+        "ConsumedUnit": Field(
+            f"CASE WHEN {usage} THEN {unit_format(text(ctx.rec.get('usage', 'unit')))} END"
+        ),
         "PricingQuantity": Field(
             f"CASE WHEN {priced} THEN {money(ctx.rec.get('usage', 'amount_in_pricing_units'))} END"
         ),
         "PricingUnit": Field(
-            f"CASE WHEN {priced} THEN {text(ctx.rec.get('usage', 'pricing_unit'))} END"
+            f"CASE WHEN {priced} THEN {unit_format(text(ctx.rec.get('usage', 'pricing_unit')))} END"
         ),
     }
+
+
+def unit_format(unit: str) -> str:
+    """Google's ``<unit>-<time>s`` units in FOCUS UnitFormat, which capitalises the plural time
+    unit: ``byte-seconds`` → ``byte-Seconds``. Other units are kept as exported."""
+    time = r"-(second|minute|hour|day|month|year)s$"
+    word = f"regexp_extract({unit}, '{time}', 1)"
+    return (
+        f"CASE WHEN regexp_matches({unit}, '{time}') THEN "
+        f"regexp_replace({unit}, '{time}', '') || '-' || upper(left({word}, 1)) "
+        f"|| substr({word}, 2) || 's' ELSE {unit} END"
+    )
 
 
 def _providers(rec: Record) -> MappingResult:
