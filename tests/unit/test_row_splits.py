@@ -35,6 +35,8 @@ def test_split_adds_a_row_only_where_its_condition_holds() -> None:
         "select ChargeCategory, CommitmentDiscountStatus, BilledCost, EffectiveCost "
         "from cost order by all"
     ).rows
+    splits = wh.query("select x_RowSplit, count(*) from cost group by 1 order by 1").rows
+    assert splits == [("unused-fee", 1), (None, 2)]
     assert rows == [
         ("Purchase", None, Decimal(10), Decimal(0)),
         ("Usage", "Unused", Decimal(0), Decimal(4)),

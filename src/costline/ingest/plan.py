@@ -28,6 +28,9 @@ def select_sql(mapping: MappingResult, reader: str, splits: Sequence[RowSplit] =
     split numbers, and split ``i`` emits its row only where its condition holds.
     """
     parts = []
+    if splits:
+        names = " ".join(f"WHEN {i} THEN '{s.name}'" for i, s in enumerate(splits, 1))
+        mapping = {**mapping, "x_RowSplit": Field(f"CASE __split.n {names} END")}
     for col in STORE_COLUMNS:
         field = mapping.get(col.name)
         expr = field.expr if field is not None else "NULL"

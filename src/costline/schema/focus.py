@@ -98,6 +98,14 @@ EXTENSION_COLUMNS: tuple[Column, ...] = (
         description="Path of the raw file the row was read from (lineage).",
     ),
     Column(
+        "x_RowSplit",
+        "string",
+        "extension",
+        "-",
+        description="Name of the row split that derived this row from a raw line item (e.g. "
+        "the unused part of an AWS RI fee); NULL for a row that is the line item itself.",
+    ),
+    Column(
         "x_IngestionId",
         "string",
         "extension",
