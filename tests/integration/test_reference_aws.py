@@ -7,6 +7,12 @@ billing account and usage account. FOCUS puts the unused part of a commitment on
 own: every ``RIFee`` / ``SavingsPlanRecurringFee`` line with a non-zero unused amount adds one
 row (billing 0, listing 0), so the row counts below add those lines, and every total is the
 same as without the split.
+
+ListCost and ContractedCost follow FOCUS's product rule (docs/connectors/aws.md, "Unit prices
+and units"): a line without a public price lists at its billed cost, a missing unit price is
+cost / quantity, and a cost that does not multiply back from its unit price becomes the
+product. The expected sums apply those written rules to the raw columns here; BilledCost and
+EffectiveCost are AWS's amounts, untouched.
 """
 
 from __future__ import annotations
@@ -102,10 +108,25 @@ def _unused(raw: Raw) -> tuple[str, str]:
     return ri, sp
 
 
-def _expected_sql(raw: Raw) -> str:
+PRICED = (
+    "'Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage', "
+    "'Fee', 'RIFee', 'SavingsPlanRecurringFee', 'SavingsPlanUpfrontFee'"
+)
+DISCOUNTS = (
+    "'SavingsPlanNegation', 'Discount', 'EdpDiscount', 'PrivateRateDiscount', "
+    "'BundledDiscount', 'DistributorDiscount', 'RiVolumeDiscount', 'SppDiscount'"
+)
+
+
+def _lines_sql(raw: Raw) -> str:
+    """One row per raw line: AWS's amounts plus the list price and quantity FOCUS's price rules
+    read (docs/connectors/aws.md, "Unit prices and units")."""
     typ = raw.text("lineItem/LineItemType", "line_item_line_item_type")
     unblended = raw.num("lineItem/UnblendedCost", "line_item_unblended_cost")
     public = raw.num("pricing/publicOnDemandCost", "pricing_public_on_demand_cost")
+    public_rate = raw.num("pricing/publicOnDemandRate", "pricing_public_on_demand_rate")
+    rate = raw.num("lineItem/UnblendedRate", "line_item_unblended_rate")
+    amount = raw.num("lineItem/UsageAmount", "line_item_usage_amount")
     arn = raw.text("reservation/ReservationARN", "reservation_reservation_a_r_n")
     ri_unused, sp_unused = _unused(raw)
 
@@ -122,13 +143,19 @@ def _expected_sql(raw: Raw) -> str:
         WHEN 'RIFee' THEN {ri_unused}
         WHEN 'Fee' THEN CASE WHEN {arn} IS NOT NULL THEN 0 ELSE {unblended} END
         ELSE {unblended} END"""
+    commitment = (
+        f"({typ} IN ('RIFee', 'SavingsPlanRecurringFee', 'SavingsPlanUpfrontFee') "
+        f"OR ({typ} = 'Fee' AND {arn} IS NOT NULL))"
+    )
+    # No public price: no public cost, or AWS's 0.0 public cost without a public rate (Spot).
+    unpriced = f"({public} IS NULL OR ({public_rate} IS NULL AND {public} = 0))"
     # On-demand list cost; taxes/credits/refunds keep their amount, discounts have no list cost.
     listed = f"""CASE WHEN {typ} IN ('Tax', 'Credit', 'Refund') THEN {unblended}
-        WHEN {typ} IN ('SavingsPlanNegation', 'Discount', 'EdpDiscount', 'PrivateRateDiscount',
-                       'BundledDiscount', 'DistributorDiscount', 'RiVolumeDiscount', 'SppDiscount') THEN 0
-        WHEN {typ} IN ('RIFee', 'SavingsPlanRecurringFee', 'SavingsPlanUpfrontFee')
-             OR ({typ} = 'Fee' AND {arn} IS NOT NULL) THEN COALESCE({public}, 0)
-        ELSE COALESCE({public}, {unblended}) END"""
+        WHEN {typ} IN ({DISCOUNTS}) THEN 0
+        WHEN {commitment} THEN COALESCE({public}, 0)
+        WHEN {unpriced} THEN {unblended} ELSE {public} END"""
+    list_rate = f"""CASE WHEN {commitment} THEN COALESCE({public_rate}, 0)
+        WHEN {unpriced} THEN {rate} ELSE {public_rate} END"""
     # Lines that also yield an unused-commitment row (FOCUS).
     lines = (
         f"1 + CASE WHEN ({typ} = 'RIFee' AND {ri_unused} <> 0) "
@@ -140,15 +167,40 @@ def _expected_sql(raw: Raw) -> str:
     return f"""SELECT {raw.ts("bill/BillingPeriodStartDate", "bill_billing_period_start_date")} AS period,
             {raw.text("bill/PayerAccountId", "bill_payer_account_id")} AS payer,
             {raw.text("lineItem/UsageAccountId", "line_item_usage_account_id")} AS account,
-            sum({unblended}) AS billed, sum({effective}) AS effective, sum({listed}) AS list,
-            sum({lines}) AS rows, COALESCE(sum({lines}) FILTER (WHERE {tags}), 0) AS tagged
-        FROM {raw.reader} GROUP BY ALL ORDER BY ALL"""
+            {unblended} AS billed, {effective} AS effective, {listed} AS list,
+            {list_rate} AS list_rate, {rate} AS rate,
+            CASE WHEN {typ} IN ({PRICED}) THEN {amount} END AS quantity,
+            {lines} AS lines, {tags} AS tagged
+        FROM {raw.reader}"""
+
+
+def _matching(cost: str, rate: str) -> str:
+    """FOCUS cost = unit price x quantity: the unit price is AWS's rate, else cost / quantity
+    at 10 decimals; a cost off the product by more than 5e-10 x max(|cost|, 1) (float64)
+    becomes the product."""
+    price = (
+        f"COALESCE({rate}, CASE WHEN quantity = 0 THEN CASE WHEN {cost} = 0 THEN 0 END "
+        f"ELSE CAST({cost} / quantity AS DECIMAL(38, 10)) END)"
+    )
+    product = f"CAST({price} AS DOUBLE) * CAST(quantity AS DOUBLE)"
+    return (
+        f"CASE WHEN quantity IS NOT NULL AND {price} IS NOT NULL AND abs({product} - "
+        f"CAST({cost} AS DOUBLE)) > 5e-10 * greatest(abs(CAST({cost} AS DOUBLE)), 1) "
+        f"THEN CAST({product} AS DECIMAL(38, 10)) ELSE {cost} END"
+    )
+
+
+def _expected_sql(raw: Raw) -> str:
+    return f"""SELECT period, payer, account, sum(billed), sum(effective),
+            sum({_matching("list", "list_rate")}), sum({_matching("billed", "rate")}),
+            sum(lines), COALESCE(sum(lines) FILTER (WHERE tagged), 0)
+        FROM ({_lines_sql(raw)}) GROUP BY ALL ORDER BY ALL"""
 
 
 def _actual(ws: Workspace, name: str) -> list[tuple[Any, ...]]:
     return ws.query(
         """SELECT BillingPeriodStart, BillingAccountId, SubAccountId, sum(BilledCost),
-                  sum(EffectiveCost), sum(ListCost), count(*),
+                  sum(EffectiveCost), sum(ListCost), sum(ContractedCost), count(*),
                   count(*) FILTER (WHERE cardinality(Tags) > 0)
            FROM cost WHERE x_SourceFile LIKE '%/' || ? GROUP BY ALL ORDER BY ALL""",
         [name],
@@ -230,3 +282,29 @@ def test_athena_tags_keep_aws_prefix_and_drop_user_prefix(store: Workspace) -> N
     }
     assert {"cost_center", "aws:created_by", "workload_type", "tag21_nov"} <= keys
     assert not any(k.startswith(("user_", "resource_tags")) for k in keys)
+
+
+@pytest.mark.parametrize("name", list(FILES))
+def test_prices_and_units_follow_focus(store: Workspace, name: str) -> None:
+    """On every row: a unit exactly where there is a quantity (CAU-PricingUnit-C-005/006), both
+    unit prices where there is a SkuPriceId (CAU-ListUnitPrice-C-013, ContractedUnitPrice-C-015),
+    and cost = unit price x quantity within the FOCUS validator's float64 tolerance."""
+
+    def off(price: str, cost: str) -> str:
+        return (
+            f"abs(CAST({price} AS DOUBLE) * CAST(PricingQuantity AS DOUBLE) - "
+            f"CAST({cost} AS DOUBLE)) > 1e-9 * greatest(abs(CAST({cost} AS DOUBLE)), 1)"
+        )
+
+    rows = store.query(
+        f"""SELECT count(*) FILTER (WHERE PricingQuantity IS NOT NULL AND PricingUnit IS NULL),
+                  count(*) FILTER (WHERE PricingQuantity IS NULL AND PricingUnit IS NOT NULL),
+                  count(*) FILTER (WHERE SkuPriceId IS NOT NULL
+                                   AND (ListUnitPrice IS NULL OR ContractedUnitPrice IS NULL)),
+                  count(*) FILTER (WHERE {off("ListUnitPrice", "ListCost")}),
+                  count(*) FILTER (WHERE {off("ContractedUnitPrice", "ContractedCost")}),
+                  count(*) FILTER (WHERE PricingQuantity IS NOT NULL)
+           FROM cost WHERE x_SourceFile LIKE '%/' || ?""",
+        [name],
+    ).rows
+    assert rows[0][:5] == (0, 0, 0, 0, 0) and rows[0][5] > 0

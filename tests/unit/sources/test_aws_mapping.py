@@ -245,7 +245,8 @@ def test_unused_commitment_rows_move_effective_cost_and_bill_nothing(
     assert all(r["BilledCost"] == 0 and r["ChargeCategory"] == "Usage" for r in unused)
     assert sum(r["BilledCost"] for r in unused) == 0
     commitment_purchases = [r for r in purchases if r["CommitmentDiscountId"] is not None]
-    assert len(commitment_purchases) == 4
+    # G04 and G21 (RI fees), G05 (RI upfront), G08 and G09 (Savings Plan fees).
+    assert len(commitment_purchases) == 5
     assert all(r["EffectiveCost"] == 0 for r in commitment_purchases)
     amortized = _raw_sum(
         raw_duckdb,
@@ -262,3 +263,25 @@ def test_unused_commitment_rows_move_effective_cost_and_bill_nothing(
              ELSE "lineItem/UnblendedCost" END""",
     )
     assert sum(r["EffectiveCost"] for r in rows.values()) == amortized
+
+
+def test_priced_rows_multiply_back_and_have_a_unit(
+    loaded: tuple[str, dict[str, dict[str, Any]]],
+) -> None:
+    """FOCUS on every row with a quantity: a unit, both unit prices when a SkuPriceId is set, and
+    cost = unit price x quantity within half the FOCUS validator's float64 tolerance."""
+    _, rows = loaded
+    priced = [r for r in rows.values() if r["PricingQuantity"] is not None]
+    assert len(priced) >= 15
+    for r in priced:
+        name = r["ChargeDescription"]
+        assert r["PricingUnit"] is not None, name
+        if r["SkuPriceId"] is not None:
+            assert r["ListUnitPrice"] is not None and r["ContractedUnitPrice"] is not None, name
+        for price, cost in (
+            ("ListUnitPrice", "ListCost"),
+            ("ContractedUnitPrice", "ContractedCost"),
+        ):
+            if r[price] is not None:
+                product = float(r[price]) * float(r["PricingQuantity"])
+                assert abs(product - float(r[cost])) <= 5e-10 * max(abs(float(r[cost])), 1), name

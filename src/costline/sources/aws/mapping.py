@@ -32,10 +32,16 @@ Money (full table with reasons in docs/connectors/aws.md):
 * ``ListCost`` = ``pricing/publicOnDemandCost`` (AWS's on-demand list cost), except: Tax, Credit
   and Refund rows carry their billed amount (FOCUS: list cost of a charge unrelated to a price);
   discount rows and ``SavingsPlanNegation`` carry 0 (the discounted usage row already carries
-  its list cost); commitment purchases carry AWS's value (0). Blank → ``UnblendedCost``.
+  its list cost); commitment purchases carry AWS's value (0). A line without a public price
+  (no public cost, or AWS's 0.0 without a public rate: legacy Athena Spot lines) lists at
+  ``UnblendedCost``.
 * ``ContractedCost`` = ``lineItem/UnblendedCost`` (AWS's rate after negotiated pricing; EDP and
   other discounts arrive as their own rows, so using the net columns as well would count them
   twice).
+* Unit prices and units follow FOCUS's product rule and nullability (prices.py, units.py): a
+  missing unit price is cost ÷ quantity, a cost that does not multiply back from its unit
+  price becomes unit price × quantity (ListCost/ContractedCost only), a blank
+  ``pricing/unit`` on a priced line is derived from the line item and usage type.
 * Every CUR amount and rate is in ``lineItem/CurrencyCode``: ``PricingCurrency`` is the billing
   currency and the ``PricingCurrency*`` columns repeat EffectiveCost and the unit prices.
 """
@@ -46,8 +52,10 @@ from dataclasses import dataclass
 
 from costline.sources import _sql
 from costline.sources.aws.names import Cur, combine, sql_list
+from costline.sources.aws.prices import cost_matching_price, price_or_derived
 from costline.sources.aws.services import service_category
 from costline.sources.aws.tags import tags
+from costline.sources.aws.units import pricing_unit
 from costline.sources.base import Detection, Field, MappingResult, RawColumns
 
 USAGE = ("Usage", "DiscountedUsage", "SavingsPlanCoveredUsage")
@@ -185,14 +193,13 @@ def _probes(c: Cur) -> MappingResult:
 
 # -- money --------------------------------------------------------------------------------------
 def _costs(r: _Row) -> MappingResult:
-    u = r.unblended
     effective = _effective(r)
     return {
-        "BilledCost": u,
+        "BilledCost": r.unblended,
         "EffectiveCost": effective,
         "PricingCurrencyEffectiveCost": Field(effective.expr),
-        "ListCost": _list_cost(r),
-        "ContractedCost": u,
+        "ListCost": _list(r)[1],
+        "ContractedCost": _contracted(r)[1],
     }
 
 
@@ -223,16 +230,58 @@ def _commitment_purchase(r: _Row) -> str:
     return f"({r.is_(COMMITMENT_FEES)} OR ({r.t} = 'Fee' AND {r.ri_arn.expr} IS NOT NULL))"
 
 
-def _list_cost(r: _Row) -> Field:
-    public = r.c.money("pricing/publicOnDemandCost")
+def _list_base(r: _Row) -> tuple[Field, Field]:
+    """(ListUnitPrice before derivation, ListCost before the product check).
+
+    ``pricing/publicOnDemandCost`` and ``...Rate``, except: Tax, Credit and Refund rows list at
+    their billed amount, discount rows and the negation at 0, commitment purchases at AWS's
+    value (0, no on-demand rate); a line with no public price (no public cost, or a public
+    cost of 0 without a public rate: Spot and free-tier lines of the legacy Athena CURs)
+    lists at its billed cost and ``lineItem/UnblendedRate``.
+    """
+    rate, public = r.c.money("pricing/publicOnDemandRate"), r.c.money("pricing/publicOnDemandCost")
+    unblended_rate = r.c.money("lineItem/UnblendedRate")
     u, zero = r.unblended, _sql.ZERO.expr
-    expr = (
+    billed = f"({public.expr} IS NULL OR ({rate.expr} IS NULL AND {public.expr} = 0))"
+    purchase = _commitment_purchase(r)
+    cost = (
         f"CASE WHEN {r.is_(('Tax', 'Credit', 'Refund'))} THEN {u.expr} "
         f"WHEN {r.is_(('SavingsPlanNegation', *DISCOUNTS))} THEN {zero} "
-        f"WHEN {_commitment_purchase(r)} THEN COALESCE({public.expr}, {zero}) "
-        f"ELSE COALESCE({public.expr}, {u.expr}) END"
+        f"WHEN {purchase} THEN COALESCE({public.expr}, {zero}) "
+        f"WHEN {billed} THEN {u.expr} ELSE {public.expr} END"
     )
-    return combine(expr, u, public, r.ri_arn, r.type)
+    price = (
+        f"CASE WHEN {purchase} THEN COALESCE({rate.expr}, {zero}) "
+        f"WHEN {billed} THEN {unblended_rate.expr} ELSE {rate.expr} END"
+    )
+    sources = (u, public, rate, unblended_rate, r.ri_arn, r.type)
+    return combine(price, *sources), combine(cost, *sources)
+
+
+def _priced(r: _Row, f: Field) -> Field:
+    """FOCUS: prices and quantities only on usage and purchases."""
+    return combine(f"CASE WHEN {r.usage_or_purchase} THEN {f.expr} END", f, r.type)
+
+
+def _quantity(r: _Row) -> Field:
+    return _priced(r, r.c.money("lineItem/UsageAmount"))
+
+
+def _list(r: _Row) -> tuple[Field, Field]:
+    """(ListUnitPrice, ListCost): see :mod:`costline.sources.aws.prices`."""
+    price, cost = _list_base(r)
+    quantity = _quantity(r)
+    unit_price = _priced(r, price_or_derived(price, cost, quantity))
+    return unit_price, cost_matching_price(cost, unit_price, quantity)
+
+
+def _contracted(r: _Row) -> tuple[Field, Field]:
+    """(ContractedUnitPrice, ContractedCost): ``lineItem/UnblendedRate`` and
+    ``lineItem/UnblendedCost``, made consistent (see :mod:`costline.sources.aws.prices`)."""
+    quantity = _quantity(r)
+    rate = r.c.money("lineItem/UnblendedRate")
+    unit_price = _priced(r, price_or_derived(rate, r.unblended, quantity))
+    return unit_price, cost_matching_price(r.unblended, unit_price, quantity)
 
 
 # -- accounts and periods -----------------------------------------------------------------------
@@ -244,11 +293,17 @@ def billing_currency(c: Cur) -> Field:
 def _accounts(r: _Row) -> MappingResult:
     c = r.c
     period_start = c.timestamp("bill/BillingPeriodStartDate")
+    usage_account = c.text("lineItem/UsageAccountId")
     return {
         "BillingAccountId": c.text("bill/PayerAccountId"),
         "BillingAccountName": c.text("bill/PayerAccountName"),
-        "SubAccountId": c.text("lineItem/UsageAccountId"),
+        # The CUR's own names for the two roles of an AWS account on a bill.
+        "BillingAccountType": _sql.lit("Payer Account"),
+        "SubAccountId": usage_account,
         "SubAccountName": c.text("lineItem/UsageAccountName"),
+        "SubAccountType": Field(
+            f"CASE WHEN {usage_account.expr} IS NOT NULL THEN 'Usage Account' END"
+        ),
         "InvoiceId": c.text("bill/InvoiceId"),
         "BillingCurrency": billing_currency(c),
         "PricingCurrency": billing_currency(c),
@@ -357,31 +412,23 @@ def _commitment_quantity(r: _Row, is_ri: str, is_sp: str) -> MappingResult:
 # -- pricing ------------------------------------------------------------------------------------
 def _pricing(r: _Row) -> MappingResult:
     c = r.c
-    amount, unit = c.money("lineItem/UsageAmount"), _unit(c.text("pricing/unit"))
-    # RI and Savings Plan recurring fees are an hourly rate times hours (lineItem/UsageAmount);
-    # some CURs leave their pricing/unit blank.
-    hourly_fee = combine(
-        f"CASE WHEN {r.is_(('RIFee', 'SavingsPlanRecurringFee'))} "
-        f"THEN COALESCE({unit.expr}, 'Hours') ELSE {unit.expr} END",
-        unit,
-        r.type,
-    )
+    amount = c.money("lineItem/UsageAmount")
+    unit = pricing_unit(c, r.type)  # AWS's pricing/unit in FOCUS spelling, or derived (units.py)
 
-    def priced(f: Field) -> Field:  # FOCUS: prices and quantities only on usage and purchases
-        return combine(f"CASE WHEN {r.usage_or_purchase} THEN {f.expr} END", f, r.type)
+    def measured(f: Field, types: tuple[str, ...]) -> Field:  # a unit only with a quantity
+        return combine(
+            f"CASE WHEN {r.is_(types)} AND {amount.expr} IS NOT NULL THEN {f.expr} END",
+            f,
+            amount,
+            r.type,
+        )
 
-    def usage(f: Field) -> Field:
-        return combine(f"CASE WHEN {r.is_(USAGE)} THEN {f.expr} END", f, r.type)
-
-    list_price, contracted = (
-        priced(_list_unit_price(r)),
-        priced(c.money("lineItem/UnblendedRate")),
-    )
+    list_price, contracted = _list(r)[0], _contracted(r)[0]
     return {
         "PricingCategory": _pricing_category(r),
-        "PricingQuantity": priced(amount),
-        "PricingUnit": priced(hourly_fee),
-        "SkuPriceId": priced(_sku_price_id(c)),
+        "PricingQuantity": _quantity(r),
+        "PricingUnit": measured(unit, USAGE + PURCHASE),
+        "SkuPriceId": _priced(r, _sku_price_id(c)),
         "ListUnitPrice": list_price,
         "ContractedUnitPrice": contracted,
         "PricingCurrencyListUnitPrice": list_price,
@@ -399,23 +446,11 @@ def _pricing(r: _Row) -> MappingResult:
             c.text("lineItem/UsageType"),
             r.type,
         ),
-        "ConsumedQuantity": usage(amount),
-        "ConsumedUnit": usage(unit),
+        "ConsumedQuantity": combine(
+            f"CASE WHEN {r.is_(USAGE)} THEN {amount.expr} END", amount, r.type
+        ),
+        "ConsumedUnit": measured(unit, USAGE),
     }
-
-
-def _unit(unit: Field) -> Field:
-    """AWS's abbreviations in FOCUS UnitFormat spelling (as AWS's own FOCUS export writes them):
-    ``Hrs`` → ``Hours``, ``GB-Mo`` → ``GB-Months``, ``DPU-Hour`` → ``DPU-Hours``,
-    ``days`` → ``Days``; other units are kept as AWS writes them."""
-    u = unit.expr
-    expr = (
-        f"CASE WHEN lower({u}) IN ('hrs', 'hr', 'hours') THEN 'Hours' "
-        f"WHEN lower({u}) = 'days' THEN 'Days' "
-        f"ELSE regexp_replace(regexp_replace({u}, '-([Mm]o|Month)$', '-Months'), '-Hour$', "
-        f"'-Hours') END"
-    )
-    return combine(expr, unit)
 
 
 def _sku_price_id(c: Cur) -> Field:
@@ -430,21 +465,6 @@ def _sku_price_id(c: Cur) -> Field:
         rate_id,
         sku,
     )
-
-
-def _list_unit_price(r: _Row) -> Field:
-    """``pricing/publicOnDemandRate``, consistent with ListCost = ListUnitPrice × quantity:
-    commitment purchases have no on-demand rate and list at 0; a row whose ListCost falls back
-    to ``lineItem/UnblendedCost`` (no public cost) lists at ``lineItem/UnblendedRate``."""
-    rate, public = r.c.money("pricing/publicOnDemandRate"), r.c.money("pricing/publicOnDemandCost")
-    unblended_rate = r.c.money("lineItem/UnblendedRate")
-    zero = _sql.ZERO.expr
-    expr = (
-        f"CASE WHEN {_commitment_purchase(r)} THEN COALESCE({rate.expr}, {zero}) "
-        f"WHEN {public.expr} IS NULL THEN COALESCE({rate.expr}, {unblended_rate.expr}) "
-        f"ELSE {rate.expr} END"
-    )
-    return combine(expr, rate, public, unblended_rate, r.type, r.ri_arn)
 
 
 def _pricing_category(r: _Row) -> Field:
@@ -470,6 +490,7 @@ def _service(r: _Row) -> MappingResult:
     location = c.product("location")
     resource = c.text("lineItem/ResourceId")
     family = c.product("productFamily")
+    usage_type = c.text("lineItem/UsageType")
     return {
         "ServiceName": _sql.coalesce(c.product("ProductName"), code),
         "ServiceCategory": category,
@@ -483,13 +504,29 @@ def _service(r: _Row) -> MappingResult:
         ),
         "AvailabilityZone": c.text("lineItem/AvailabilityZone"),
         "ResourceId": resource,
-        # AWS has no resource type column; the product family ("Compute Instance", "Storage")
-        # is the closest description of the kind of resource.
-        "ResourceType": combine(
-            f"CASE WHEN {resource.expr} IS NOT NULL THEN {family.expr} END", resource, family
-        ),
+        "ResourceType": _resource_type(r, resource, family, usage_type),
         **_capacity_reservation(c),
     }
+
+
+def _resource_type(r: _Row, resource: Field, family: Field, usage_type: Field) -> Field:
+    """AWS has no resource type column; the product family ("Compute Instance", "Storage") is
+    the closest description of the kind of resource. Where it is blank (legacy Athena Spot
+    lines, CUR 2.0 Savings Plan fees), an EC2 instance-hour usage type is a "Compute Instance"
+    (AWS's family of BoxUsage lines) and the resource of a commitment fee is the commitment."""
+    fallback = (
+        f"CASE WHEN regexp_matches({usage_type.expr}, '(Box|Spot|Dedicated)Usage:') "
+        f"THEN 'Compute Instance' "
+        f"WHEN {r.is_(('SavingsPlanRecurringFee', 'SavingsPlanUpfrontFee'))} THEN 'Savings Plan' "
+        f"WHEN {r.t} = 'RIFee' THEN 'Reserved Instance' END"
+    )
+    return combine(
+        f"CASE WHEN {resource.expr} IS NOT NULL THEN COALESCE({family.expr}, {fallback}) END",
+        resource,
+        family,
+        usage_type,
+        r.type,
+    )
 
 
 def _capacity_reservation(c: Cur) -> MappingResult:
