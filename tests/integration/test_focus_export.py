@@ -27,7 +27,13 @@ import pytest
 
 from costline.schema.focus import STORE_COLUMNS
 from costline.workspace import Workspace
-from tests.validator import assert_passes, ignored_rules, model, null_conditional_columns
+from tests.validator import (
+    assert_passes,
+    ignored_rules,
+    model,
+    null_conditional_columns,
+    only_non_commitment_purchases_carry_cost,
+)
 
 SAMPLE = "focus-1.0-finops-foundation-sample-1000.csv"
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "focus"
@@ -177,9 +183,8 @@ def test_ignored_rules_are_only_those_of_all_null_conditional_columns(
     assert "SkuPriceId" not in columns and "Tags" not in columns
     ignored = ignored_rules(exported["parquet"])
     referenced = {model()["ModelRules"][r]["Reference"] for r in ignored}
-    assert referenced <= {
-        *columns,
-        "CapacityReservationStatus",
-        "PricingCurrencyContractedUnitPrice",
-    }
+    allowed = {*columns, "CapacityReservationStatus", "PricingCurrencyContractedUnitPrice"}
+    if only_non_commitment_purchases_carry_cost(exported["parquet"]):
+        allowed.add("EffectiveCost")  # EffectiveCost-C-005-C, see tests/validator.py
+    assert referenced <= allowed
     assert null_conditional_columns(exported["csv"]) == columns
