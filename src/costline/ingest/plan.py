@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from costline.core.errors import BadInputError, Location
@@ -21,16 +22,25 @@ def lineage(
     return out
 
 
+# A money conversion of one raw column, exactly as costline.sources._sql.money writes it.
+_MONEY_CAST = re.compile(
+    r"""CAST\((?:NULLIF\(TRIM\("(?:[^"]|"")+"\), ''\)|"(?:[^"]|"")+") AS DECIMAL\(38, 10\)\)"""
+)
+
+
 def select_sql(mapping: MappingResult, reader: str, splits: Sequence[RowSplit] = ()) -> str:
     """``SELECT`` every store column (NULL of the right type where unmapped) ``FROM reader``.
 
-    With ``splits``, the file is still scanned once: each raw row is joined to a tiny table of
-    split numbers, and split ``i`` emits its row only where its condition holds.
+    Each raw money column is converted once, in an inner projection, however many mapped
+    columns read it (the AWS mapping reads ``pricing/publicOnDemandCost`` in 62 places). With
+    ``splits``, the file is still scanned once: each raw row is joined to a tiny table of split
+    numbers, and split ``i`` emits its row only where its condition holds.
     """
-    parts = []
     if splits:
         names = " ".join(f"WHEN {i} THEN '{s.name}'" for i, s in enumerate(splits, 1))
         mapping = {**mapping, "x_RowSplit": Field(f"CASE __split.n {names} END")}
+    hoisted: dict[str, str] = {}
+    parts = []
     for col in STORE_COLUMNS:
         field = mapping.get(col.name)
         expr = field.expr if field is not None else "NULL"
@@ -40,13 +50,29 @@ def select_sql(mapping: MappingResult, reader: str, splits: Sequence[RowSplit] =
         if overridden:
             whens = " ".join(f"WHEN {i} THEN {f.expr}" for i, f in overridden)
             expr = f"CASE __split.n {whens} ELSE {expr} END"
-        parts.append(f'CAST({expr} AS {col.sql_type}) AS "{col.name}"')
-    sql = "SELECT " + ",\n  ".join(parts) + f"\nFROM {reader}"
+        parts.append(f'CAST({_hoist(expr, hoisted)} AS {col.sql_type}) AS "{col.name}"')
+    conds = " OR ".join(
+        f"(__split.n = {i} AND ({_hoist(s.where, hoisted)}))" for i, s in enumerate(splits, 1)
+    )
+    # NOTE: a hoisted conversion runs on every row, also where a CASE in the mapping would
+    # not have evaluated it; raw money columns hold a number or nothing on every row of a
+    # real export, so this only matters for a damaged file, which fails either way.
+    inner = "".join(f', {text} AS "{alias}"' for text, alias in hoisted.items())
+    sql = "SELECT " + ",\n  ".join(parts) + f"\nFROM (SELECT *{inner} FROM {reader}) AS __raw"
     if not splits:
         return sql
     values = ", ".join(f"({i})" for i in range(len(splits) + 1))
-    conds = " OR ".join(f"(__split.n = {i} AND ({s.where}))" for i, s in enumerate(splits, 1))
     return f"{sql} CROSS JOIN (VALUES {values}) AS __split(n)\nWHERE __split.n = 0 OR {conds}"
+
+
+def _hoist(expr: str, hoisted: dict[str, str]) -> str:
+    """Replace each money conversion by a reference to its column in the inner projection."""
+
+    def alias(match: re.Match[str]) -> str:
+        name = hoisted.setdefault(match.group(0), f"__money_{len(hoisted)}")
+        return f'"{name}"'
+
+    return _MONEY_CAST.sub(alias, expr)
 
 
 def check_required(mapping: MappingResult, *, file: str, kind: str) -> None:
