@@ -154,20 +154,20 @@ class Workspace:
     def ingest(
         self, inputs: Sequence[str | Path] = (), *, progress: Progress | None = None
     ) -> IngestReport:
-        """Ingest files/dirs/globs (or, with none, every configured source)."""
-        paths: list[str | Path] = list(inputs)
-        if not paths:
-            paths = [
-                p if Path(p).is_absolute() else str(self.root / p)
+        """Ingest files/dirs/globs (or, with none, every configured source with its kind)."""
+        batches: list[tuple[list[str | Path], str | None]] = [(list(inputs), None)]
+        if not inputs:
+            batches = [
+                ([p if Path(p).is_absolute() else str(self.root / p) for p in src.paths], src.kind)
                 for src in self.config.sources
-                for p in src.paths
             ]
-        if not paths:
+        if not any(paths for paths, _ in batches):
             raise WorkspaceError(
                 "nothing to ingest",
                 hint="pass files, folders or globs, or list them under `sources:` in costline.yaml",
             )
         landing = self.landing_dir if self.config.ingest.landing == "copy" else None
+        report = IngestReport()
         with self.warehouse() as wh:
             ingestor = Ingestor(
                 wh,
@@ -175,7 +175,11 @@ class Workspace:
                 quarantine_dir=self.quarantine_dir,
                 progress=progress or NoProgress(),
             )
-            return ingestor.run(paths)
+            for paths, kind in batches:
+                done = ingestor.run(paths, kind=kind)
+                report.outcomes += done.outcomes
+                report.loads += done.loads
+        return report
 
     def costs(self, by: Iterable[str], *, where: str | None = None) -> QueryResult:
         sql = costs_report.costs_sql(list(by), where=where)

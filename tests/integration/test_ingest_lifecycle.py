@@ -107,3 +107,31 @@ def test_dated_month_to_date_exports_are_not_parts(workspace: Workspace, tmp_pat
     report = workspace.ingest([tmp_path / "az"])
     assert len(report.loads) == 2
     assert workspace.query("select sum(BilledCost) from cost").rows[0][0] == Decimal(3)
+
+
+def test_configured_sources_with_kinds(workspace: Workspace, tmp_path: Path) -> None:
+    _september(workspace.root / "exports" / "focus", "sep.csv", ["4"])
+    cfg = workspace.root / "costline.yaml"
+    cfg.write_text(
+        cfg.read_text().replace(
+            "sources: []",
+            "sources:\n  - name: focus\n    paths: [exports/focus]\n    kind: focus\n"
+            "  - name: wrong\n    paths: [exports/focus/*.csv]\n    kind: oci\n",
+        )
+    )
+    ws = Workspace.open(workspace.root)
+    report = ws.ingest()
+    statuses = sorted((Path(o.file).name, o.status) for o in report.outcomes)
+    # the first source loads it; the second lists the same file, already ingested by content
+    assert statuses == [("sep.csv", "loaded"), ("sep.csv", "unchanged")]
+    fresh = Workspace.init(tmp_path / "fresh")
+    cfg = fresh.root / "costline.yaml"
+    cfg.write_text(
+        cfg.read_text().replace(
+            "sources: []",
+            f"sources:\n  - name: wrong\n    paths: [{tmp_path}/sep.csv]\n    kind: oci\n",
+        )
+    )
+    _september(tmp_path, "sep.csv", ["4"])
+    outcome = Workspace.open(fresh.root).ingest().outcomes[0]
+    assert outcome.status == "quarantined" and "configured as kind 'oci'" in outcome.message

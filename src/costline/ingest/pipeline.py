@@ -165,9 +165,12 @@ class Ingestor:
         self.landing_dir = landing_dir
         self.quarantine_dir = quarantine_dir
         self.progress = progress or NoProgress()
+        self._kind: str | None = None
 
     # -- public -----------------------------------------------------------------------------
-    def run(self, inputs: Iterable[str | Path]) -> IngestReport:
+    def run(self, inputs: Iterable[str | Path], *, kind: str | None = None) -> IngestReport:
+        """Ingest files, folders and globs; ``kind`` forces one source instead of detection."""
+        self._kind = kind
         skip = [d for d in (self.landing_dir, self.quarantine_dir) if d is not None]
         files, missing = expand_inputs(inputs, skip=skip)
         report = IngestReport()
@@ -295,7 +298,7 @@ class Ingestor:
                 )
             fmt = _files.sniff_format(path)
             cols = self._describe(path, fmt)
-            spec, detection = detect_source(cols, file=str(path))
+            spec, detection = detect_source(cols, file=str(path), kind=self._kind)
             if "not_cost" in detection.details:
                 raise NotCostDataError(
                     detection.details["not_cost"],

@@ -44,12 +44,27 @@ def get_source(name: str) -> SourceSpec:
         raise CostlineError(f"unknown source kind {name!r}", hint=hint) from None
 
 
-def detect_source(cols: RawColumns, *, file: str) -> tuple[SourceSpec, Detection]:
-    """The source that claims these columns with the highest score.
+def detect_source(
+    cols: RawColumns, *, file: str, kind: str | None = None
+) -> tuple[SourceSpec, Detection]:
+    """The source that claims these columns with the highest score (only ``kind`` if given).
 
     Raises:
-        UnknownFormatError: no source recognises the columns.
+        UnknownFormatError: no source recognises the columns, or ``kind`` does not.
+        CostlineError: ``kind`` is not a registered source (with the closest name).
     """
+    if kind is not None and kind != "auto":
+        spec = get_source(kind)
+        found = spec.detect(cols)
+        if found is None:
+            shown = ", ".join(list(cols.types)[:8]) + (", ..." if len(cols) > 8 else "")
+            raise UnknownFormatError(
+                f"configured as kind {kind!r}, but its columns are not a {spec.description} "
+                f"export (columns: {shown})",
+                location=Location(file),
+                hint="fix `sources[].kind` in costline.yaml, or set it to auto",
+            )
+        return spec, found
     best: tuple[SourceSpec, Detection] | None = None
     for spec in SOURCES.values():
         found = spec.detect(cols)
