@@ -1,0 +1,453 @@
+"""Where does a costline ingest spend its time? Three views of one file.
+
+1. **Phases** of a real ``Ingestor.run`` (the code ``Workspace.ingest`` runs): sha256, format
+   sniffing, DESCRIBE, detection, landing copy, and every SQL statement of the load
+   transaction (the INSERT, the validation queries, the partition bookkeeping, COMMIT),
+   timed by wrapping the warehouse connection. Nothing in costline is changed.
+2. **The INSERT's anatomy**: the same mapping SELECT written to Parquet instead of the cost
+   table, the plain ``SELECT *`` copy, and ``EXPLAIN ANALYZE`` of the INSERT (per operator).
+3. **Per column** (``--columns``): on the first ``--sample-rows`` rows, already in memory,
+   the time of each mapped column's expression against reading its raw columns alone.
+
+Usage::
+
+    .venv/bin/python benchmarks/profile_ingest.py benchmarks/data/cur2_5000000rows.parquet
+    .venv/bin/python benchmarks/profile_ingest.py FILE --columns --sample-rows 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from run import src_digest
+
+from costline.ingest import pipeline
+from costline.ingest.plan import lineage, select_sql
+from costline.schema.focus import STORE_COLUMNS
+from costline.sources import _files
+from costline.sources._sql import lit
+from costline.sources.base import RawColumns
+from costline.sources.registry import detect_source
+from costline.storage.duckdb import DuckDBWarehouse
+from costline.workspace import Workspace
+
+Log = list[list[Any]]
+
+
+class TimedConnection:
+    """Wraps a DuckDB connection; logs (label, seconds) per statement, fetches included."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, log: Log) -> None:
+        self._con = con
+        self._log = log
+
+    def execute(self, sql: str, params: Any = None) -> TimedConnection:
+        started = time.perf_counter()
+        if params is None:
+            self._con.execute(sql)
+        else:
+            self._con.execute(sql, params)
+        self._log.append([_label(sql), time.perf_counter() - started])
+        return self
+
+    def executemany(self, sql: str, params: Any) -> TimedConnection:
+        started = time.perf_counter()
+        self._con.executemany(sql, params)
+        self._log.append([_label(sql), time.perf_counter() - started])
+        return self
+
+    def _fetch(self, method: str) -> Any:
+        started = time.perf_counter()
+        result = getattr(self._con, method)()
+        if self._log:
+            self._log[-1][1] += time.perf_counter() - started
+        return result
+
+    def fetchone(self) -> Any:
+        return self._fetch("fetchone")
+
+    def fetchall(self) -> Any:
+        return self._fetch("fetchall")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+
+def _label(sql: str) -> str:
+    text = " ".join(sql.split())
+    if text.startswith("INSERT INTO cost ("):
+        return "INSERT INTO cost <mapping SELECT> (read + map + cast + write)"
+    if "count(*) FILTER" in text:
+        return "validate: count + NULLs in mandatory columns"
+    if "count(DISTINCT BillingCurrency)" in text:
+        return "validate: mixed billing currencies"
+    if text.startswith("SELECT x_Provider, BillingAccountId, BillingPeriodStart, count(*)"):
+        return "partitions: GROUP BY (provider, account, period)"
+    return re.sub(r"\s+", " ", text)[:70]
+
+
+def _timed(log: Log, label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            log.append([label, time.perf_counter() - started])
+
+    return wrapper
+
+
+def phases(file: Path, workdir: Path) -> tuple[Log, float, int]:
+    """Run a real ingest with every step timed; (log, total seconds, rows)."""
+    log: Log = []
+    ws = Workspace.init(workdir / "ws")
+    patches = [
+        (pipeline, "sha256_of", "sha256 of the file"),
+        (_files, "sniff_format", "sniff container format"),
+        (pipeline, "detect_source", "detect source kind"),
+        (pipeline.Ingestor, "_describe", "DESCRIBE the reader"),
+        (pipeline.Ingestor, "_land", "landing copy"),
+    ]
+    saved = [(obj, name, getattr(obj, name)) for obj, name, _ in patches]
+    for obj, name, label in patches:
+        setattr(obj, name, _timed(log, label, getattr(obj, name)))
+    try:
+        started = time.perf_counter()
+        with ws.warehouse() as wh:
+            wh.con = TimedConnection(wh.con, log)  # type: ignore[assignment]
+            ingestor = pipeline.Ingestor(
+                wh, landing_dir=ws.landing_dir, quarantine_dir=ws.quarantine_dir
+            )
+            report = ingestor.run([file])
+        total = time.perf_counter() - started
+    finally:
+        for obj, name, original in saved:
+            setattr(obj, name, original)
+    bad = [o for o in report.outcomes if o.status != "loaded"]
+    if bad:
+        raise SystemExit(f"ingest failed: {bad[0].message}")
+    return log, total, report.loaded_rows
+
+
+def mapping_select(file: Path) -> tuple[str, str, RawColumns]:
+    """(select_sql, reader_sql, raw columns) exactly as the pipeline builds them."""
+    wh = DuckDBWarehouse(None)
+    fmt = _files.sniff_format(file)
+    reader = _files.reader_sql([file], fmt)
+    cols = RawColumns.of(wh.describe(reader), fmt)
+    spec, detection = detect_source(cols, file=str(file))
+    if fmt == "csv" and spec.csv_options:
+        reader = _files.reader_sql([file], fmt, options=spec.csv_options)
+        cols = RawColumns.of(wh.describe(reader), fmt)
+    mapping = spec.build_mapping(cols, detection)
+    full = lineage(mapping, kind=detection.kind, files_expr=lit(str(file)), ingestion_id="prof")
+    wh.close()
+    return select_sql(full, reader), reader, cols
+
+
+def _fresh_warehouse(workdir: Path, name: str) -> DuckDBWarehouse:
+    wh = DuckDBWarehouse(workdir / f"{name}.duckdb", memory_limit="2GB", temp_directory=workdir)
+    wh.ensure_schema()
+    return wh
+
+
+def anatomy(file: Path, workdir: Path) -> tuple[Log, str]:
+    """Variants of the INSERT on fresh databases; plus EXPLAIN ANALYZE of the INSERT."""
+    select, reader, _ = mapping_select(file)
+    cols = ", ".join(f'"{c.name}"' for c in STORE_COLUMNS)
+    log: Log = []
+    variants = [
+        ("COPY (SELECT * FROM reader) TO parquet", f"COPY (SELECT * FROM {reader}) TO "),
+        ("COPY (<mapping SELECT>) TO parquet", f"COPY ({select}) TO "),
+    ]
+    for i, (label, sql) in enumerate(variants):
+        wh = _fresh_warehouse(workdir, f"v{i}")
+        started = time.perf_counter()
+        wh.con.execute(sql + f"'{workdir}/v{i}.parquet' (FORMAT parquet)")
+        log.append([label, time.perf_counter() - started])
+        wh.close()
+    wh = _fresh_warehouse(workdir, "insert")
+    started = time.perf_counter()
+    wh.con.execute("BEGIN TRANSACTION")
+    wh.con.execute(f"INSERT INTO cost ({cols}) {select}")
+    log.append(["INSERT INTO cost <mapping SELECT>", time.perf_counter() - started])
+    started = time.perf_counter()
+    wh.con.execute("COMMIT")
+    log.append(["COMMIT of that INSERT", time.perf_counter() - started])
+    wh.close()
+    wh = _fresh_warehouse(workdir, "explain")
+    wh.con.execute("PRAGMA enable_profiling = 'json'")
+    plan = wh.con.execute(f"EXPLAIN ANALYZE INSERT INTO cost ({cols}) {select}").fetchall()
+    wh.close()
+    return log, _operators(json.loads(str(plan[0][-1])))
+
+
+def _operators(profile: dict[str, Any]) -> str:
+    """The operator tree of a DuckDB JSON profile: name, seconds, rows out."""
+    lines = [f"query total {profile.get('latency', 0.0):.2f} s (CPU time per operator below)"]
+
+    def walk(node: dict[str, Any], depth: int) -> None:
+        name = node.get("operator_name") or node.get("name") or "?"
+        seconds = node.get("operator_timing", node.get("timing", 0.0))
+        rows = node.get("operator_cardinality", node.get("intermediate_rows", 0))
+        if name not in ("RESULT_COLLECTOR", "EXPLAIN_ANALYZE"):
+            lines.append(f"{'  ' * depth}{name.strip()}: {seconds:.2f} s, {rows:,} rows")
+        for child in node.get("children", []):
+            walk(child, depth + 1)
+
+    for child in profile.get("children", profile.get("operator", [])):
+        walk(child, 0)
+    return "\n".join(lines)
+
+
+def per_column(file: Path, sample_rows: int) -> list[tuple[str, float, float, str]]:
+    """(column, expression seconds, raw-read seconds, raw columns) on an in-memory sample.
+
+    Each column is built by the pipeline's own ``select_sql`` (so money conversions are
+    hoisted the way the real INSERT does it) from a mapping holding only that column.
+    """
+    _, reader, cols = mapping_select(file)
+    wh = DuckDBWarehouse(None)
+    wh.con.execute(f"CREATE TEMP TABLE raw AS SELECT * FROM {reader} LIMIT {sample_rows}")
+    spec, detection = detect_source(cols, file=str(file))
+    mapping = spec.build_mapping(cols, detection)
+    out: list[tuple[str, float, float, str]] = []
+    for col in STORE_COLUMNS:
+        field = mapping.get(col.name)
+        if field is None or field.expr == "NULL":
+            continue
+        one = select_sql({col.name: field}, "raw")
+        started = time.perf_counter()
+        wh.con.execute(f'SELECT count("{col.name}") FROM ({one})').fetchone()
+        expr_s = time.perf_counter() - started
+        srcs = [s for s in field.sources if s in cols.types]
+        base_s = 0.0
+        if srcs:
+            counts = ", ".join(f'count("{s}")' for s in srcs)
+            started = time.perf_counter()
+            wh.con.execute(f"SELECT {counts} FROM raw").fetchone()
+            base_s = time.perf_counter() - started
+        out.append((col.name, expr_s, base_s, ", ".join(srcs)))
+    wh.close()
+    return sorted(out, key=lambda r: r[1] - r[2], reverse=True)
+
+
+_RENAME = (
+    "CASE WHEN starts_with(e.key, 'user_') THEN e.key[6:] "
+    "WHEN starts_with(e.key, 'aws_') THEN 'aws:' || e.key[5:] ELSE e.key END"
+)
+_ONE_PASS = (
+    "map_from_entries(list_transform(list_filter(map_entries(resource_tags), "
+    "lambda e: NULLIF(e.value, '') IS NOT NULL), "
+    f"lambda e: {{'key': {_RENAME}, 'value': e.value}}))"
+)
+_KEYS = f"list_transform(map_keys(resource_tags), lambda k: {_RENAME.replace('e.key', 'k')})"
+
+
+def tag_variants(file: Path, sample_rows: int) -> list[tuple[str, float, str]]:
+    """Seconds for alternative CUR 2.0 ``resource_tags`` → Tags expressions on a sample."""
+    _, reader, cols = mapping_select(file)
+    if "resource_tags" not in cols.types:
+        return []
+    spec, detection = detect_source(cols, file=str(file))
+    current = spec.build_mapping(cols, detection)["Tags"].expr
+    wh = DuckDBWarehouse(None)
+    wh.con.execute(f"CREATE TEMP TABLE raw AS SELECT * FROM {reader} LIMIT {sample_rows}")
+    variants = [
+        ("read the raw map only", "resource_tags"),
+        (
+            "costline_tags_from_map(resource_tags) (storage macro)",
+            "costline_tags_from_map(resource_tags)",
+        ),
+        ("current mapping expression (rename + first-key-wins dedupe)", current),
+        ("one pass: drop empty values, rename keys (no dedupe)", _ONE_PASS),
+        (
+            "one pass, dedupe only when renamed keys collide",
+            f"CASE WHEN len(list_distinct({_KEYS})) = len({_KEYS}) THEN {_ONE_PASS} "
+            f"ELSE {current} END",
+        ),
+    ]
+    out: list[tuple[str, float, str]] = []
+    for label, expr in variants:
+        sql = f"SELECT count(CAST({expr} AS MAP(VARCHAR, VARCHAR))) FROM raw"
+        started = time.perf_counter()
+        wh.con.execute(sql).fetchone()
+        out.append((label, time.perf_counter() - started, expr))
+    same = wh.con.execute(
+        f"SELECT count(*) FROM raw WHERE CAST({_ONE_PASS} AS MAP(VARCHAR, VARCHAR)) "
+        f"IS DISTINCT FROM CAST({current} AS MAP(VARCHAR, VARCHAR))"
+    ).fetchone()
+    out.append((f"rows where one pass differs from current: {same[0] if same else '?'}", 0.0, ""))
+    wh.close()
+    return out
+
+
+_PARSE_PATTERNS = (
+    # text money/quantity (legacy CSV), native double (Parquet), ISO text timestamps
+    r"CAST\(NULLIF\(TRIM\((\"(?:[^\"]|\"\")+\")\), ''\) AS DECIMAL\(38, 10\)\)",
+    r"CAST\((\"(?:[^\"]|\"\")+\") AS DECIMAL\(38, 10\)\)",
+    r"CAST\(timezone\('UTC', CAST\(NULLIF\(TRIM\((\"(?:[^\"]|\"\")+\")\), ''\) AS TIMESTAMPTZ\)\)"
+    r" AS TIMESTAMP\)",
+)
+
+
+def parse_once(select: str, reader: str) -> str:
+    """The mapping SELECT with each raw column's money/timestamp parse computed once, in an
+    inner projection over the reader, instead of inline at every use (DuckDB does not share
+    a subexpression that sits inside different CASE branches). Conversions the pipeline
+    already hoists into its own inner projection (``FROM (SELECT *, ... FROM reader)``) stay
+    where they are."""
+    derived: dict[str, str] = {}
+
+    def replace(match: re.Match[str]) -> str:
+        text = match.group(0)
+        if '"__' in text:  # already a column of the pipeline's inner projection
+            return text
+        if text not in derived:
+            derived[text] = f'"__parsed_{len(derived)}"'
+        return derived[text]
+
+    marker = "\nFROM (SELECT *"
+    cut = select.find(marker)
+    outer, tail = (select[:cut], select[cut:]) if cut >= 0 else (select, "")
+    if cut < 0:
+        outer = select[: select.rindex("\nFROM ")]
+        tail = f"{marker} FROM {reader}) AS __raw"
+    for pattern in _PARSE_PATTERNS:
+        outer = re.sub(pattern, replace, outer)
+    extra = "".join(f", {expr} AS {name}" for expr, name in derived.items())
+    return outer + tail.replace(marker, marker + extra, 1)
+
+
+_HOISTED_MONEY = re.compile(
+    r"""CAST\(((?:NULLIF\(TRIM\("(?:[^"]|"")+"\), ''\))|"(?:[^"]|"")+") AS DECIMAL\(38, 10\)\)"""
+    r' AS "(__money_\d+)"'
+)
+
+
+def fast_money(select: str) -> str:
+    """Each hoisted money conversion tries DECIMAL(18, 10) first (an int64 decimal, about 17×
+    faster to parse from text than the int128 DECIMAL(38, 10)) and falls back to the exact
+    DECIMAL(38, 10) cast only where the value does not fit (|x| ≥ 10^8) or is not a number
+    (where the strict cast fails exactly as before). Same scale, so the same rounding."""
+    return _HOISTED_MONEY.sub(
+        r'COALESCE(TRY_CAST(\1 AS DECIMAL(18, 10)), CAST(\1 AS DECIMAL(38, 10))) AS "\2"',
+        select,
+    )
+
+
+def what_if(file: Path, workdir: Path, repeat: int = 1) -> Log:
+    """The INSERT as the pipeline builds it, and with the changes proposed in the report."""
+    select, reader, cols = mapping_select(file)
+    spec, detection = detect_source(cols, file=str(file))
+    tags_now = spec.build_mapping(cols, detection)["Tags"].expr
+    variants = [
+        ("INSERT as today", select),
+        ("money/timestamps parsed once", parse_once(select, reader)),
+        ("money via a DECIMAL(18, 10) fast path", fast_money(select)),
+    ]
+    if "resource_tags" in cols.types and tags_now in select:
+        one_pass = select.replace(tags_now, _ONE_PASS)
+        variants.append(("Tags in one pass", one_pass))
+        variants.append(("Tags in one pass + money fast path", fast_money(one_pass)))
+    names = ", ".join(f'"{c.name}"' for c in STORE_COLUMNS)
+    log: Log = []
+    baseline: Any = None
+    runs = [(i, v) for _ in range(repeat) for i, v in enumerate(variants)]
+    for n, (i, (label, sql)) in enumerate(runs):
+        wh = _fresh_warehouse(workdir, f"whatif{n}")
+        started = time.perf_counter()
+        wh.con.execute("BEGIN TRANSACTION")
+        wh.con.execute(f"INSERT INTO cost ({names}) {sql}")
+        wh.con.execute("COMMIT")
+        seconds = time.perf_counter() - started
+        row = wh.con.execute("SELECT sum(hash(c)) FROM cost c").fetchone()
+        wh.close()
+        (workdir / f"whatif{n}.duckdb").unlink()
+        baseline = row if baseline is None else baseline
+        if i > 0:
+            label += " (same rows)" if row == baseline else " (ROWS DIFFER)"
+        log.append([label, seconds])
+    return log
+
+
+def _print_log(title: str, log: Log, total: float | None = None) -> None:
+    merged: dict[str, list[float]] = {}
+    for label, seconds in log:
+        merged.setdefault(label, []).append(seconds)
+    whole = total if total is not None else sum(sum(v) for v in merged.values())
+    print(f"\n### {title}\n\n| step | calls | seconds | share |\n|---|---:|---:|---:|")
+    for label, values in sorted(merged.items(), key=lambda kv: -sum(kv[1])):
+        share = sum(values) / whole * 100 if whole else 0.0
+        print(f"| {label} | {len(values)} | {sum(values):.2f} | {share:.0f}% |")
+    if total is not None:
+        print(f"| **total (Ingestor.run)** | | **{total:.2f}** | |")
+
+
+def _print_what_if(log: Log) -> None:
+    merged: dict[str, list[float]] = {}
+    for label, seconds in log:
+        merged.setdefault(label, []).append(seconds)
+    base = statistics.median(next(iter(merged.values())))
+    print("\n### what if: INSERT + COMMIT variants (fresh databases)\n")
+    print("| variant | runs | median s | min s | vs today |\n|---|---:|---:|---:|---:|")
+    for label, values in merged.items():
+        med = statistics.median(values)
+        print(f"| {label} | {len(values)} | {med:.2f} | {min(values):.2f} | {med / base:.2f}× |")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("file", type=Path)
+    parser.add_argument("--columns", action="store_true", help="also time each column")
+    parser.add_argument("--sample-rows", type=int, default=1_000_000)
+    parser.add_argument("--tag-variants", action="store_true", help="time Tags alternatives")
+    parser.add_argument("--what-if", action="store_true", help="time the proposed changes")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per --what-if variant")
+    parser.add_argument("--skip-phases", action="store_true")
+    parser.add_argument("--skip-anatomy", action="store_true")
+    parser.add_argument("--work-dir", type=Path, default=Path(__file__).resolve().parent / "data")
+    args = parser.parse_args(argv)
+    file = args.file.resolve()
+    workdir = Path(tempfile.mkdtemp(prefix="profile-", dir=args.work_dir))
+    try:
+        print(f"## {file.name} (costline sources {src_digest()})")
+        if not args.skip_phases:
+            log, total, rows = phases(file, workdir / "phases")
+            _print_log(f"phases of Ingestor.run ({rows:,} rows)", log, total)
+        if not args.skip_anatomy:
+            (workdir / "anatomy").mkdir()
+            log, plan = anatomy(file, workdir / "anatomy")
+            _print_log("the INSERT and its variants (fresh databases)", log)
+            print("\n### EXPLAIN ANALYZE INSERT\n\n```\n" + plan + "\n```")
+        if args.columns:
+            rows_out = per_column(file, args.sample_rows)
+            print(f"\n### per column, {args.sample_rows:,} rows in memory (slowest first)\n")
+            print("| column | expression s | raw read s | extra s | raw columns |")
+            print("|---|---:|---:|---:|---|")
+            for name, expr_s, base_s, srcs in rows_out:
+                print(f"| {name} | {expr_s:.3f} | {base_s:.3f} | {expr_s - base_s:.3f} | {srcs} |")
+        if args.what_if:
+            (workdir / "whatif").mkdir()
+            _print_what_if(what_if(file, workdir / "whatif", args.repeat))
+        if args.tag_variants:
+            print(f"\n### Tags expression variants, {args.sample_rows:,} rows in memory\n")
+            print("| variant | seconds |\n|---|---:|")
+            for label, seconds, _ in tag_variants(file, args.sample_rows):
+                print(f"| {label} | {seconds:.2f} |")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
