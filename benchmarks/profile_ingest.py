@@ -246,12 +246,15 @@ _RENAME = (
     "CASE WHEN starts_with(e.key, 'user_') THEN e.key[6:] "
     "WHEN starts_with(e.key, 'aws_') THEN 'aws:' || e.key[5:] ELSE e.key END"
 )
+# One pass over the map: drop empty values, trim and rename keys (what the storage macro
+# costline_tags_from_map and the AWS rename do in two passes, without the de-duplication).
+_TRIMMED = _RENAME.replace("e.key", "trim(e.key)")
 _ONE_PASS = (
     "map_from_entries(list_transform(list_filter(map_entries(resource_tags), "
     "lambda e: NULLIF(e.value, '') IS NOT NULL), "
-    f"lambda e: {{'key': {_RENAME}, 'value': e.value}}))"
+    f"lambda e: {{'key': {_TRIMMED}, 'value': e.value}}))"
 )
-_KEYS = f"list_transform(map_keys(resource_tags), lambda k: {_RENAME.replace('e.key', 'k')})"
+_KEYS = f"list_transform(map_keys(resource_tags), lambda k: {_TRIMMED.replace('e.key', 'k')})"
 
 
 def tag_variants(file: Path, sample_rows: int) -> list[tuple[str, float, str]]:

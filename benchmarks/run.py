@@ -569,6 +569,7 @@ def main(argv: list[str] | None = None) -> int:
                 runs.append(run_one(tool, ds, paths[ds], sizes[ds], args))
     summary = summarize(runs)
     digests = sorted({r.src_digest for r in runs})
+    machine["src_digest"] = ", ".join(digests)
     if len(digests) > 1:
         machine["warning"] = (
             f"costline's sources changed during the run ({', '.join(digests)}): "
