@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.quarantine import quarantined_reason
 
 from costline.workspace import Workspace
 
@@ -26,21 +27,12 @@ def _write(tmp_path: Path, rows: list[dict[str, Any]], name: str = "bad.ndjson")
     return path
 
 
-def _quarantined(ws: Workspace, path: Path) -> dict[str, Any]:
-    report = ws.ingest([path])
-    assert [o.status for o in report.outcomes] == ["quarantined"]
-    assert ws.query("SELECT count(*) FROM cost").rows[0][0] == 0, "nothing of the file loads"
-    (reason_file,) = ws.quarantine_dir.glob(f"*-{path.name}.reason.json")
-    reason: dict[str, Any] = json.loads(reason_file.read_text())
-    return reason
-
-
 def test_end_before_start_is_quarantined_naming_the_row(
     workspace: Workspace, tmp_path: Path
 ) -> None:
     rows = _rows()
     rows[2]["usage_end_time"] = "2024-09-10 09:00:00 UTC"  # start is 10:00
-    reason = _quarantined(workspace, _write(tmp_path, rows))
+    reason = quarantined_reason(workspace, _write(tmp_path, rows))
     assert reason["row"] == 3
     assert reason["column"] == "usage_end_time"
     assert "usage_end_time is before usage_start_time" in str(reason["message"])
@@ -89,14 +81,14 @@ def test_unparsable_value_names_row_and_column(
 ) -> None:
     rows = _rows()
     rows[4][field] = value
-    reason = _quarantined(workspace, _write(tmp_path, rows))
+    reason = quarantined_reason(workspace, _write(tmp_path, rows))
     assert reason["row"] == 5
     assert reason["column"] == column
 
 
 def test_missing_cost_column_is_named(workspace: Workspace, tmp_path: Path) -> None:
     rows = [{k: v for k, v in r.items() if k != "cost"} for r in _rows()]
-    reason = _quarantined(workspace, _write(tmp_path, rows))
+    reason = quarantined_reason(workspace, _write(tmp_path, rows))
     assert reason["reason"] == "missing-column"
     assert "BilledCost" in str(reason["message"])
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
+from tests.quarantine import quarantined_reason
 
 from costline.workspace import Workspace
 
@@ -29,15 +28,6 @@ def _write(tmp_path: Path, rows: list[dict[str, str]], name: str = "bad.csv") ->
     return path
 
 
-def _quarantined(ws: Workspace, path: Path) -> dict[str, Any]:
-    report = ws.ingest([path])
-    assert [o.status for o in report.outcomes] == ["quarantined"]
-    assert ws.query("SELECT count(*) FROM cost").rows[0][0] == 0, "nothing of the file loads"
-    (reason_file,) = ws.quarantine_dir.glob(f"*-{path.name}.reason.json")
-    reason: dict[str, Any] = json.loads(reason_file.read_text())
-    return reason
-
-
 @pytest.mark.parametrize(
     ("column", "value"),
     [
@@ -51,22 +41,22 @@ def test_unparsable_value_names_row_and_column(
 ) -> None:
     rows = _rows()
     rows[1][column] = value
-    reason = _quarantined(workspace, _write(tmp_path, rows))
+    reason = quarantined_reason(workspace, _write(tmp_path, rows))
     assert reason["row"] == 2
     assert reason["column"] == column
 
 
 def test_missing_cost_column_is_named(workspace: Workspace, tmp_path: Path) -> None:
     rows = [{k: v for k, v in r.items() if k != "cost/myCost"} for r in _rows()]
-    reason = _quarantined(workspace, _write(tmp_path, rows))
+    reason = quarantined_reason(workspace, _write(tmp_path, rows))
     assert reason["reason"] == "missing-column"
     assert "BilledCost" in str(reason["message"])
 
 
-def test_end_before_start_is_quarantined(workspace: Workspace, tmp_path: Path) -> None:
+def test_end_before_start_isquarantined_reason(workspace: Workspace, tmp_path: Path) -> None:
     rows = _rows()
     rows[3]["lineItem/intervalUsageEnd"] = "2024-03-31T23:00:00Z"  # start is 2024-04-01T00:00Z
-    reason = _quarantined(workspace, _write(tmp_path, rows))
+    reason = quarantined_reason(workspace, _write(tmp_path, rows))
     assert reason["row"] == 4
     assert reason["column"] == "lineItem/intervalUsageEnd"
     assert "intervalUsageEnd is before intervalUsageStart" in str(reason["message"])
@@ -75,6 +65,6 @@ def test_end_before_start_is_quarantined(workspace: Workspace, tmp_path: Path) -
 def test_empty_mandatory_value_is_named(workspace: Workspace, tmp_path: Path) -> None:
     rows = _rows()
     rows[2]["lineItem/tenantId"] = ""
-    reason = _quarantined(workspace, _write(tmp_path, rows))
+    reason = quarantined_reason(workspace, _write(tmp_path, rows))
     assert reason["row"] == 3
     assert reason["column"] == "lineItem/tenantId"
