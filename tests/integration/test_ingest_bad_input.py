@@ -195,3 +195,23 @@ def test_missing_input_is_reported_not_fatal(workspace: Workspace, tmp_path: Pat
     report = workspace.ingest([tmp_path / "nope" / "*.csv", good])
     statuses = sorted(o.status for o in report.outcomes)
     assert statuses == ["loaded", "missing"]
+
+
+def test_unparsable_number_in_parquet_names_row(
+    workspace: Workspace, tmp_path: Path, raw_duckdb
+) -> None:  # type: ignore[no-untyped-def]
+    src = write_focus_csv(
+        tmp_path / "x.csv", [focus_row(), focus_row(), focus_row(BilledCost="oops")]
+    )
+    bad = tmp_path / "in" / "badnum.parquet"
+    bad.parent.mkdir(parents=True, exist_ok=True)
+    raw_duckdb.execute(
+        f"COPY (SELECT * FROM read_csv('{src}', all_varchar=true)) TO '{bad}' (FORMAT parquet)"
+    )
+    reason = _ingest_with_good(workspace, tmp_path, bad)
+    assert (reason["reason"], reason["row"], reason["column"], reason["value"]) == (
+        "unparsable-number",
+        3,
+        "BilledCost",
+        "oops",
+    )

@@ -40,7 +40,11 @@ _HINTS = {
 def numbered(reader: str, fmt: str) -> str:
     """The reader with a 1-based ``__row`` column in file order."""
     if fmt == "parquet":
-        return f"(SELECT file_row_number + 1 AS __row, * FROM {reader.replace('read_parquet(', 'read_parquet(', 1)[:-1]}, file_row_number = true))"
+        # reader is ``read_parquet([...], opts)``: add one more option before its closing ")"
+        with_rows = reader[:-1] + ", file_row_number = true)"
+        return (
+            f"(SELECT file_row_number + 1 AS __row, * EXCLUDE (file_row_number) FROM {with_rows})"
+        )
     return f"(SELECT row_number() OVER () AS __row, * FROM {reader})"
 
 
