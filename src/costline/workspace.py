@@ -19,10 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from costline import allocation
 from costline.config import CONFIG_FILE, CostlineConfig, load_config
+from costline.config.allocation import OwnersRegistry
+from costline.config.rules_loader import LoadedRules, load_owners, load_rules
 from costline.core.errors import ConfigError, WorkspaceError
 from costline.core.progress import NoProgress, Progress
 from costline.ingest import Ingestor, IngestReport
+from costline.reports import allocation as alloc_report
 from costline.reports import costs as costs_report
 from costline.reports import export as focus_export
 from costline.storage.base import QueryResult
@@ -43,6 +47,13 @@ storage:
 
 ingest:
   landing: copy                  # keep an immutable copy of every raw file under landing/
+
+# Allocation: who owns what (owners.yaml) and how every dollar reaches them (rules/*.yaml).
+# See docs/how-to/write-allocation-rules.md.
+allocation:
+  owners: owners.yaml
+  rules: rules
+  basis: EffectiveCost           # or BilledCost
 
 # Where `costline ingest` (with no paths) looks for exports. Globs and folders work.
 sources: []
@@ -205,3 +216,97 @@ class Workspace:
                 "SELECT ingestion_id, finished_at, source_kind, provider, rows, replaced_rows, "
                 "bytes, files FROM _ingestions ORDER BY finished_at"
             )
+
+    # -- allocation -------------------------------------------------------------------------
+    @property
+    def owners_path(self) -> Path:
+        return self.root / self.config.allocation.owners
+
+    @property
+    def rules_path(self) -> Path:
+        return self.root / self.config.allocation.rules
+
+    def owners(self) -> OwnersRegistry:
+        if not self.owners_path.is_file():
+            raise WorkspaceError(
+                f"no ownership registry at {self.owners_path}",
+                hint="write owners.yaml (see docs/reference/rules.md#owners) or run `costline demo`",
+            )
+        return load_owners(self.owners_path)
+
+    def rules(self, path: Path | None = None) -> LoadedRules:
+        return load_rules(path or self.rules_path)
+
+    def allocate(
+        self, period: str, *, rules: Path | None = None, publish: bool = True
+    ) -> allocation.AllocationReport:
+        """Allocate one month (``YYYY-MM``); replaces that month's allocation atomically."""
+        owners, loaded = self.owners(), self.rules(rules)
+        with self.warehouse() as wh:
+            return allocation.allocate(
+                wh.con,
+                loaded,
+                owners,
+                allocation.parse_period(period),
+                publish=publish,
+                basis=self.config.allocation.basis,
+            )
+
+    def allocation_diff(self, period: str, rules: Path) -> QueryResult:
+        """What-if: per cost center, published vs the draft rules (nothing is published)."""
+        owners, draft = self.owners(), self.rules(rules)
+        with self.warehouse() as wh:
+            rows = allocation.what_if(
+                wh.con,
+                draft,
+                owners,
+                allocation.parse_period(period),
+                basis=self.config.allocation.basis,
+            )
+        cols = ["cost_center", "currency", "published", "draft", "change", "change_pct"]
+        return QueryResult(cols, [tuple(r[c] for c in cols) for r in rows])
+
+    def _allocated(self, sql: str, params: Sequence[Any] = ()) -> QueryResult:
+        with self.warehouse() as wh:
+            allocation.ensure_tables(wh.con)
+            return wh.query(sql, params)
+
+    def chargeback(self, period: str, *, basis: str | None = None) -> QueryResult:
+        month = allocation.parse_period(period).isoformat()
+        return self._allocated(
+            alloc_report.chargeback_sql(month, basis=basis or self.config.allocation.basis)
+        )
+
+    def showback(
+        self, team: str, *, months: int = 6, end: str | None = None, basis: str | None = None
+    ) -> QueryResult:
+        last = allocation.parse_period(end).isoformat() if end else None
+        sql = alloc_report.showback_sql(
+            months=months, end=last, basis=basis or self.config.allocation.basis
+        )
+        return self._allocated(sql, [team])
+
+    def explain_cost_center(
+        self, cost_center: str, period: str, *, basis: str | None = None
+    ) -> QueryResult:
+        month = allocation.parse_period(period).isoformat()
+        sql = alloc_report.explain_cost_center_sql(
+            month, basis=basis or self.config.allocation.basis
+        )
+        return self._allocated(sql, [cost_center])
+
+    def explain_charge(self, charge_id: int, *, basis: str | None = None) -> QueryResult:
+        sql = alloc_report.explain_charge_sql(basis=basis or self.config.allocation.basis)
+        return self._allocated(sql, [charge_id])
+
+    def allocation_runs(self) -> QueryResult:
+        return self._allocated(
+            "SELECT run_id, strftime(period, '%Y-%m') AS period, rules_version, started_at, "
+            "finished_at, rows_in, rows_out FROM _allocation_runs ORDER BY started_at"
+        )
+
+    def load_metrics(self, path: Path, *, metric: str | None = None) -> int:
+        """Load a business/usage metric CSV (date, team, value[, metric]) for metric pools."""
+        with self.warehouse() as wh:
+            allocation.ensure_tables(wh.con)
+            return allocation.load_metrics(wh.con, path, metric=metric)

@@ -49,7 +49,7 @@ def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> Cost
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = [str(p) for p in err["loc"]]
-        line = _line_of(node, err["loc"])
+        line = line_of(node, err["loc"])
         hint = _hint(err, loc)
         raise ConfigError(err["msg"], path=path, line=line, key=".".join(loc), hint=hint) from exc
 
@@ -66,7 +66,7 @@ def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
             target[parts[-1]] = yaml.safe_load(value)
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+def line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     line = None
     for part in loc:
         if isinstance(node, yaml.MappingNode):

@@ -45,6 +45,17 @@ class SourceConfig(ConfigModel):
     kind: str = Field("auto", description="Source kind, or auto to detect from the columns.")
 
 
+class AllocationConfig(ConfigModel):
+    """Where the ownership registry and the allocation rules live, and the default basis."""
+
+    owners: str = Field("owners.yaml", description="Ownership registry, relative to the workspace.")
+    rules: str = Field("rules", description="Rules file or folder of *.yaml (name order).")
+    basis: Literal["EffectiveCost", "BilledCost"] = Field(
+        "EffectiveCost",
+        description="Cost column reports use: EffectiveCost (amortized) or BilledCost.",
+    )
+
+
 class CostlineConfig(ConfigModel):
     """The whole ``costline.yaml``."""
 
@@ -53,3 +64,4 @@ class CostlineConfig(ConfigModel):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     sources: list[SourceConfig] = Field(default_factory=list)
+    allocation: AllocationConfig = Field(default_factory=AllocationConfig)

@@ -1,0 +1,459 @@
+"""A rule set + a period → the SQL statements that allocate it (pure: no I/O here).
+
+The plan, in order (temp tables, then one write):
+
+1. ``_a_rows``: the period's cost rows, each with its charge id (the cost table's ``rowid``), the
+   canonical tag values the rules read, every virtual tag and the rule that set it, the pool
+   whose ``select`` took it, and its owner: a pool, a known team, or ``unallocated``.
+2. Per pool, in waterfall order: a ratio table (recipient shares per billing period, partition
+   and day), then the parts owned by the pool are split over it. A recipient may be another
+   pool, which is split in its own later step. A pool with no driver in a partition sends the
+   cost to ``unallocated:<pool>``.
+3. Direct rows and the final parts are written to ``allocated_cost``.
+
+Money is split by *cumulative rounding*: recipient *i* of a charge gets
+``round(c × H_i) − round(c × H_{i−1})`` where ``H`` is the running sum of the ratios (the last
+``H`` is exactly 1 and takes ``c`` itself). The parts telescope, so they sum to ``c`` exactly,
+and each differs from ``c × ratio`` by less than one unit of the 10th decimal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from costline.allocation.sql import (
+    Context,
+    condition_sql,
+    ident,
+    lit,
+    referenced_tags,
+    tag_exprs,
+    value_sql,
+)
+from costline.config.allocation import (
+    POOL_PREFIX,
+    UNALLOCATED,
+    Condition,
+    OwnersRegistry,
+    Pool,
+    RuleSet,
+    ValueFrom,
+)
+from costline.config.rules_loader import pool_order
+from costline.schema.focus import STORE_COLUMNS
+
+# Columns split between recipients (amounts and quantities; unit prices are not split).
+SPLIT_COLUMNS: tuple[str, ...] = (
+    "BilledCost",
+    "EffectiveCost",
+    "ListCost",
+    "ContractedCost",
+    "PricingCurrencyEffectiveCost",
+    "ConsumedQuantity",
+    "PricingQuantity",
+    "CommitmentDiscountQuantity",
+    "x_Discounts",
+)
+COST_COLUMNS: tuple[str, ...] = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
+_OVERRIDDEN = ("AllocatedMethodId", "AllocatedMethodDetails", "AllocatedTags")
+
+ALLOCATION_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("x_ChargeId", "BIGINT"),
+    ("x_Team", "VARCHAR"),
+    ("x_CostCenter", "VARCHAR"),
+    ("x_Department", "VARCHAR"),
+    ("x_BusinessUnit", "VARCHAR"),
+    ("x_RuleId", "VARCHAR"),
+    ("x_RuleVersion", "VARCHAR"),
+    ("x_AllocationRunId", "VARCHAR"),
+    ("x_AllocationPath", "VARCHAR"),
+    ("x_VirtualTags", "MAP(VARCHAR, VARCHAR)"),
+)
+
+
+def allocated_cost_ddl(table: str = "allocated_cost") -> str:
+    cols = [f"{ident(c.name)} {c.sql_type}" for c in STORE_COLUMNS]
+    cols += [f"{ident(n)} {t}" for n, t in ALLOCATION_COLUMNS]
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n  " + ",\n  ".join(cols) + "\n)"
+
+
+RUNS_DDL = """CREATE TABLE IF NOT EXISTS _allocation_runs (
+    run_id VARCHAR PRIMARY KEY, period DATE, rules_version VARCHAR, rules_files VARCHAR,
+    started_at TIMESTAMP, finished_at TIMESTAMP, rows_in BIGINT, rows_out BIGINT,
+    published BOOLEAN, report VARCHAR)"""
+
+METRICS_DDL = """CREATE TABLE IF NOT EXISTS allocation_metrics (
+    metric VARCHAR NOT NULL, date DATE NOT NULL, team VARCHAR NOT NULL, value DOUBLE NOT NULL,
+    source_file VARCHAR)"""
+
+
+def next_month(period: dt.date) -> dt.date:
+    return dt.date(period.year + period.month // 12, period.month % 12 + 1, 1)
+
+
+def period_filter(period: dt.date) -> str:
+    return (
+        f"BillingPeriodStart >= TIMESTAMP '{period.isoformat()}' "
+        f"AND BillingPeriodStart < TIMESTAMP '{next_month(period).isoformat()}'"
+    )
+
+
+@dataclass
+class PoolStep:
+    pool: Pool
+    ratio_table: str
+    ratio_sql: str
+    parts_sql: str
+
+
+@dataclass
+class Plan:
+    """The statements of one allocation run, with what the runner reports on."""
+
+    rows_sql: str
+    teams_sql: str
+    parts_sql: str
+    steps: list[PoolStep]
+    output_sql: str
+    parts_table: str
+    owner_vtag: str
+    vtag_columns: dict[str, str] = field(default_factory=dict)
+
+
+def _conditions(rules: RuleSet) -> tuple[list[Condition], list[ValueFrom]]:
+    conds = [r.when for vt in rules.virtual_tags for r in vt.rules if r.when is not None]
+    conds += [p.select for p in rules.pools]
+    vfs = [r.value_from for vt in rules.virtual_tags for r in vt.rules if r.value_from]
+    return conds, vfs
+
+
+def _key_exprs(pool: Pool) -> list[str]:
+    """The columns a pool's split is computed within, as SQL over a row or part."""
+    bucket = ["CAST(ChargePeriodStart AS DATE)"] if pool.granularity == "daily" else []
+    if pool.method == "metric":
+        return ["BillingPeriodStart", *bucket]
+    return ["BillingPeriodStart", *(ident(c) for c in pool.partition), *bucket]
+
+
+def build_plan(
+    rules: RuleSet,
+    owners: OwnersRegistry,
+    *,
+    period: dt.date,
+    raw_tag_keys: list[str],
+    run_id: str,
+    version: str,
+    source: str = "cost",
+    out_table: str = "allocated_cost",
+) -> Plan:
+    """Compile a validated rule set for one billing period (first day of the month)."""
+    conds, vfs = _conditions(rules)
+    tags = tag_exprs(rules.tags, referenced_tags(conds, vfs), raw_tag_keys)
+    tag_cols = {name: ident(f"_t:{name}") for name in tags}
+    vtag_cols = {vt.key: ident(f"_v:{vt.key}") for vt in rules.virtual_tags}
+    ctx = Context(tag_exprs=tag_cols, vtag_cols=vtag_cols)
+
+    layers = [
+        f"l0 AS (SELECT rowid AS x_ChargeId, * FROM {source} WHERE {period_filter(period)})",
+        "l1 AS (SELECT *"
+        + "".join(f", {expr} AS {ident(f'_traw:{n}')}" for n, (expr, _) in tags.items())
+        + " FROM l0)",
+        "l2 AS (SELECT *"
+        + "".join(
+            f", {(alias or '{col}').format(col=ident(f'_traw:{n}'))} AS {tag_cols[n]}"
+            for n, (_, alias) in tags.items()
+        )
+        + " FROM l1)",
+    ]
+    prev = "l2"
+    for i, vt in enumerate(rules.virtual_tags):
+        values = " ".join(
+            f"WHEN {condition_sql(r.when, ctx) if r.when else 'TRUE'} THEN "
+            f"{lit(r.value) if r.value is not None else value_sql(r.value_from, ctx)}"  # type: ignore[arg-type]
+            for r in vt.rules
+        )
+        rule_ids = " ".join(
+            f"WHEN {condition_sql(r.when, ctx) if r.when else 'TRUE'} THEN {lit(r.id)}"
+            for r in vt.rules
+        )
+        # A value_from that yields NULL/empty falls back to the default.
+        layers.append(
+            f"v{i} AS (SELECT *, COALESCE(NULLIF(CASE {values} END, ''), {lit(vt.default)}) "
+            f"AS {vtag_cols[vt.key]}, CASE {rule_ids} ELSE NULL END "
+            f"AS {ident(f'_vr:{vt.key}')} FROM {prev})"
+        )
+        prev = f"v{i}"
+
+    owner_vtag = rules.owner.vtag
+    owner_col = vtag_cols.get(owner_vtag)
+    pools = rules.pools
+    pool_case = (
+        "CASE "
+        + " ".join(
+            f"WHEN {condition_sql(p.select, ctx)} THEN {lit(POOL_PREFIX + p.id)}" for p in pools
+        )
+        + " ELSE NULL END"
+        if pools
+        else "CAST(NULL AS VARCHAR)"
+    )
+    pool_hits = (
+        " + ".join(f"CASE WHEN {condition_sql(p.select, ctx)} THEN 1 ELSE 0 END" for p in pools)
+        or "0"
+    )
+    team_ok = f"{owner_col} IN (SELECT team FROM _a_teams)" if owner_col else "FALSE"
+    owner_rule = ident(f"_vr:{owner_vtag}") if owner_col else "NULL"
+    rows_sql = (
+        "CREATE OR REPLACE TEMP TABLE _a_rows AS WITH "
+        + ",\n".join(layers)
+        + f",\nsel AS (SELECT *, {pool_case} AS _pool, {pool_hits} AS _pool_hits FROM {prev})\n"
+        + "SELECT *, "
+        + f"COALESCE(_pool, CASE WHEN {team_ok} THEN {owner_col} ELSE {lit(UNALLOCATED)} END)"
+        + " AS _owner, "
+        + f"CASE WHEN _pool IS NOT NULL THEN _pool WHEN {team_ok} THEN {owner_rule} "
+        + f"WHEN {owner_col or 'NULL'} IS NULL OR {owner_col or 'NULL'} = {lit(UNALLOCATED)} "
+        + f"THEN {lit('default:' + owner_vtag)} ELSE {lit('unknown-team')} END AS _rule "
+        + "FROM sel"
+    )
+
+    team_rows = [
+        f"({lit(tid)}, {lit(info.team.cost_center)}, {lit(info.department)}, "
+        f"{lit(info.business_unit)})"
+        for tid, info in sorted(owners.teams().items())
+    ]
+    teams_sql = (
+        "CREATE OR REPLACE TEMP TABLE _a_teams AS SELECT * FROM (VALUES "
+        + ", ".join(team_rows)
+        + ") t(team, cost_center, department, business_unit)"
+        if team_rows
+        else "CREATE OR REPLACE TEMP TABLE _a_teams (team VARCHAR, cost_center VARCHAR, "
+        "department VARCHAR, business_unit VARCHAR)"
+    )
+
+    carried = ["x_ChargeId", *(c.name for c in STORE_COLUMNS), *vtag_cols.values(), "_rule"]
+    carried_sql = ", ".join(c if c.startswith('"') else ident(c) for c in carried)
+    parts = "_a_parts_0"
+    first_parts = (
+        f"CREATE OR REPLACE TEMP TABLE {parts} AS SELECT {carried_sql}, _owner, "
+        "CAST(1.0 AS DOUBLE) AS _ratio, '' AS _steps, _owner AS _path "
+        f"FROM _a_rows WHERE _pool IS NOT NULL"
+    )
+    steps: list[PoolStep] = []
+    for i, pool in enumerate(pool_order(pools)):
+        ratio_table = f"_a_ratio_{i}"
+        ratio_sql = _ratio_sql(pool, ratio_table, parts, period)
+        nxt = f"_a_parts_{i + 1}"
+        steps.append(
+            PoolStep(
+                pool, ratio_table, ratio_sql, _split_sql(pool, ratio_table, parts, nxt, carried)
+            )
+        )
+        parts = nxt
+
+    output_sql = _output_sql(
+        out_table=out_table,
+        parts=parts,
+        vtag_cols=vtag_cols,
+        run_id=run_id,
+        version=version,
+        owner_vtag=owner_vtag,
+    )
+    return Plan(
+        rows_sql=rows_sql,
+        teams_sql=teams_sql,
+        parts_sql=first_parts,
+        steps=steps,
+        output_sql=output_sql,
+        parts_table=parts,
+        owner_vtag=owner_vtag,
+        vtag_columns=vtag_cols,
+    )
+
+
+def _recipient_filter(pool: Pool) -> str:
+    listed = pool.recipients()
+    parts = []
+    if listed is not None:
+        parts.append(f"_owner IN ({', '.join(lit(r) for r in listed)})")
+    else:
+        parts.append(f"_owner NOT LIKE '{POOL_PREFIX}%' AND _owner <> {lit(UNALLOCATED)}")
+    if pool.exclude:
+        parts.append(f"_owner NOT IN ({', '.join(lit(r) for r in pool.exclude)})")
+    return " AND ".join(parts)
+
+
+def _ratio_sql(pool: Pool, table: str, parts: str, period: dt.date) -> str:
+    """Recipient shares per key: (k0.., recipient, w, ratio, lo, hi) with hi of the last = 1."""
+    keys = _key_exprs(pool)
+    kcols = [f"k{i}" for i in range(len(keys))]
+    key_select = ", ".join(f"{e} AS {k}" for e, k in zip(keys, kcols, strict=True))
+    me = lit(POOL_PREFIX + pool.id)
+    if pool.method == "proportional":
+        col = ident(pool.driver.cost_column)
+        weights = (
+            f"SELECT {key_select}, _owner AS recipient, SUM(CAST({col} AS DOUBLE)) AS w "
+            f"FROM _a_rows WHERE {_recipient_filter(pool)} "
+            f"GROUP BY ALL HAVING SUM(CAST({col} AS DOUBLE)) > 0"
+        )
+    elif pool.method == "even" and pool.recipients() is None:
+        weights = (
+            f"SELECT {key_select}, _owner AS recipient, CAST(1.0 AS DOUBLE) AS w "
+            f"FROM _a_rows WHERE {_recipient_filter(pool)} GROUP BY ALL"
+        )
+    elif pool.method in ("even", "fixed"):
+        listed = [r for r in pool.recipients() or [] if r not in pool.exclude]
+        shares = pool.shares or {}
+        values = ", ".join(
+            f"({lit(r)}, CAST({float(shares.get(r, 1))!r} AS DOUBLE))" for r in listed
+        )
+        weights = (
+            f"SELECT k.*, v.recipient, v.w FROM (SELECT DISTINCT {key_select} FROM {parts} "
+            f"WHERE _owner = {me}) k CROSS JOIN (VALUES {values}) v(recipient, w) WHERE v.w > 0"
+        )
+    else:  # metric
+        assert pool.driver.metric is not None
+        bucket = (
+            "CAST(date AS DATE)"
+            if pool.granularity == "daily"
+            else f"TIMESTAMP '{period.isoformat()}'"
+        )
+        chosen = pool.recipients()
+        only = f" AND team IN ({', '.join(lit(r) for r in chosen)})" if chosen else ""
+        excl = (
+            f" AND team NOT IN ({', '.join(lit(r) for r in pool.exclude)})" if pool.exclude else ""
+        )
+        # Monthly metrics join on the period start; daily ones on the day as well.
+        if pool.granularity == "daily":
+            weights = (
+                f"SELECT TIMESTAMP '{period.isoformat()}' AS k0, CAST(date AS DATE) AS k1, "
+                "team AS recipient, SUM(value) AS w FROM allocation_metrics "
+                f"WHERE metric = {lit(pool.driver.metric)} AND {_date_in(period)}"
+                f" AND team IN (SELECT team FROM _a_teams){only}{excl} "
+                "GROUP BY ALL HAVING SUM(value) > 0"
+            )
+        else:
+            weights = (
+                f"SELECT {bucket} AS k0, team AS recipient, SUM(value) AS w "
+                f"FROM allocation_metrics WHERE metric = {lit(pool.driver.metric)} "
+                f"AND {_date_in(period)} AND team IN (SELECT team FROM _a_teams){only}{excl} "
+                "GROUP BY ALL HAVING SUM(value) > 0"
+            )
+    part = ", ".join(kcols)
+    return (
+        f"CREATE OR REPLACE TEMP TABLE {table} AS "
+        f"SELECT {part}, recipient, w, hi - lo AS ratio, lo, hi FROM ("
+        f" SELECT *, COALESCE(LAG(hi) OVER (PARTITION BY {part} ORDER BY recipient), "
+        "CAST(0.0 AS DOUBLE)) AS lo FROM ("
+        "  SELECT *, CASE WHEN _last THEN CAST(1.0 AS DOUBLE) ELSE LEAST(_cum, 1.0) END AS hi FROM ("
+        f"   SELECT *, SUM(_r) OVER (PARTITION BY {part} ORDER BY recipient "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _cum, "
+        f"ROW_NUMBER() OVER (PARTITION BY {part} ORDER BY recipient DESC) = 1 AS _last FROM ("
+        f"    SELECT *, w / SUM(w) OVER (PARTITION BY {part}) AS _r FROM ({weights}) wt"
+        "   ) a) b) c) d WHERE hi > lo"
+    )
+
+
+def _date_in(period: dt.date) -> str:
+    return f"date >= DATE '{period.isoformat()}' AND date < DATE '{next_month(period).isoformat()}'"
+
+
+def _split_money(col: str) -> str:
+    c = f"x.{ident(col)}"
+    return (
+        f"CASE WHEN r.recipient IS NULL THEN {c} ELSE "
+        f"(CASE WHEN r.hi >= 1.0 THEN {c} ELSE "
+        f"CAST(ROUND(CAST({c} AS DOUBLE) * r.hi, 10) AS DECIMAL(38, 10)) END) - "
+        f"(CASE WHEN r.lo <= 0.0 THEN CAST(0 AS DECIMAL(38, 10)) ELSE "
+        f"CAST(ROUND(CAST({c} AS DOUBLE) * r.lo, 10) AS DECIMAL(38, 10)) END) END"
+    )
+
+
+def _split_sql(pool: Pool, ratio: str, parts: str, out: str, carried: list[str]) -> str:
+    keys = _key_exprs(pool)
+    on = " AND ".join(f"{_qualify(e)} IS NOT DISTINCT FROM r.k{i}" for i, e in enumerate(keys))
+    me = lit(POOL_PREFIX + pool.id)
+    lost = lit(f"{UNALLOCATED}:{pool.id}")
+    unit = (
+        pool.driver.metric
+        if pool.method == "metric"
+        else pool.driver.cost_column
+        if pool.method == "proportional"
+        else "share"
+    )
+    cols_keep = ", ".join(c if c.startswith('"') else ident(c) for c in carried)
+    cols_split = ", ".join(
+        (_split_money(c) + f" AS {ident(c)}")
+        if c in SPLIT_COLUMNS
+        else (f"x.{c}" if c.startswith('"') else f"x.{ident(c)}")
+        for c in carried
+    )
+    step = (
+        "'{\"x_Pool\":' || "
+        + lit(f'"{pool.id}"')
+        + " || ',\"x_Method\":' || "
+        + lit(f'"{pool.method}"')
+        + ' || \',"x_Recipient":"\' || COALESCE(r.recipient, '
+        + lost
+        + ') || \'","AllocatedRatio":\' || CAST(COALESCE(r.ratio, 1.0) AS VARCHAR)'
+        + " || ',\"UsageUnit\":' || "
+        + lit(f'"{unit}"')
+        + " || ',\"UsageQuantity\":' || COALESCE(CAST(r.w AS VARCHAR), 'null') || '}'"
+    )
+    return (
+        f"CREATE OR REPLACE TEMP TABLE {out} AS "
+        f"SELECT {cols_keep}, _owner, _ratio, _steps, _path FROM {parts} WHERE _owner <> {me} "
+        "UNION ALL "
+        f"SELECT {cols_split}, COALESCE(r.recipient, {lost}) AS _owner, "
+        "x._ratio * COALESCE(r.ratio, 1.0) AS _ratio, "
+        f"x._steps || CASE WHEN x._steps = '' THEN '' ELSE ',' END || {step} AS _steps, "
+        f"x._path || '>' || COALESCE(r.recipient, {lost}) AS _path "
+        f"FROM {parts} x LEFT JOIN {ratio} r ON {on} WHERE x._owner = {me}"
+    )
+
+
+def _qualify(expr: str) -> str:
+    if expr.startswith('"'):
+        return f"x.{expr}"
+    if expr.startswith("CAST(ChargePeriodStart"):
+        return "CAST(x.ChargePeriodStart AS DATE)"
+    return f"x.{expr}"
+
+
+def _output_sql(
+    *,
+    out_table: str,
+    parts: str,
+    vtag_cols: dict[str, str],
+    run_id: str,
+    version: str,
+    owner_vtag: str,
+) -> str:
+    base_cols = [c.name for c in STORE_COLUMNS if c.name not in _OVERRIDDEN]
+    vmap = (
+        "MAP {" + ", ".join(f"{lit(k)}: {v}" for k, v in vtag_cols.items()) + "}"
+        if vtag_cols
+        else "CAST(MAP() AS MAP(VARCHAR, VARCHAR))"
+    )
+    common = ", ".join(ident(c) for c in base_cols)
+    direct = (
+        f"SELECT {common}, AllocatedMethodId, AllocatedMethodDetails, AllocatedTags, "
+        "x_ChargeId, _owner AS x_Team, _rule AS x_RuleId, _rule AS x_AllocationPath, "
+        f"{vmap} AS x_VirtualTags FROM _a_rows WHERE _pool IS NULL"
+    )
+    split = (
+        f"SELECT {common}, 'costline:' || split_part(_path, '>', 1) AS AllocatedMethodId, "
+        '\'{"Elements":[{"AllocatedRatio":\' || CAST(_ratio AS VARCHAR) || '
+        "',\"x_Steps\":[' || _steps || ']}]}' AS AllocatedMethodDetails, "
+        "'{\"x_Team\":\"' || _owner || '\"}' AS AllocatedTags, "
+        "x_ChargeId, _owner AS x_Team, _rule AS x_RuleId, _path AS x_AllocationPath, "
+        f"{vmap} AS x_VirtualTags FROM {parts}"
+    )
+    all_cols = [*base_cols, *_OVERRIDDEN, "x_ChargeId", "x_Team", "x_RuleId", "x_AllocationPath"]
+    outer = ", ".join(f"u.{ident(c)}" for c in all_cols)
+    return (
+        f"INSERT INTO {out_table} BY NAME SELECT {outer}, u.x_VirtualTags, "
+        "t.cost_center AS x_CostCenter, t.department AS x_Department, "
+        "t.business_unit AS x_BusinessUnit, "
+        f"{lit(version)} AS x_RuleVersion, {lit(run_id)} AS x_AllocationRunId "
+        f"FROM ({direct} UNION ALL {split}) u LEFT JOIN _a_teams t ON t.team = u.x_Team"
+    )
