@@ -310,3 +310,42 @@ class Workspace:
         with self.warehouse() as wh:
             allocation.ensure_tables(wh.con)
             return allocation.load_metrics(wh.con, path, metric=metric)
+
+    # -- Kubernetes inputs ------------------------------------------------------------------
+    def load_kubernetes(self, kind: str, path: Path) -> int:
+        """Load Kubernetes inputs: ``nodes``, ``samples``, ``opencost`` or ``aws-split``."""
+        from costline.allocation import k8s_aws, k8s_inputs
+
+        loaders = {
+            "nodes": k8s_inputs.load_nodes,
+            "samples": k8s_inputs.load_samples,
+            "opencost": k8s_inputs.load_opencost,
+            "aws-split": k8s_aws.load_aws_split,
+        }
+        if kind not in loaders:
+            raise WorkspaceError(
+                f"unknown Kubernetes input {kind!r}", hint=f"use one of {', '.join(loaders)}"
+            )
+        with self.warehouse() as wh:
+            allocation.ensure_tables(wh.con)
+            return loaders[kind](wh.con, path)
+
+    def compare_aws_split(self, pool_id: str, period: str) -> QueryResult:
+        """costline's Kubernetes split vs AWS split cost allocation, per namespace and pod."""
+        from costline.allocation import k8s_aws
+
+        loaded = self.rules()
+        pool = next((p for p in loaded.rules.pools if p.id == pool_id), None)
+        if pool is None or pool.method != "kubernetes":
+            known = [p.id for p in loaded.rules.pools if p.method == "kubernetes"]
+            raise WorkspaceError(
+                f"no kubernetes pool {pool_id!r} in the rules",
+                hint=f"kubernetes pools: {', '.join(known) or 'none'}",
+            )
+        with self.warehouse() as wh:
+            allocation.ensure_tables(wh.con)
+            rows = k8s_aws.compare_aws_split(
+                wh.con, pool, allocation.parse_period(period), rules=loaded.rules
+            )
+        cols = list(rows[0]) if rows else ["namespace", "pod"]
+        return QueryResult(cols, [tuple(r[c] for c in cols) for r in rows])

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 
+from costline.allocation import kubernetes
 from costline.allocation.sql import (
     Context,
     condition_sql,
@@ -130,6 +132,8 @@ def _conditions(rules: RuleSet) -> tuple[list[Condition], list[ValueFrom]]:
 
 def _key_exprs(pool: Pool) -> list[str]:
     """The columns a pool's split is computed within, as SQL over a row or part."""
+    if pool.method == "kubernetes":  # -- Kubernetes: keys owned by allocation/kubernetes.py
+        return kubernetes.key_exprs(pool)
     bucket = ["CAST(ChargePeriodStart AS DATE)"] if pool.granularity == "daily" else []
     if pool.method == "metric":
         return ["BillingPeriodStart", *bucket]
@@ -146,8 +150,14 @@ def build_plan(
     version: str,
     source: str = "cost",
     out_table: str = "allocated_cost",
+    charge_id: str = "rowid",
+    keep: list[str] | None = None,
 ) -> Plan:
-    """Compile a validated rule set for one billing period (first day of the month)."""
+    """Compile a validated rule set for one billing period (first day of the month).
+
+    ``charge_id`` is the expression naming each charge (the cost table's stable ``x_ChargeId``
+    when publishing); ``keep`` narrows ``_a_rows`` to those columns plus what the run computes.
+    """
     conds, vfs = _conditions(rules)
     tags = tag_exprs(rules.tags, referenced_tags(conds, vfs), raw_tag_keys)
     tag_cols = {name: ident(f"_t:{name}") for name in tags}
@@ -155,7 +165,10 @@ def build_plan(
     ctx = Context(tag_exprs=tag_cols, vtag_cols=vtag_cols)
 
     layers = [
-        f"l0 AS (SELECT rowid AS x_ChargeId, * FROM {source} WHERE {period_filter(period)})",
+        # Store columns by name: a cost table enriched by earlier runs has x_ChargeId etc.
+        f"l0 AS (SELECT {charge_id} AS x_ChargeId, "
+        f"{', '.join(ident(c.name) for c in STORE_COLUMNS)} "
+        f"FROM {source} WHERE {period_filter(period)})",
         "l1 AS (SELECT *"
         + "".join(f", {expr} AS {ident(f'_traw:{n}')}" for n, (expr, _) in tags.items())
         + " FROM l0)",
@@ -168,20 +181,19 @@ def build_plan(
     ]
     prev = "l2"
     for i, vt in enumerate(rules.virtual_tags):
-        values = " ".join(
+        # One CASE per virtual tag yields value and rule id together (conditions run once).
+        packed = " ".join(
             f"WHEN {condition_sql(r.when, ctx) if r.when else 'TRUE'} THEN "
-            f"{lit(r.value) if r.value is not None else value_sql(r.value_from, ctx)}"  # type: ignore[arg-type]
+            f"{{'v': {lit(r.value) if r.value is not None else value_sql(r.value_from, ctx)}, "  # type: ignore[arg-type]
+            f"'r': {lit(r.id)}}}"
             for r in vt.rules
         )
-        rule_ids = " ".join(
-            f"WHEN {condition_sql(r.when, ctx) if r.when else 'TRUE'} THEN {lit(r.id)}"
-            for r in vt.rules
-        )
+        pk = ident(f"_vp:{vt.key}")
+        layers.append(f"p{i} AS (SELECT *, CASE {packed} END AS {pk} FROM {prev})")
         # A value_from that yields NULL/empty falls back to the default.
         layers.append(
-            f"v{i} AS (SELECT *, COALESCE(NULLIF(CASE {values} END, ''), {lit(vt.default)}) "
-            f"AS {vtag_cols[vt.key]}, CASE {rule_ids} ELSE NULL END "
-            f"AS {ident(f'_vr:{vt.key}')} FROM {prev})"
+            f"v{i} AS (SELECT *, COALESCE(NULLIF({pk}.v, ''), {lit(vt.default)}) "
+            f"AS {vtag_cols[vt.key]}, {pk}.r AS {ident(f'_vr:{vt.key}')} FROM p{i})"
         )
         prev = f"v{i}"
 
@@ -199,18 +211,31 @@ def build_plan(
     )
     pool_hits = (
         " + ".join(f"CASE WHEN {condition_sql(p.select, ctx)} THEN 1 ELSE 0 END" for p in pools)
-        or "0"
+        if len(pools) > 1
+        else "0"
     )
-    team_ok = f"{owner_col} IN (SELECT team FROM _a_teams)" if owner_col else "FALSE"
+    team_ids = sorted(owners.teams())
+    team_ok = (
+        f"{owner_col} IN ({', '.join(lit(t) for t in team_ids)})"
+        if owner_col and team_ids
+        else "FALSE"
+    )
     owner_rule = ident(f"_vr:{owner_vtag}") if owner_col else "NULL"
     rows_sql = (
         "CREATE OR REPLACE TEMP TABLE _a_rows AS WITH "
         + ",\n".join(layers)
-        + f",\nsel AS (SELECT *, {pool_case} AS _pool, {pool_hits} AS _pool_hits FROM {prev})\n"
-        + "SELECT *, "
-        + f"COALESCE(_pool, CASE WHEN {team_ok} THEN {owner_col} ELSE {lit(UNALLOCATED)} END)"
+        + f",\nsel AS (SELECT *, {pool_case} AS _pool, {pool_hits} AS _pool_hits, "
+        + f"{team_ok} AS _known FROM {prev})\n"
+        + (
+            "SELECT *, "
+            if keep is None
+            else "SELECT x_ChargeId, "
+            + ", ".join([ident(c) for c in keep] + list(vtag_cols.values()))
+            + ", _pool, _pool_hits, "
+        )
+        + f"COALESCE(_pool, CASE WHEN _known THEN {owner_col} ELSE {lit(UNALLOCATED)} END)"
         + " AS _owner, "
-        + f"CASE WHEN _pool IS NOT NULL THEN _pool WHEN {team_ok} THEN {owner_rule} "
+        + f"CASE WHEN _pool IS NOT NULL THEN _pool WHEN _known THEN {owner_rule} "
         + f"WHEN {owner_col or 'NULL'} IS NULL OR {owner_col or 'NULL'} = {lit(UNALLOCATED)} "
         + f"THEN {lit('default:' + owner_vtag)} ELSE {lit('unknown-team')} END AS _rule "
         + "FROM sel"
@@ -241,7 +266,7 @@ def build_plan(
     steps: list[PoolStep] = []
     for i, pool in enumerate(pool_order(pools)):
         ratio_table = f"_a_ratio_{i}"
-        ratio_sql = _ratio_sql(pool, ratio_table, parts, period)
+        ratio_sql = _ratio_sql(pool, ratio_table, parts, period, rules=rules)
         nxt = f"_a_parts_{i + 1}"
         steps.append(
             PoolStep(
@@ -282,7 +307,9 @@ def _recipient_filter(pool: Pool) -> str:
     return " AND ".join(parts)
 
 
-def _ratio_sql(pool: Pool, table: str, parts: str, period: dt.date) -> str:
+def _ratio_sql(
+    pool: Pool, table: str, parts: str, period: dt.date, *, rules: RuleSet | None = None
+) -> str:
     """Recipient shares per key: (k0.., recipient, w, ratio, lo, hi) with hi of the last = 1."""
     keys = _key_exprs(pool)
     kcols = [f"k{i}" for i in range(len(keys))]
@@ -291,20 +318,23 @@ def _ratio_sql(pool: Pool, table: str, parts: str, period: dt.date) -> str:
     if pool.method == "proportional":
         col = ident(pool.driver.cost_column)
         weights = (
-            f"SELECT {key_select}, _owner AS recipient, SUM(CAST({col} AS DOUBLE)) AS w "
+            f"SELECT {key_select}, _owner AS recipient, SUM({col}) AS w "
             f"FROM _a_rows WHERE {_recipient_filter(pool)} "
-            f"GROUP BY ALL HAVING SUM(CAST({col} AS DOUBLE)) > 0"
+            f"GROUP BY ALL HAVING SUM({col}) > 0"
         )
     elif pool.method == "even" and pool.recipients() is None:
         weights = (
-            f"SELECT {key_select}, _owner AS recipient, CAST(1.0 AS DOUBLE) AS w "
+            f"SELECT {key_select}, _owner AS recipient, CAST(1 AS {_WEIGHT}) AS w "
             f"FROM _a_rows WHERE {_recipient_filter(pool)} GROUP BY ALL"
         )
+    elif pool.method == "kubernetes":  # -- Kubernetes: weights from allocation/kubernetes.py
+        weights = kubernetes.weights_sql(pool, period, rules=rules)
     elif pool.method in ("even", "fixed"):
         listed = [r for r in pool.recipients() or [] if r not in pool.exclude]
         shares = pool.shares or {}
         values = ", ".join(
-            f"({lit(r)}, CAST({float(shares.get(r, 1))!r} AS DOUBLE))" for r in listed
+            f"({lit(r)}, CAST({format(shares.get(r, Decimal(1)), 'f')} AS {_WEIGHT}))"
+            for r in listed
         )
         weights = (
             f"SELECT k.*, v.recipient, v.w FROM (SELECT DISTINCT {key_select} FROM {parts} "
@@ -322,21 +352,22 @@ def _ratio_sql(pool: Pool, table: str, parts: str, period: dt.date) -> str:
         excl = (
             f" AND team NOT IN ({', '.join(lit(r) for r in pool.exclude)})" if pool.exclude else ""
         )
+        metric_w = _round_money("value")
         # Monthly metrics join on the period start; daily ones on the day as well.
         if pool.granularity == "daily":
             weights = (
                 f"SELECT TIMESTAMP '{period.isoformat()}' AS k0, CAST(date AS DATE) AS k1, "
-                "team AS recipient, SUM(value) AS w FROM allocation_metrics "
+                f"team AS recipient, SUM({metric_w}) AS w FROM allocation_metrics "
                 f"WHERE metric = {lit(pool.driver.metric)} AND {_date_in(period)}"
                 f" AND team IN (SELECT team FROM _a_teams){only}{excl} "
-                "GROUP BY ALL HAVING SUM(value) > 0"
+                f"GROUP BY ALL HAVING SUM({metric_w}) > 0"
             )
         else:
             weights = (
-                f"SELECT {bucket} AS k0, team AS recipient, SUM(value) AS w "
+                f"SELECT {bucket} AS k0, team AS recipient, SUM({metric_w}) AS w "
                 f"FROM allocation_metrics WHERE metric = {lit(pool.driver.metric)} "
                 f"AND {_date_in(period)} AND team IN (SELECT team FROM _a_teams){only}{excl} "
-                "GROUP BY ALL HAVING SUM(value) > 0"
+                f"GROUP BY ALL HAVING SUM({metric_w}) > 0"
             )
     part = ", ".join(kcols)
     return (
@@ -344,12 +375,14 @@ def _ratio_sql(pool: Pool, table: str, parts: str, period: dt.date) -> str:
         f"SELECT {part}, recipient, w, hi - lo AS ratio, lo, hi FROM ("
         f" SELECT *, COALESCE(LAG(hi) OVER (PARTITION BY {part} ORDER BY recipient), "
         "CAST(0.0 AS DOUBLE)) AS lo FROM ("
-        "  SELECT *, CASE WHEN _last THEN CAST(1.0 AS DOUBLE) ELSE LEAST(_cum, 1.0) END AS hi FROM ("
-        f"   SELECT *, SUM(_r) OVER (PARTITION BY {part} ORDER BY recipient "
-        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _cum, "
-        f"ROW_NUMBER() OVER (PARTITION BY {part} ORDER BY recipient DESC) = 1 AS _last FROM ("
-        f"    SELECT *, w / SUM(w) OVER (PARTITION BY {part}) AS _r FROM ({weights}) wt"
-        "   ) a) b) c) d WHERE hi > lo"
+        "  SELECT *, CASE WHEN _last THEN CAST(1.0 AS DOUBLE) "
+        "ELSE LEAST(CAST(_cw AS DOUBLE) / CAST(_tw AS DOUBLE), CAST(1.0 AS DOUBLE)) END AS hi FROM ("
+        f"   SELECT *, SUM(w) OVER (PARTITION BY {part} ORDER BY recipient "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _cw, "
+        f"SUM(w) OVER (PARTITION BY {part}) AS _tw, "
+        f"ROW_NUMBER() OVER (PARTITION BY {part} ORDER BY recipient DESC) = 1 AS _last "
+        f"FROM ({weights}) wt"
+        "  ) b) c) d WHERE hi > lo"
     )
 
 
@@ -357,14 +390,49 @@ def _date_in(period: dt.date) -> str:
     return f"date >= DATE '{period.isoformat()}' AND date < DATE '{next_month(period).isoformat()}'"
 
 
+# [spark helper, issue #3 item 8] Engine-neutral arithmetic, so that DuckDB and Spark produce
+# the same parts to the last decimal (measured on 200k random charges, see
+# docs/how-to/spark-allocation.md):
+# * weights are DECIMAL and summed exactly; a share is CAST(cumulative weight AS DOUBLE) /
+#   CAST(total AS DOUBLE). Summing DOUBLE ratios in a window depends on the engine's summation
+#   order (38k of 200k running sums differed in the last bit between the engines).
+# * a DOUBLE amount becomes money through BIGINT pieces (_round_money), not CAST(DOUBLE AS
+#   DECIMAL): DuckDB scales the binary value, Spark goes through the shortest decimal string, and
+#   5.6 % of parts differed in the 10th decimal.
+_WEIGHT = "DECIMAL(38, 10)"
+
+
+def _round_money(x: str) -> str:
+    """The DOUBLE ``x`` rounded half up to 10 decimals, as DECIMAL(38, 10), equal on every engine.
+
+    Integer part and fraction (``x - FLOOR(x)``, exact in IEEE arithmetic) are turned into
+    integers separately, so no engine-specific DOUBLE→DECIMAL conversion is involved and the
+    fraction keeps all its digits even when ``x`` is large.
+    """
+    whole = f"FLOOR({x})"
+    # The integer part as two exact 32-bit halves: quantities in byte-seconds reach 1e19,
+    # beyond BIGINT (found by the demo's GCP storage rows); exact up to 2^95 on both engines.
+    hi = f"FLOOR({whole} / CAST(4294967296.0 AS DOUBLE))"
+    lo = f"({whole} - {hi} * CAST(4294967296.0 AS DOUBLE))"
+    return (
+        f"CAST(CAST(CAST({hi} AS BIGINT) AS DECIMAL(38, 0)) * CAST(4294967296 AS DECIMAL(38, 0)) + "
+        f"CAST(CAST({lo} AS BIGINT) AS DECIMAL(38, 0)) + "
+        f"CAST(CAST(FLOOR(({x} - {whole}) * CAST(1e10 AS DOUBLE) + 0.5) AS BIGINT) "
+        "AS DECIMAL(11, 0)) * CAST(0.0000000001 AS DECIMAL(10, 10)) AS DECIMAL(38, 10))"
+    )
+
+
 def _split_money(col: str) -> str:
     c = f"x.{ident(col)}"
+    # [spark helper] The operands are DECIMAL(37, 10): Spark gives DECIMAL(38, 10) − DECIMAL(38,
+    # 10) fewer decimals (precision 39 does not fit; it keeps 6), DuckDB does not care.
     return (
-        f"CASE WHEN r.recipient IS NULL THEN {c} ELSE "
-        f"(CASE WHEN r.hi >= 1.0 THEN {c} ELSE "
-        f"CAST(ROUND(CAST({c} AS DOUBLE) * r.hi, 10) AS DECIMAL(38, 10)) END) - "
-        f"(CASE WHEN r.lo <= 0.0 THEN CAST(0 AS DECIMAL(38, 10)) ELSE "
-        f"CAST(ROUND(CAST({c} AS DOUBLE) * r.lo, 10) AS DECIMAL(38, 10)) END) END"
+        f"CASE WHEN r.recipient IS NULL THEN {c} ELSE CAST("
+        f"CAST(CASE WHEN r.hi >= 1.0 THEN {c} ELSE "
+        f"{_round_money(f'CAST({c} AS DOUBLE) * r.hi')} END AS DECIMAL(37, 10)) - "
+        f"CAST(CASE WHEN r.lo <= 0.0 THEN CAST(0 AS DECIMAL(38, 10)) ELSE "
+        f"{_round_money(f'CAST({c} AS DOUBLE) * r.lo')} END AS DECIMAL(37, 10)) "
+        "AS DECIMAL(38, 10)) END"
     )
 
 

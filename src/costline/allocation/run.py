@@ -17,15 +17,23 @@ from typing import Any
 
 import duckdb
 
+from costline.allocation.k8s_inputs import ensure_k8s_tables
 from costline.allocation.plan import (
     COST_COLUMNS,
     METRICS_DDL,
     RUNS_DDL,
     SPLIT_COLUMNS,
-    Plan,
-    allocated_cost_ddl,
     build_plan,
     period_filter,
+)
+from costline.allocation.publish import (
+    ENRICH_COLUMNS,
+    PARTS_DDL,
+    ROWS_DDL,
+    STATE_DDL,
+    TEAMS_DDL,
+    build_publish_plan,
+    view_sql,
 )
 from costline.allocation.sql import Context, condition_sql, ident, lit
 from costline.config.allocation import OwnersRegistry
@@ -70,9 +78,23 @@ class AllocationReport:
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(allocated_cost_ddl())
+    """Allocation's tables, the columns it adds to ``cost``, and the ``allocated_cost`` view."""
+    for name, sql_type in ENRICH_COLUMNS:
+        con.execute(f"ALTER TABLE cost ADD COLUMN IF NOT EXISTS {name} {sql_type}")
+    kind = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_name = 'allocated_cost' "
+        "AND table_schema = 'main'"
+    ).fetchone()
+    if kind and kind[0] == "BASE TABLE":  # the first release stored copies; now a view
+        con.execute("DROP TABLE allocated_cost")
     con.execute(RUNS_DDL)
     con.execute(METRICS_DDL)
+    con.execute(ROWS_DDL)
+    con.execute(PARTS_DDL)
+    con.execute(TEAMS_DDL)
+    con.execute(STATE_DDL)
+    ensure_k8s_tables(con)
+    con.execute(view_sql())
 
 
 def parse_period(text: str) -> dt.date:
@@ -127,26 +149,11 @@ def allocate(
     ]
     stamp = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     run_id = f"{period:%Y%m}-{stamp:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    out_table = "allocated_cost" if publish else "_a_out"
-    plan = build_plan(
-        loaded.rules,
-        owners,
-        period=period,
-        raw_tag_keys=raw_keys,
-        run_id=run_id,
-        version=loaded.version,
-        out_table=out_table,
-    )
     report = AllocationReport(run_id, period, loaded.version, publish, rows_in=rows_in)
     con.execute("BEGIN TRANSACTION")
     try:
-        _execute(con, plan, loaded, out_table, where)
-        report.rows_out = con.execute(
-            f"SELECT count(*) FROM {out_table} WHERE x_AllocationRunId = ?", [run_id]
-        ).fetchone()[0]  # type: ignore[index]
-        report.totals = _conservation(con, out_table, run_id, where)
-        _describe(con, report, plan, out_table, basis)
         if publish:
+            _publish(con, loaded, owners, period, raw_keys, report, basis)
             con.execute(
                 "INSERT INTO _allocation_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -162,6 +169,8 @@ def allocate(
                     report.as_json(),
                 ],
             )
+        else:
+            _select(con, loaded, owners, period, raw_keys, report, basis)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -169,39 +178,196 @@ def allocate(
     return report
 
 
-def _execute(
-    con: duckdb.DuckDBPyConnection, plan: Plan, loaded: LoadedRules, out_table: str, where: str
+def _publish(
+    con: duckdb.DuckDBPyConnection,
+    loaded: LoadedRules,
+    owners: OwnersRegistry,
+    period: dt.date,
+    raw_keys: list[str],
+    report: AllocationReport,
+    basis: str,
 ) -> None:
+    """Enrich the period's cost rows, split the pools into ``allocation_parts``, check."""
+    where = period_filter(period)
+    plan = build_publish_plan(
+        loaded.rules,
+        owners,
+        period=period,
+        raw_tag_keys=raw_keys,
+        run_id=report.run_id,
+        version=loaded.version,
+    )
+    state = con.execute("SELECT max(next_charge_id) FROM _allocation_state").fetchone()
+    top = con.execute("SELECT max(x_ChargeId) + 1 FROM cost").fetchone()
+    offset = max(int((state or [0])[0] or 0), int((top or [0])[0] or 0))
+    con.execute(plan.ids_sql.format(offset=offset))
+    con.execute("DELETE FROM _allocation_state")
+    con.execute(
+        "INSERT INTO _allocation_state SELECT greatest(?, COALESCE(max(x_ChargeId) + 1, 0)) "
+        "FROM cost",
+        [offset],
+    )
     con.execute(plan.teams_sql)
+    con.execute("INSERT INTO allocation_teams SELECT ?, * FROM _a_teams", [report.run_id])
     con.execute(plan.rows_sql)
-    _check_overlap(con, loaded)
+    row = con.execute(
+        "SELECT count(*), min(x_ChargeId) FROM _a_rows WHERE _pool_hits > 1"
+    ).fetchone()
+    if row and row[0]:
+        _overlap_error(con, loaded, row, source=f"cost WHERE {where} AND x_ChargeId = ?")
+    con.execute(f"DELETE FROM allocation_rows WHERE {where}")
+    con.execute(plan.store_rows_sql)
     con.execute(plan.parts_sql)
     for step in plan.steps:
         con.execute(step.ratio_sql)
         con.execute(step.parts_sql)
-    if out_table == "allocated_cost":
-        con.execute(f"DELETE FROM allocated_cost WHERE {where}")
-    else:
-        con.execute("CREATE OR REPLACE TEMP TABLE _a_out AS SELECT * FROM allocated_cost LIMIT 0")
+    con.execute(f"DELETE FROM allocation_parts WHERE {where}")
     con.execute(plan.output_sql)
+    _check_published(con, report, where)
+    owner = plan.vtag_columns.get(plan.owner_vtag)
+    _describe_published(con, report, owner_value=owner, basis=basis)
 
 
-def _check_overlap(con: duckdb.DuckDBPyConnection, loaded: LoadedRules) -> None:
+def _check_published(con: duckdb.DuckDBPyConnection, report: AllocationReport, where: str) -> None:
+    """Every charge of the period allocated once; every pool charge's parts sum to it exactly.
+
+    Direct rows are the cost rows themselves (the view reads them from ``cost``), so checking
+    that each charge has exactly one allocation row and that split parts add up to their
+    charge in every amount and quantity column proves Σ allocated = Σ source.
+    """
+    run = lit(report.run_id)
+    counts = con.execute(
+        f"SELECT (SELECT count(*) FROM cost WHERE {where}), "
+        f"(SELECT count(*) FROM allocation_rows WHERE x_AllocationRunId = {run}), "
+        f"(SELECT count(DISTINCT x_ChargeId) FROM allocation_rows WHERE x_AllocationRunId = {run})"
+    ).fetchone()
+    assert counts is not None
+    cmp = " OR ".join(f"p.{ident(c)} IS DISTINCT FROM c.{ident(c)}" for c in SPLIT_COLUMNS)
+    sums = ", ".join(f"SUM({ident(c)}) AS {ident(c)}" for c in SPLIT_COLUMNS)
+    bad = con.execute(
+        f"SELECT count(*) FROM (SELECT x_ChargeId, {sums} FROM allocation_parts "
+        f"WHERE x_AllocationRunId = {run} GROUP BY 1) p "
+        f"FULL JOIN (SELECT c.* FROM cost c JOIN _a_rows r ON r.x_ChargeId = c.x_ChargeId "
+        "WHERE r._pool IS NOT NULL) c ON c.x_ChargeId = p.x_ChargeId "
+        f"WHERE {cmp}"
+    ).fetchone()
+    if counts[0] != counts[1] or counts[1] != counts[2] or (bad and bad[0]):
+        raise AllocationError(
+            "allocated cost does not add up to the source cost "
+            f"({counts[0]} charges, {counts[1]} allocation rows, {bad[0] if bad else 0} pool "
+            "charges whose parts differ); nothing was written",
+            hint="this is a bug in costline: please report it with the rules file",
+        )
+    direct = con.execute("SELECT count(*) FROM _a_rows WHERE _pool IS NULL").fetchone()
+    parts = con.execute(
+        f"SELECT count(*) FROM allocation_parts WHERE x_AllocationRunId = {run}"
+    ).fetchone()
+    report.rows_out = int((direct or [0])[0]) + int((parts or [0])[0])
+    keys = "x_Provider, BillingCurrency, BillingPeriodStart"
+    rows = con.execute(
+        f"SELECT {keys}, count(*), SUM(BilledCost), SUM(EffectiveCost) FROM _a_rows "
+        "GROUP BY ALL ORDER BY 1, 2, 3"
+    ).fetchall()
+    names = [
+        "provider",
+        "currency",
+        "billing_period_start",
+        "charges",
+        "BilledCost",
+        "EffectiveCost",
+    ]
+    report.totals = [dict(zip(names, r, strict=True)) for r in rows]
+
+
+def _describe_published(
+    con: duckdb.DuckDBPyConnection, report: AllocationReport, *, owner_value: str | None, basis: str
+) -> None:
+    """Coverage, unknown team values, unallocated pools and cost centers from the narrow tables."""
+    b = ident(basis)
+    run = lit(report.run_id)
+    owners = (
+        f"SELECT _owner AS team, BillingCurrency AS cur, SUM({b}) AS amount FROM _a_rows "
+        "WHERE _pool IS NULL GROUP BY ALL UNION ALL "
+        f"SELECT p.x_Team, r.BillingCurrency, SUM(p.{b}) FROM allocation_parts p "
+        "JOIN _a_rows r ON r.x_ChargeId = p.x_ChargeId "
+        f"WHERE p.x_AllocationRunId = {run} GROUP BY ALL"
+    )
+    report.cost_centers = [
+        {"cost_center": r[0], "currency": r[1], "amount": r[2]}
+        for r in con.execute(
+            f"SELECT COALESCE(t.cost_center, o.team), o.cur, SUM(o.amount) FROM ({owners}) o "
+            "LEFT JOIN _a_teams t ON t.team = o.team GROUP BY 1, 2 ORDER BY 1, 2"
+        ).fetchall()
+    ]
+    report.unallocated_pools = [
+        {"owner": r[0], "charges": r[1], "cost": r[2]}
+        for r in con.execute(
+            f"SELECT x_Team, count(DISTINCT x_ChargeId), SUM({b}) FROM allocation_parts "
+            f"WHERE x_AllocationRunId = {run} AND x_Team LIKE 'unallocated:%' "
+            "GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    ]
+    _coverage(con, report, owner_value=owner_value, basis=basis)
+
+
+def _select(
+    con: duckdb.DuckDBPyConnection,
+    loaded: LoadedRules,
+    owners: OwnersRegistry,
+    period: dt.date,
+    raw_keys: list[str],
+    report: AllocationReport,
+    basis: str,
+) -> None:
+    """What-if: the whole allocation as rows of a temp table ``_a_out``; nothing published."""
+    where = period_filter(period)
+    plan = build_plan(
+        loaded.rules,
+        owners,
+        period=period,
+        raw_tag_keys=raw_keys,
+        run_id=report.run_id,
+        version=loaded.version,
+        out_table="_a_out",
+    )
+    con.execute(plan.teams_sql)
+    con.execute(plan.rows_sql)
     row = con.execute(
         "SELECT count(*), min(x_ChargeId) FROM _a_rows WHERE _pool_hits > 1"
     ).fetchone()
-    if not row or not row[0]:
-        return
-    pools = loaded.rules.pools
+    if row and row[0]:
+        _overlap_error(con, loaded, row, source="_a_rows WHERE x_ChargeId = ?")
+    con.execute(plan.parts_sql)
+    for step in plan.steps:
+        con.execute(step.ratio_sql)
+        con.execute(step.parts_sql)
+    con.execute("CREATE OR REPLACE TEMP TABLE _a_out AS SELECT * FROM allocated_cost LIMIT 0")
+    con.execute(plan.output_sql)
+    out = "_a_out"
+    report.rows_out = con.execute(f"SELECT count(*) FROM {out}").fetchone()[0]  # type: ignore[index]
+    report.totals = _conservation(con, out, where, parts=None, run=report.run_id)
+    owner = plan.vtag_columns.get(plan.owner_vtag)
+    _describe(con, report, owner_value=owner, out=out, basis=basis)
+
+
+def _overlap_error(
+    con: duckdb.DuckDBPyConnection, loaded: LoadedRules, row: Any, *, source: str
+) -> None:
+    """Name the pools whose ``select`` both take an example row, and stop."""
     ctx = _context_for(loaded)
-    hits = [
-        p.id
-        for p in pools
-        if con.execute(
-            f"SELECT {condition_sql(p.select, ctx)} FROM _a_rows WHERE x_ChargeId = ?", [row[1]]
-        ).fetchone()[0]  # type: ignore[index]
-    ]
-    path, line = loaded.locate(f"pool:{hits[-1]}" if hits else "pools")
+    hits = []
+    for p in loaded.rules.pools:
+        try:
+            took = con.execute(
+                f"SELECT {condition_sql(p.select, ctx)} FROM {source}", [row[1]]
+            ).fetchone()
+        except duckdb.Error:  # a condition on tags: evaluated by the pool's own index below
+            took = None
+        if took and took[0]:
+            hits.append(p.id)
+    if len(hits) < 2:
+        hits = [p.id for p in loaded.rules.pools]
+    path, line = loaded.locate(f"pool:{hits[-1]}")
     raise ConfigError(
         f"pools {' and '.join(repr(h) for h in hits)} both select the same rows "
         f"({row[0]} rows, e.g. charge {row[1]})",
@@ -212,43 +378,50 @@ def _check_overlap(con: duckdb.DuckDBPyConnection, loaded: LoadedRules) -> None:
 
 
 def _context_for(loaded: LoadedRules) -> Context:
+    """Pool conditions over raw cost columns (tags read with their canonical key only)."""
     rules = loaded.rules
     tags: dict[str, str] = {}
     for cond in [p.select for p in rules.pools]:
         _collect_tags(cond, tags)
     return Context(
         tag_exprs=tags,
-        vtag_cols={vt.key: ident(f"_v:{vt.key}") for vt in rules.virtual_tags},
+        vtag_cols={vt.key: f"x_VirtualTags[{lit(vt.key)}]" for vt in rules.virtual_tags},
     )
 
 
 def _collect_tags(cond: Any, out: dict[str, str]) -> None:
     if cond.tag is not None:
-        out[cond.tag] = ident(f"_t:{cond.tag}")
+        out[cond.tag] = f"Tags[{lit(cond.tag)}]"
     for sub in (cond.all or []) + (cond.any or []) + ([cond.not_] if cond.not_ else []):
         _collect_tags(sub, out)
 
 
 def _conservation(
-    con: duckdb.DuckDBPyConnection, out_table: str, run_id: str, where: str
+    con: duckdb.DuckDBPyConnection, out: str, where: str, *, parts: str | None, run: str
 ) -> list[dict[str, Any]]:
+    """Σ allocated = Σ source per period, provider and currency, and every charge is there."""
     sums = ", ".join(f"SUM({ident(c)}) AS {ident(c)}" for c in SPLIT_COLUMNS)
     keys = "x_Provider, BillingCurrency, BillingPeriodStart"
     src = f"SELECT {keys}, count(*) AS n, {sums} FROM cost WHERE {where} GROUP BY ALL"
-    dst = (
-        f"SELECT {keys}, count(DISTINCT x_ChargeId) AS n, {sums} FROM {out_table} "
-        f"WHERE x_AllocationRunId = {lit(run_id)} GROUP BY ALL"
-    )
+    dst = f"SELECT {keys}, {sums} FROM {out} GROUP BY ALL"
     cmp = " OR ".join(f"s.{ident(c)} IS DISTINCT FROM a.{ident(c)}" for c in SPLIT_COLUMNS)
     bad = con.execute(
-        f"SELECT s.x_Provider, s.BillingCurrency, s.BillingPeriodStart, a.x_Provider "
-        f"FROM ({src}) s FULL JOIN ({dst}) a USING ({keys}) WHERE {cmp} "
-        "OR s.n IS DISTINCT FROM a.n"
+        f"SELECT s.x_Provider, s.BillingCurrency, s.BillingPeriodStart "
+        f"FROM ({src}) s FULL JOIN ({dst}) a USING ({keys}) WHERE {cmp}"
     ).fetchall()
-    if bad:
+    if parts is not None:
+        charges = con.execute(
+            f"SELECT (SELECT count(*) FROM {out} WHERE NOT starts_with(x_RuleId, 'pool:')) + "
+            f"(SELECT count(DISTINCT x_ChargeId) FROM {parts} WHERE x_AllocationRunId = ?)",
+            [run],
+        ).fetchone()[0]  # type: ignore[index]
+    else:
+        charges = con.execute(f"SELECT count(DISTINCT x_ChargeId) FROM {out}").fetchone()[0]  # type: ignore[index]
+    total = con.execute(f"SELECT count(*) FROM cost WHERE {where}").fetchone()[0]  # type: ignore[index]
+    if bad or charges != total:
+        where_bad = bad[0] if bad else f"{total - charges} charges missing"
         raise AllocationError(
-            f"allocated cost does not add up to the source cost for {bad[0][:3]} "
-            "(nothing was written)",
+            f"allocated cost does not add up to the source cost ({where_bad}); nothing was written",
             hint="this is a bug in costline: please report it with the rules file",
         )
     rows = con.execute(
@@ -259,9 +432,14 @@ def _conservation(
     return [dict(zip(names, r, strict=True)) for r in rows]
 
 
-def _describe(
-    con: duckdb.DuckDBPyConnection, report: AllocationReport, plan: Plan, out: str, basis: str
+def _coverage(
+    con: duckdb.DuckDBPyConnection,
+    report: AllocationReport,
+    *,
+    owner_value: str | None,
+    basis: str,
 ) -> None:
+    """Share of spend per allocating rule, and the team values that are not teams."""
     b = ident(basis)
     total = con.execute(f"SELECT SUM({b}) FROM _a_rows").fetchone()[0] or Decimal(0)  # type: ignore[index]
 
@@ -274,29 +452,39 @@ def _describe(
             f"SELECT _rule, count(*), SUM({b}) FROM _a_rows GROUP BY 1 ORDER BY 3 DESC NULLS LAST"
         ).fetchall()
     ]
-    owner = plan.vtag_columns.get(plan.owner_vtag)
-    if owner:
+    if owner_value:
         report.unknown_teams = [
             {"value": r[0], "charges": r[1], "cost": r[2]}
             for r in con.execute(
-                f"SELECT {owner}, count(*), SUM({b}) FROM _a_rows WHERE _rule = 'unknown-team' "
-                "GROUP BY 1 ORDER BY 3 DESC NULLS LAST LIMIT 20"
+                f"SELECT {owner_value}, count(*), SUM({b}) FROM _a_rows "
+                "WHERE _rule = 'unknown-team' GROUP BY 1 ORDER BY 3 DESC NULLS LAST LIMIT 20"
             ).fetchall()
         ]
+
+
+def _describe(
+    con: duckdb.DuckDBPyConnection,
+    report: AllocationReport,
+    *,
+    owner_value: str | None,
+    out: str,
+    basis: str,
+) -> None:
+    """What-if runs: the same report from the temp table of allocated rows."""
+    b = ident(basis)
+    _coverage(con, report, owner_value=owner_value, basis=basis)
     report.unallocated_pools = [
         {"owner": r[0], "charges": r[1], "cost": r[2]}
         for r in con.execute(
-            f"SELECT x_Team, count(*), SUM({b}) FROM {out} WHERE x_AllocationRunId = ? "
-            "AND x_Team LIKE 'unallocated:%' GROUP BY 1 ORDER BY 1",
-            [report.run_id],
+            f"SELECT x_Team, count(DISTINCT x_ChargeId), SUM({b}) FROM {out} "
+            "WHERE x_Team LIKE 'unallocated:%' GROUP BY 1 ORDER BY 1"
         ).fetchall()
     ]
     report.cost_centers = [
         {"cost_center": r[0], "currency": r[1], "amount": r[2]}
         for r in con.execute(
             f"SELECT COALESCE(x_CostCenter, x_Team), BillingCurrency, SUM({b}) FROM {out} "
-            "WHERE x_AllocationRunId = ? GROUP BY 1, 2 ORDER BY 1, 2",
-            [report.run_id],
+            "GROUP BY 1, 2 ORDER BY 1, 2"
         ).fetchall()
     ]
 

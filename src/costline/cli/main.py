@@ -28,6 +28,12 @@ app = typer.Typer(
 )
 export_app = typer.Typer(help="Export the cost store.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
+k8s_app = typer.Typer(help="Kubernetes inputs for kubernetes pools.", no_args_is_help=True)
+app.add_typer(k8s_app, name="k8s")
+metrics_app = typer.Typer(
+    help="Business and usage metrics for metric-driven pools.", no_args_is_help=True
+)
+app.add_typer(metrics_app, name="metrics")
 
 _state: dict[str, object] = {"debug": False, "workspace": None}
 
@@ -201,6 +207,196 @@ def export_focus(
     """Write the cost store as a FOCUS 1.3 dataset (passes the FOCUS 1.3 validator)."""
     for path in _workspace().export_focus(out, fmt=fmt, include_extensions=extensions):
         output.info(f"wrote {path}")
+
+
+PeriodOpt = Annotated[str, typer.Option("--period", "-p", help="Billing month, YYYY-MM.")]
+BasisOpt = Annotated[
+    str | None,
+    typer.Option("--basis", help="EffectiveCost (amortized, default) or BilledCost."),
+]
+
+
+@app.command()
+def allocate(
+    period: PeriodOpt,
+    rules: Annotated[
+        Path | None,
+        typer.Option("--rules", help="Rules file or folder (default: the workspace's rules/)."),
+    ] = None,
+    diff: Annotated[
+        bool,
+        typer.Option(
+            "--diff", help="What-if: compare with the published allocation, publish nothing."
+        ),
+    ] = False,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Allocate a month: tags, virtual tags, shared pools → allocated_cost (replaced atomically)."""
+    ws = _workspace()
+    if diff:
+        result = ws.allocation_diff(period, rules or ws.rules_path)
+        render(result.columns, result.rows, fmt, title=f"what-if {period}: draft vs published")
+        return
+    report = ws.allocate(period, rules=rules)
+    if fmt is not OutputFormat.table:
+        cols = ["rule", "charges", "cost", "share"]
+        render(cols, [tuple(r[c] for c in cols) for r in report.coverage], fmt)
+        return
+    output.info(
+        f"allocated {period}: {report.rows_in:,} charges → {report.rows_out:,} rows "
+        f"(run {report.run_id}, rules {report.rules_version})"
+    )
+    render(
+        ["rule", "charges", "cost", "share %"],
+        [(r["rule"], r["charges"], r["cost"], round(r["share"] * 100, 2)) for r in report.coverage],
+        fmt,
+        title="spend by the rule that allocated it",
+    )
+    if report.unknown_teams:
+        render(
+            ["tag value (not a team)", "charges", "cost"],
+            [(r["value"], r["charges"], r["cost"]) for r in report.unknown_teams],
+            fmt,
+            title="unallocated: team values not in owners.yaml",
+        )
+    for pool in report.unallocated_pools:
+        output.error(f"{pool['owner']}: {pool['cost']} had no driver data and stays unallocated")
+
+
+@app.command()
+def chargeback(
+    period: PeriodOpt,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="table, json, csv, xlsx or html.")
+    ] = "table",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="File for xlsx/html (default: reports/).")
+    ] = None,
+    basis: BasisOpt = None,
+) -> None:
+    """Chargeback per cost center and team for a month: direct, shared, total."""
+    ws = _workspace()
+    result = ws.chargeback(period, basis=basis)
+    if fmt in ("xlsx", "html"):
+        from costline.reports.statements import write_statement
+
+        target = out or ws.root / "reports" / f"chargeback-{period}.{fmt}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "workspace": ws.config.name,
+            "period": period,
+            "basis": basis or ws.config.allocation.basis,
+        }
+        path = write_statement(
+            result.columns,
+            result.rows,
+            target,
+            fmt="xlsx" if fmt == "xlsx" else "html",
+            title=f"Chargeback {period}",
+            meta=meta,
+        )
+        output.info(f"wrote {path}")
+        return
+    if fmt not in {f.value for f in OutputFormat}:
+        raise CostlineError(f"unknown format {fmt!r}", hint="use table, json, csv, xlsx or html")
+    render(result.columns, result.rows, OutputFormat(fmt), title=f"chargeback {period}")
+
+
+@app.command()
+def showback(
+    team: Annotated[str, typer.Option("--team", help="Team id from owners.yaml.")],
+    months: Annotated[int, typer.Option("--months", help="How many months back.")] = 6,
+    end: Annotated[
+        str | None, typer.Option("--end", help="Last month, YYYY-MM (default: latest).")
+    ] = None,
+    basis: BasisOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """A team's monthly spend trend: direct, shared, total."""
+    result = _workspace().showback(team, months=months, end=end, basis=basis)
+    render(result.columns, result.rows, fmt, title=f"showback {team}")
+
+
+@app.command()
+def explain(
+    cost_center: Annotated[
+        str | None, typer.Option("--cost-center", help="Explain a cost center's month.")
+    ] = None,
+    period: Annotated[str | None, typer.Option("--period", "-p", help="YYYY-MM.")] = None,
+    charge: Annotated[
+        int | None, typer.Option("--charge", help="Explain one origin charge (x_ChargeId).")
+    ] = None,
+    basis: BasisOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Why a cost center was charged what it was, or where one charge went."""
+    from costline.reports.allocation import describe_steps
+
+    ws = _workspace()
+    if charge is not None:
+        result = ws.explain_charge(charge, basis=basis)
+    elif cost_center and period:
+        result = ws.explain_cost_center(cost_center, period, basis=basis)
+    else:
+        raise CostlineError(
+            "nothing to explain",
+            hint="pass --cost-center CC --period YYYY-MM, or --charge ID",
+        )
+    if not result.rows:
+        raise CostlineError(
+            "nothing allocated matches",
+            hint="run `costline allocate --period YYYY-MM` first, and check the id",
+        )
+    cols = list(result.columns)
+    i = cols.index("details")
+    rows = [(*r[:i], describe_steps(r[i]), *r[i + 1 :]) for r in result.rows]
+    cols[i] = "how"
+    render(cols, rows, fmt, title="explain")
+
+
+@app.command()
+def allocations(fmt: FormatOpt = OutputFormat.table) -> None:
+    """List allocation runs (period, rules version, rows)."""
+    result = _workspace().allocation_runs()
+    render(result.columns, result.rows, fmt, title="allocation runs")
+
+
+@metrics_app.command("load")
+def metrics_load(
+    path: Annotated[Path, typer.Argument(help="CSV/Parquet with date, team, value[, metric].")],
+    metric: Annotated[
+        str | None, typer.Option("--metric", help="Metric name when the file has no column.")
+    ] = None,
+) -> None:
+    """Load a metric (requests, tokens, active users ...) per team and day."""
+    n = _workspace().load_metrics(path, metric=metric)
+    output.info(f"loaded {n:,} metric rows from {path}")
+
+
+@k8s_app.command("load")
+def k8s_load(
+    path: Annotated[Path, typer.Argument(help="The file to load.")],
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind", help="nodes, samples (CSV/Parquet), opencost (allocation JSON), aws-split."
+        ),
+    ] = "samples",
+) -> None:
+    """Load node capacities, pod/container samples, an OpenCost export or AWS split rows."""
+    n = _workspace().load_kubernetes(kind, path)
+    output.info(f"loaded {n:,} {kind} rows from {path}")
+
+
+@k8s_app.command("compare-aws")
+def k8s_compare_aws(
+    pool: Annotated[str, typer.Option("--pool", help="The kubernetes pool id.")],
+    period: PeriodOpt,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """costline's split vs AWS split cost allocation, per namespace and pod."""
+    result = _workspace().compare_aws_split(pool, period)
+    render(result.columns, result.rows, fmt, title=f"kubernetes {pool}: costline vs AWS")
 
 
 @app.command()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -20,7 +19,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.table import Table
 
-FORMULA = re.compile(r"^[=+\-@\t\r]")
+from costline.core.text import csv_safe
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
@@ -77,19 +76,6 @@ def _cell(value: Any) -> str:
     if isinstance(value, Decimal):
         return format(value, "f")
     return str(value)
-
-
-def csv_safe(text: str) -> str:
-    """Neutralise a spreadsheet formula (``=cmd|...``) by prefixing a quote."""
-    return "'" + text if FORMULA.match(text) and not _is_number(text) else text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        Decimal(text)
-    except ArithmeticError:
-        return False
-    return True
 
 
 def to_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -240,10 +240,12 @@ class KubernetesWeights(_Model):
     ``aws`` (default) uses AWS split cost allocation's relative unit weights: 9 per vCPU-hour
     and 1 per GiB-hour on nodes without GPUs; 9 per GPU-hour, 0.9 per vCPU-hour and 0.1 per
     GiB-hour on nodes with GPUs. ``prices`` uses the relative base prices given here
-    (OpenCost's normalisation: each resource keeps its price ratio, scaled to the node cost).
+    (OpenCost's normalisation: each resource keeps its price ratio, scaled to the node cost);
+    ``opencost`` uses OpenCost's default base prices (configs/default.json: CPU 0.031611 per
+    core-hour, RAM 0.004237 per GiB-hour, GPU 0.95 per GPU-hour).
     """
 
-    preset: Literal["aws", "prices"] = "aws"
+    preset: Literal["aws", "prices", "opencost"] = "aws"
     cpu: float | None = Field(None, ge=0, description="prices: base price per core-hour.")
     memory: float | None = Field(None, ge=0, description="prices: base price per GiB-hour.")
     gpu: float | None = Field(None, ge=0, description="prices: base price per GPU-hour.")
@@ -251,8 +253,8 @@ class KubernetesWeights(_Model):
     @model_validator(mode="after")
     def _prices(self) -> KubernetesWeights:
         given = [n for n in ("cpu", "memory", "gpu") if getattr(self, n) is not None]
-        if self.preset == "aws" and given:
-            raise ValueError("cpu/memory/gpu prices apply to preset: prices, not aws")
+        if self.preset != "prices" and given:
+            raise ValueError(f"cpu/memory/gpu prices apply to preset: prices, not {self.preset}")
         if self.preset == "prices" and (self.cpu is None or self.memory is None):
             raise ValueError("preset prices needs at least cpu and memory base prices")
         return self
@@ -299,6 +301,23 @@ class KubernetesSettings(_Model):
         "rule set's owner virtual tag.",
     )
 
+    @field_validator("teams")
+    @classmethod
+    def _no_vtags(cls, v: list[VirtualTagRule] | None) -> list[VirtualTagRule] | None:
+        def uses_vtag(c: Condition | None) -> bool:
+            if c is None:
+                return False
+            subs = (c.all or []) + (c.any or []) + ([c.not_] if c.not_ else [])
+            return c.vtag is not None or any(uses_vtag(x) for x in subs)
+
+        for rule in v or []:
+            if uses_vtag(rule.when) or (rule.value_from and rule.value_from.vtag):
+                raise ValueError(
+                    f"kubernetes.teams rule {rule.id!r} reads a vtag: these rules test the "
+                    "container's labels and k8s:* tags only"
+                )
+        return v
+
 
 class Pool(_Model):
     id: str = Field(pattern=_ID)
@@ -325,7 +344,9 @@ class Pool(_Model):
         if self.method == "kubernetes":
             return self._kubernetes()
         if self.kubernetes is not None:
-            raise ValueError(f"kubernetes settings only apply to method kubernetes, not {self.method}")
+            raise ValueError(
+                f"kubernetes settings only apply to method kubernetes, not {self.method}"
+            )
         if self.method == "fixed":
             if not self.shares:
                 raise ValueError("method fixed needs shares: {recipient: percent, ...}")
@@ -343,7 +364,9 @@ class Pool(_Model):
     def _kubernetes(self) -> Pool:
         if self.kubernetes is None:
             raise ValueError("method kubernetes needs kubernetes: {cluster: ..., ...}")
-        unused = [f for f in ("to", "shares", "exclude", "granularity") if f in self.model_fields_set]
+        unused = [
+            f for f in ("to", "shares", "exclude", "granularity") if f in self.model_fields_set
+        ]
         if unused:
             raise ValueError(
                 f"{unused[0]} is not used by method kubernetes (recipients come from the "

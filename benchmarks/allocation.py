@@ -1,0 +1,332 @@
+"""Allocation benchmark: costline allocate vs one hand-written DuckDB SQL, side by side.
+
+Builds (once, reused) a synthetic month of N cost rows in a workspace database, with tags in
+several spellings, 40 teams over 12 cost centers, 8 services, 30 sub-accounts, support rows
+(0.05 %) and shared-network rows (1 %); a reference rule set (tag key folding + value aliases, 30 virtual-tag
+rules, one proportional and one even pool); then runs, each in a fresh subprocess:
+
+* ``costline``: ``Workspace.allocate`` (the whole run: checks, temp tables, write of
+  ``allocated_cost``, conservation check, commit);
+* ``sql``: a single hand-written DuckDB query computing the same per-cost-center totals.
+
+It checks that both give the same per-cost-center totals, and reports wall time, the ratio and
+peak RSS. Usage::
+
+    .venv/bin/python benchmarks/allocation.py --rows 20000000
+    .venv/bin/python benchmarks/allocation.py --rows 200000      # smoke, seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import yaml
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+TEAMS = [f"team{i:02d}" for i in range(40)]
+SERVICES = [
+    "Compute",
+    "Storage",
+    "Database",
+    "Network",
+    "Analytics",
+    "ML",
+    "Queue",
+    "Cache",
+    "Support",
+    "Shared Network",
+]
+
+
+def owners() -> dict[str, object]:
+    return {
+        "version": 1,
+        "business_units": [
+            {
+                "name": "BU",
+                "departments": [
+                    {
+                        "name": f"D{d}",
+                        "teams": [
+                            {"id": t, "cost_center": f"CC-{i % 12:02d}"}
+                            for i, t in enumerate(TEAMS)
+                            if i % 4 == d
+                        ],
+                    }
+                    for d in range(4)
+                ],
+            }
+        ],
+    }
+
+
+def rules() -> dict[str, object]:
+    vt_rules: list[dict[str, object]] = [
+        {"id": "team-tag", "when": {"tag": "team", "present": True}, "value_from": {"tag": "team"}}
+    ]
+    # 29 rules for untagged rows: by sub-account (20), by service + region prefix (9)
+    for i in range(20):
+        vt_rules.append(
+            {
+                "id": f"acct-{i}",
+                "when": {"column": "SubAccountId", "equals": f"acct-{i:02d}"},
+                "value": TEAMS[i],
+            }
+        )
+    for i in range(9):
+        vt_rules.append(
+            {
+                "id": f"svc-{i}",
+                "when": {
+                    "all": [
+                        {"column": "ServiceName", "equals": SERVICES[i % 8]},
+                        {"column": "RegionId", "prefix": f"r{i}"},
+                    ]
+                },
+                "value": TEAMS[20 + i],
+            }
+        )
+    return {
+        "version": 1,
+        "tags": {
+            "keys": [
+                {
+                    "key": "team",
+                    "aliases": ["owner"],
+                    "values": {f"t{i:02d}": TEAMS[i] for i in range(40)},
+                }
+            ]
+        },
+        "virtual_tags": [{"key": "team", "rules": vt_rules}],
+        "pools": [
+            {
+                "id": "support",
+                "select": {"column": "ServiceName", "equals": "Support"},
+                "method": "proportional",
+            },
+            {
+                "id": "network",
+                "select": {"column": "ServiceName", "equals": "Shared Network"},
+                "method": "even",
+                "to": TEAMS[:10],
+            },
+        ],
+    }
+
+
+def build(root: Path, rows: int) -> Path:
+    """A workspace with ``rows`` synthetic cost rows for 2026-10 (reused when present)."""
+    from costline.workspace import Workspace
+
+    marker = root / "rows.txt"
+    if marker.exists() and marker.read_text() == str(rows):
+        return root
+    if root.exists():
+        import shutil
+
+        shutil.rmtree(root)
+    ws = Workspace.init(root)
+    (root / "owners.yaml").write_text(yaml.safe_dump(owners()))
+    (root / "rules" / "bench.yaml").write_text(yaml.safe_dump(rules(), sort_keys=False))
+    con = duckdb.connect(str(ws.database_path))
+    con.execute("SET memory_limit = '2GB'")
+    cols = [r[0] for r in con.execute("DESCRIBE cost").fetchall()]
+    values = {
+        "x_Provider": "'aws'",
+        "BillingAccountId": "'payer'",
+        "BillingCurrency": "'USD'",
+        "BillingPeriodStart": "TIMESTAMP '2026-10-01'",
+        "BillingPeriodEnd": "TIMESTAMP '2026-11-01'",
+        "ChargePeriodStart": "TIMESTAMP '2026-10-01' + INTERVAL (i % 31) DAY",
+        "ChargePeriodEnd": "TIMESTAMP '2026-10-01' + INTERVAL (i % 31) DAY + INTERVAL 1 HOUR",
+        "ChargeCategory": "'Usage'",
+        # 8 services share 98.95 % of the rows; shared network 1 %, support 0.05 % (a bill's
+        # support and shared-network lines are few; parts = pool rows × recipients)
+        "ServiceName": (
+            "CASE WHEN hash(i, 1) % 10000 < 5 THEN 'Support' "
+            "WHEN hash(i, 1) % 10000 < 105 THEN 'Shared Network' "
+            f"ELSE {SERVICES[:8]}[1 + CAST(hash(i, 8) % 8 AS INTEGER)] END"
+        ),
+        "SubAccountId": "'acct-' || lpad(CAST(hash(i, 2) % 30 AS VARCHAR), 2, '0')",
+        "RegionId": "'r' || CAST(hash(i, 3) % 10 AS VARCHAR) || '-x'",
+        "ResourceId": "'res-' || CAST(hash(i, 4) % 500000 AS VARCHAR)",
+        "BilledCost": "CAST((hash(i, 5) % 100000) / 1000.0 AS DECIMAL(38, 10))",
+        "EffectiveCost": "CAST((hash(i, 5) % 100000) / 1000.0 AS DECIMAL(38, 10))",
+        "ListCost": "CAST((hash(i, 5) % 100000) / 800.0 AS DECIMAL(38, 10))",
+        "ContractedCost": "CAST((hash(i, 5) % 100000) / 1000.0 AS DECIMAL(38, 10))",
+        # 60 % tagged (in 4 spellings, a quarter with an alias value), 40 % untagged
+        "Tags": (
+            "CASE hash(i, 6) % 10 "
+            "WHEN 0 THEN MAP {'team': 'team' || lpad(CAST(hash(i, 7) % 40 AS VARCHAR), 2, '0')} "
+            "WHEN 1 THEN MAP {'Team': 'Team' || lpad(CAST(hash(i, 7) % 40 AS VARCHAR), 2, '0')} "
+            "WHEN 2 THEN MAP {'team ': 't' || lpad(CAST(hash(i, 7) % 40 AS VARCHAR), 2, '0')} "
+            "WHEN 3 THEN MAP {'owner': 'team' || lpad(CAST(hash(i, 7) % 40 AS VARCHAR), 2, '0'), 'env': 'prod'} "
+            "WHEN 4 THEN MAP {'team': 'team' || lpad(CAST(hash(i, 7) % 40 AS VARCHAR), 2, '0'), 'env': 'dev'} "
+            "WHEN 5 THEN MAP {'TEAM': 'team' || lpad(CAST(hash(i, 7) % 40 AS VARCHAR), 2, '0')} "
+            "ELSE CAST(MAP() AS MAP(VARCHAR, VARCHAR)) END"
+        ),
+    }
+    select = ", ".join(values.get(c, "NULL") for c in cols)
+    con.execute(f"INSERT INTO cost SELECT {select} FROM range({rows}) t(i)")
+    con.execute("CHECKPOINT")
+    con.close()
+    marker.write_text(str(rows))
+    return root
+
+
+def hand_sql() -> str:
+    """The same per-cost-center totals, written by hand in one query."""
+    r = rules()
+    spell = "COALESCE(Tags['team'], Tags['Team'], Tags['team '], Tags['TEAM'], Tags['owner'])"
+    aliases = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in r["tags"]["keys"][0]["values"].items())  # type: ignore[index]
+    whens = []
+    for rule in r["virtual_tags"][0]["rules"][1:]:  # type: ignore[index]
+        w = rule["when"]
+        if "column" in w:
+            whens.append(f"WHEN SubAccountId = '{w['equals']}' THEN '{rule['value']}'")
+        else:
+            a, b = w["all"]
+            whens.append(
+                f"WHEN ServiceName = '{a['equals']}' AND starts_with(RegionId, '{b['prefix']}') "
+                f"THEN '{rule['value']}'"
+            )
+    teams = ", ".join(
+        f"('{t['id']}', '{t['cost_center']}')"
+        for bu in owners()["business_units"]  # type: ignore[index]
+        for d in bu["departments"]
+        for t in d["teams"]
+    )
+    net = ", ".join(f"'{t}'" for t in TEAMS[:10])
+    return f"""
+WITH teams(team, cc) AS (VALUES {teams}),
+t AS (SELECT ServiceName, EffectiveCost, lower(trim({spell})) AS raw, SubAccountId, RegionId FROM cost
+      WHERE BillingPeriodStart = TIMESTAMP '2026-10-01'),
+v AS (SELECT ServiceName, EffectiveCost,
+        CASE WHEN raw IS NOT NULL AND raw <> '' THEN (CASE raw {aliases} ELSE raw END)
+             {" ".join(whens)} ELSE 'unallocated' END AS team FROM t),
+o AS (SELECT EffectiveCost, CASE WHEN ServiceName = 'Support' THEN 'pool:support'
+        WHEN ServiceName = 'Shared Network' THEN 'pool:network'
+        WHEN team IN (SELECT team FROM teams) THEN team ELSE 'unallocated' END AS owner FROM v),
+direct AS (SELECT owner, SUM(EffectiveCost) AS c FROM o GROUP BY 1),
+sup AS (SELECT c FROM direct WHERE owner = 'pool:support'),
+netc AS (SELECT c FROM direct WHERE owner = 'pool:network'),
+w AS (SELECT owner, c / SUM(c) OVER () AS r FROM direct
+      WHERE owner NOT LIKE 'pool:%' AND owner <> 'unallocated' AND c > 0),
+alloc AS (
+  SELECT owner, c FROM direct WHERE owner NOT LIKE 'pool:%'
+  UNION ALL SELECT w.owner, CAST((SELECT c FROM sup) * w.r AS DECIMAL(38, 10)) FROM w
+  UNION ALL SELECT team, (SELECT c FROM netc) / 10 FROM teams WHERE team IN ({net}))
+SELECT COALESCE(cc, owner) AS cost_center, SUM(c) AS amount
+FROM alloc LEFT JOIN teams ON teams.team = alloc.owner GROUP BY 1 ORDER BY 1"""
+
+
+def child(kind: str, root: Path, out: Path) -> None:
+    t0 = time.perf_counter()
+    if kind in ("costline", "costline-rerun"):
+        from costline.workspace import Workspace
+
+        ws = Workspace.open(root)
+        ws.allocate("2026-10")
+        result = ws.query(
+            "SELECT COALESCE(x_CostCenter, x_Team), SUM(EffectiveCost) FROM allocated_cost "
+            "GROUP BY 1 ORDER BY 1"
+        ).rows
+    else:
+        con = duckdb.connect(str(root / "costline.duckdb"), read_only=True)
+        con.execute("SET memory_limit = '2GB'")
+        result = con.execute(hand_sql()).fetchall()
+    seconds = time.perf_counter() - t0
+    out.write_text(json.dumps({"seconds": seconds, "totals": [[a, str(b)] for a, b in result]}))
+
+
+def run(kind: str, root: Path) -> dict[str, object]:
+    """One timed subprocess. ``costline`` runs on a fresh copy of the workspace (the first
+    allocation of the month, which also numbers the charges); ``costline-rerun`` allocates that
+    copy again (the steady state: rules changed, same bill)."""
+    import shutil
+
+    if kind == "costline":
+        fresh = root.with_name(root.name + "-run")
+        shutil.rmtree(fresh, ignore_errors=True)
+        shutil.copytree(root, fresh)
+        root = fresh
+    elif kind == "costline-rerun":
+        root = root.with_name(root.name + "-run")
+    out = DATA / f"alloc-{kind}.json"
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--child", kind, "--root", str(root), "--out", str(out)]
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    if status != 0:
+        raise SystemExit(f"{kind} failed with status {status}")
+    data: dict[str, object] = json.loads(out.read_text())
+    data["wall"] = wall
+    data["rss_mib"] = usage.ru_maxrss / 1024
+    return data
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rows", type=int, default=20_000_000)
+    p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("--child")
+    p.add_argument("--root", type=Path)
+    p.add_argument("--out", type=Path)
+    args = p.parse_args()
+    if args.child:
+        child(args.child, args.root, args.out)
+        return
+    DATA.mkdir(exist_ok=True)
+    root = build(DATA / f"alloc-{args.rows}", args.rows)
+    kinds = ("sql", "costline", "costline-rerun")
+    results: dict[str, list[dict[str, object]]] = {k: [] for k in kinds}
+    for _ in range(args.repeat):
+        for kind in kinds:
+            results[kind].append(run(kind, root))
+    cl, hs = results["costline"][-1], results["sql"][-1]
+    same = {a: Decimal(b) for a, b in cl["totals"]} == {a: Decimal(b) for a, b in hs["totals"]}  # type: ignore[union-attr]
+    diff = {
+        a: Decimal(b) - Decimal(dict(hs["totals"]).get(a, "0"))  # type: ignore[arg-type]
+        for a, b in cl["totals"]  # type: ignore[union-attr]
+    }
+    med = {k: sorted(float(r["seconds"]) for r in v)[len(v) // 2] for k, v in results.items()}  # type: ignore[arg-type]
+    print(
+        json.dumps(
+            {
+                "rows": args.rows,
+                "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+                f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.1f} GiB",
+                "duckdb": duckdb.__version__,
+                "costline_s": med["costline"],
+                "costline_rerun_s": med["costline-rerun"],
+                "sql_s": med["sql"],
+                "ratio": med["costline"] / med["sql"],
+                "ratio_rerun": med["costline-rerun"] / med["sql"],
+                "costline_rss_mib": max(
+                    float(r["rss_mib"])  # type: ignore[arg-type]
+                    for k in ("costline", "costline-rerun")
+                    for r in results[k]
+                ),
+                "sql_rss_mib": max(float(r["rss_mib"]) for r in results["sql"]),  # type: ignore[arg-type]
+                "same_totals": same,
+                "max_abs_diff": str(max((abs(v) for v in diff.values()), default=0)),
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
