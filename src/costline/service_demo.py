@@ -1,9 +1,14 @@
-"""``costline demo``: generate the demo company, ingest it, and summarise what costline found.
+"""``costline demo``: generate the demo company, ingest it, allocate it and summarise.
 
 The demo folder is ``<workspace>/demo-data``. It is regenerated only when it is missing, was
 made with another seed or row count, or a file in it changed (the ground truth lists every
 file's SHA-256); otherwise the existing files are ingested again, which is a no-op for files
 already in the store.
+
+Then the demo's ``owners.yaml`` and ``rules/`` are copied into the workspace (only over files
+the demo wrote itself: they carry a marker line), its metrics are loaded and every demo month
+is allocated. The summary shows the allocation coverage, the share of spend allocated to its
+true owner (against ``truth/owners.csv``) and the latest month's chargeback.
 
 Example:
     >>> DEMO_DIR
@@ -12,12 +17,16 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from costline import demo
+from costline.allocation import AllocationReport
+from costline.config.rules_loader import rule_files
 from costline.core.progress import Progress
+from costline.demo import rules as demo_rules
 from costline.ingest import IngestReport
 from costline.storage.base import QueryResult
 from costline.workspace import Workspace
@@ -53,6 +62,7 @@ def run_demo(
             "demo: spend allocatable by tags (tag `team` = a known team)",
             allocatable_table(ws, truth),
         ),
+        *allocate_demo(ws, out, truth, progress),
         ("demo: top 10 services by effective cost", top_services_table(ws, truth)),
         ("demo: ingest", ingest_table(ws, report)),
     ]
@@ -140,3 +150,204 @@ def _short(ws: Workspace, file: str) -> str:
         return path.relative_to(ws.root).as_posix()
     except ValueError:
         return file
+
+
+# -- allocation -----------------------------------------------------------------------------
+def allocate_demo(
+    ws: Workspace, out: Path, truth: dict[str, Any], progress: Progress
+) -> list[tuple[str, QueryResult]]:
+    """Install the demo's owners and rules, load its metrics, allocate every demo month."""
+    blocker = install_allocation_inputs(ws, out)
+    if blocker is not None:
+        progress.warn(
+            f"demo allocation skipped: {blocker} is not from the demo (it has no "
+            "`costline-demo:` marker line); move it away, or run the demo in an empty folder"
+        )
+        return []
+    months: list[str] = list(truth["generator"]["months"])
+    progress.start("allocate demo months", total=len(months))
+    for item in truth["allocation"]["metrics"]:
+        ws.load_metrics(out / item["file"], metric=item["metric"])
+    reports = []
+    for i, month in enumerate(months, start=1):
+        reports.append(ws.allocate(month))
+        progress.update(completed=i, detail=month)
+    owner = true_owner_table(ws, out, truth)
+    share = owner.rows[-1][3] if owner.rows else 0.0
+    progress.finish(
+        f"allocated {len(months)} months with rules {reports[0].rules_version}: "
+        f"{share:.2f} % of spend at its true owner"
+    )
+    latest = months[-1]
+    return [
+        ("demo: allocation coverage by rule, all demo months", coverage_table(ws, reports)),
+        ("demo: spend allocated to its true owner (truth/owners.csv)", owner),
+        (
+            f"demo: chargeback {latest} by cost center (top 10; total = the bill)",
+            chargeback_table(ws, truth, latest),
+        ),
+    ]
+
+
+def install_allocation_inputs(ws: Workspace, out: Path) -> Path | None:
+    """Copy ``owners.yaml`` and ``rules/*.yaml`` into the workspace; the blocking file if any.
+
+    Only files the demo wrote (marker line) are replaced; stale demo rule files are removed.
+    """
+    blocker = _foreign_input(ws)
+    if blocker is not None:
+        return blocker
+    ws.owners_path.write_text((out / demo_rules.OWNERS).read_text())
+    ws.rules_path.mkdir(parents=True, exist_ok=True)
+    fresh = {p.name: p for p in sorted((out / demo_rules.RULES_DIR).glob("*.yaml"))}
+    for old in rule_files(ws.rules_path):
+        if old.name not in fresh:
+            old.unlink()
+    for name, src in fresh.items():
+        (ws.rules_path / name).write_text(src.read_text())
+    return None
+
+
+def _foreign_input(ws: Workspace) -> Path | None:
+    """The first owners or rules file of the workspace the demo did not write."""
+    candidates = [ws.owners_path]
+    if ws.rules_path.is_dir():
+        candidates += rule_files(ws.rules_path)
+    elif ws.rules_path.exists():
+        candidates.append(ws.rules_path)
+    for path in candidates:
+        text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
+        if text is not None and not demo_rules.is_demo_file(text):
+            return path
+    return None
+
+
+_CATEGORY_ORDER = ("tags", "virtual tags", "pools", "unallocated")
+
+
+def rule_category(rule: str, owner_tag_rules: set[str]) -> str:
+    """How a coverage rule allocates: by the team tag, other virtual-tag rules, pools, or not.
+
+    Example:
+        >>> rule_category("pool:support", set()), rule_category("unknown-team", set())
+        ('pools', 'unallocated')
+    """
+    if rule.startswith("pool:"):
+        return "pools"
+    if rule == "unknown-team" or rule.startswith("default:"):
+        return "unallocated"
+    return "tags" if rule in owner_tag_rules else "virtual tags"
+
+
+def coverage_table(ws: Workspace, reports: Sequence[AllocationReport]) -> QueryResult:
+    """Share of the demo months' cost per rule, grouped as tags / virtual tags / pools /
+    unallocated (a pool part without driver data counts as unallocated)."""
+    rules = ws.rules().rules
+    owner_tag = {
+        r.id
+        for vt in rules.virtual_tags
+        if vt.key == rules.owner.vtag
+        for r in vt.rules
+        if r.value_from is not None and r.value_from.tag == rules.owner.vtag
+    }
+    cost: dict[str, Decimal] = {}
+    charges: dict[str, int] = {}
+    for rep in reports:
+        for c in rep.coverage:
+            cost[c["rule"]] = cost.get(c["rule"], Decimal(0)) + (c["cost"] or Decimal(0))
+            charges[c["rule"]] = charges.get(c["rule"], 0) + c["charges"]
+        for u in rep.unallocated_pools:
+            pool = "pool:" + u["owner"].split(":", 1)[1]
+            lost = u["owner"] + " (no driver data)"
+            cost[pool] = cost.get(pool, Decimal(0)) - (u["cost"] or Decimal(0))
+            cost[lost] = cost.get(lost, Decimal(0)) + (u["cost"] or Decimal(0))
+            charges[lost] = charges.get(lost, 0) + u["charges"]
+    total = sum(cost.values(), Decimal(0))
+
+    def pct(x: Decimal) -> float:
+        return round(float(100 * x / total), 2) if total else 0.0
+
+    def category(rule: str) -> str:
+        return "unallocated" if rule.startswith("unallocated:") else rule_category(rule, owner_tag)
+
+    rows: list[tuple[Any, ...]] = []
+    for cat in _CATEGORY_ORDER:
+        mine = sorted((r for r in cost if category(r) == cat), key=lambda r: (-cost[r], r))
+        sub = sum((cost[r] for r in mine), Decimal(0))
+        rows.append((cat, "(all)", sum(charges.get(r, 0) for r in mine), sub, pct(sub)))
+        rows += [(cat, r, charges.get(r, 0), cost[r], pct(cost[r])) for r in mine]
+    rows.append(("total", "", sum(charges.values()), total, pct(total)))
+    return QueryResult(["allocated_by", "rule", "charges", "cost", "pct"], rows)
+
+
+_TRUE_OWNER_SQL = """
+WITH truth AS (
+  SELECT provider, month, coalesce(account_id, '') AS account_id,
+         coalesce(resource_id, '') AS resource_id, coalesce(service, '') AS service,
+         any_value(true_owner) AS owner
+  FROM read_csv(?, all_varchar = true) GROUP BY ALL),
+a AS (
+  SELECT x_Provider AS provider, strftime(BillingPeriodStart, '%Y-%m') AS month,
+         coalesce(regexp_extract(SubAccountId, '[^/]+$'), '') AS account_id,
+         coalesce(ResourceId, '') AS resource_id, coalesce(ServiceName, '') AS service,
+         x_Team, coalesce(x_RuleId, '') AS rule, EffectiveCost
+  FROM allocated_cost WHERE {scope}),
+j AS (
+  SELECT a.*, t.owner,
+         CASE WHEN t.owner LIKE 'shared:%'
+              THEN rule = 'pool:' || substr(t.owner, 8) AND x_Team NOT LIKE 'unallocated%'
+              ELSE x_Team = t.owner AND rule NOT LIKE 'pool:%' END AS ok
+  FROM a LEFT JOIN truth t USING (provider, month, account_id, resource_id, service))
+SELECT coalesce(provider, 'all') AS provider, sum(EffectiveCost) AS effective_cost,
+       coalesce(sum(EffectiveCost) FILTER (WHERE ok), 0) AS at_true_owner,
+       round(100 * CAST(coalesce(sum(EffectiveCost) FILTER (WHERE ok), 0) AS DOUBLE)
+             / CAST(sum(EffectiveCost) AS DOUBLE), 2) AS pct,
+       coalesce(sum(EffectiveCost) FILTER (WHERE x_Team LIKE 'unallocated%'), 0) AS unallocated
+FROM j GROUP BY ROLLUP (provider) ORDER BY GROUPING(provider), provider"""
+
+
+def true_owner_table(ws: Workspace, out: Path, truth: dict[str, Any]) -> QueryResult:
+    """Per provider: effective cost, the part allocated to its true owner, and unallocated.
+
+    A team's charge counts when it went to that team directly; a shared charge
+    (``shared:<service>``) when the pool of that name split it among teams.
+    """
+    path = out / truth["allocation"]["true_owners_file"]
+    return ws.query(_TRUE_OWNER_SQL.format(scope=_DEMO_ROWS), [str(path), *_scope(truth)])
+
+
+def chargeback_table(ws: Workspace, truth: dict[str, Any], month: str) -> QueryResult:
+    """The month's chargeback: top 10 cost centers, the rest, unallocated, total and bill."""
+    got = ws.chargeback(month)
+    col = {c: i for i, c in enumerate(got.columns)}
+    lines: dict[tuple[str, str], list[Decimal]] = {}
+    for r in got.rows:
+        team = str(r[col["team"]])
+        cost_center = "(unallocated)" if team.startswith("unallocated") else r[col["cost_center"]]
+        key = (str(cost_center), team)
+        sums = lines.setdefault(key, [Decimal(0)] * 3)
+        for i, name in enumerate(("direct", "shared", "total")):
+            sums[i] += r[col[name]] or Decimal(0)
+    named = sorted((k for k in lines if k[0] != "(unallocated)"), key=lambda k: -lines[k][2])
+    rows: list[tuple[Any, ...]] = [(*k, *lines[k]) for k in named[:10]]
+    rest = named[10:]
+    if rest:
+        sums = [sum((lines[k][i] for k in rest), Decimal(0)) for i in range(3)]
+        rows.append((f"({len(rest)} more)", "", *sums))
+    for k in sorted(k for k in lines if k[0] == "(unallocated)"):
+        rows.append((*k, *lines[k]))
+    totals = [sum((v[i] for v in lines.values()), Decimal(0)) for i in range(3)]
+    rows.append(("total", "", *totals))
+    bill = _bill(truth, month, ws.config.allocation.basis)
+    if bill is not None:
+        ok = "= total" if bill == totals[2] else "≠ total"
+        rows.append(("bill", ok, None, None, bill))
+    return QueryResult(["cost_center", "team", "direct", "shared", "total"], rows)
+
+
+def _bill(truth: dict[str, Any], month: str, basis: str) -> Decimal | None:
+    """The month's bill on the allocation basis, from the ground truth (None: not known)."""
+    key = {"EffectiveCost": "effective_cost", "BilledCost": "billed_cost"}.get(basis)
+    if key is None:
+        return None
+    return sum((Decimal(t[key]) for t in truth["totals"] if t["month"] == month), Decimal(0))

@@ -1,6 +1,7 @@
 """The demo company: deterministic files, ground truth that matches both the raw files (read
-with plain DuckDB, no costline code) and the ingested cost table, and the features later
-stages rely on (tag coverage, org hierarchy, anomalies, commitments, telemetry)."""
+with plain DuckDB, no costline code) and the ingested cost table, the features later
+stages rely on (tag coverage, org hierarchy, anomalies, commitments, telemetry), and its
+allocation measured against the true owner of every line (``truth/owners.csv``)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,16 @@ import duckdb
 import pytest
 import yaml
 
+from costline.allocation import AllocationReport
 from costline.core.progress import NoProgress
 from costline.demo import generate, is_current
-from costline.service_demo import DEMO_DIR, run_demo
+from costline.demo.rules import MARKER
+from costline.service_demo import (
+    DEMO_DIR,
+    chargeback_table,
+    install_allocation_inputs,
+    run_demo,
+)
 from costline.workspace import Workspace
 
 ROWS, SEED = 400, 11
@@ -72,7 +80,8 @@ def test_same_seed_gives_byte_identical_files(
     again = tmp_path / "again"
     generate(again, rows=ROWS, seed=SEED)
     assert _hashes(again) == _hashes(demo[0])
-    assert len(_hashes(again)) == 9 + 5  # billing + utilization, pods, jobs, org, truth
+    # billing + utilization, pods, jobs, org, truth + owners, 3 rules, 2 metrics, true owners
+    assert len(_hashes(again)) == 9 + 5 + 1 + 3 + 2 + 1
 
 
 def test_different_seed_gives_different_files(
@@ -376,26 +385,268 @@ def test_commitments_are_listed(demo: tuple[Path, dict[str, Any]]) -> None:
     assert kinds == ["Reservation", "ReservedInstance", "ReservedInstance", "SavingsPlan"]
 
 
+# -- allocation against the true owners -----------------------------------------------------
+Key = tuple[str, str, str, str, str]  # provider, month, account, resource, service
+
+
+@pytest.fixture(scope="module")
+def allocated(
+    ingested: Workspace, demo: tuple[Path, dict[str, Any]]
+) -> dict[str, AllocationReport]:
+    """The demo's owners, rules and metrics installed, and every demo month allocated."""
+    root, truth = demo
+    assert install_allocation_inputs(ingested, root) is None
+    for item in truth["allocation"]["metrics"]:
+        assert ingested.load_metrics(root / item["file"], metric=item["metric"]) > 0
+    return {m: ingested.allocate(m) for m in truth["generator"]["months"]}
+
+
+def _true_owners(root: Path) -> list[dict[str, str]]:
+    with (root / "truth" / "owners.csv").open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _key(provider: str, month: str, account: str | None, resource: str | None, service: str) -> Key:
+    # Azure's SubAccountId is the ARM id /subscriptions/<guid>; the truth has the export's guid.
+    return (provider, month, (account or "").rsplit("/", 1)[-1], resource or "", service or "")
+
+
+def _by_key(ws: Workspace, table: str, extra: str = "") -> dict[tuple[Any, ...], Decimal]:
+    rows = ws.query(
+        "SELECT x_Provider, strftime(BillingPeriodStart, '%Y-%m'), SubAccountId, ResourceId, "
+        f"ServiceName{extra}, sum(EffectiveCost) FROM {table} GROUP BY ALL"
+    ).rows
+    out: dict[tuple[Any, ...], Decimal] = {}
+    for r in rows:
+        k = (*_key(*r[:5]), *r[5:-1])
+        out[k] = out.get(k, Decimal(0)) + r[-1]
+    return out
+
+
+def test_allocation_conserves_every_demo_month_exactly(
+    ingested: Workspace, demo: tuple[Path, dict[str, Any]], allocated: dict[str, AllocationReport]
+) -> None:
+    # Totals per provider and month equal the ground truth (computed by the generator from
+    # the rows it wrote), and every charge's parts add up to that charge.
+    got = ingested.query(
+        "SELECT x_Provider, strftime(BillingPeriodStart, '%Y-%m'), sum(BilledCost), "
+        "sum(EffectiveCost) FROM allocated_cost GROUP BY 1, 2"
+    ).rows
+    expected = {k: (b, e) for k, (_, b, e) in _truth_totals(demo[1]).items()}
+    assert {(p, m): (b, e) for p, m, b, e in got} == expected
+    # A charge is a cost row: its id is the cost table's x_ChargeId (or its rowid before the
+    # first allocation gave it one).
+    charge = (
+        "x_ChargeId"
+        if "x_ChargeId" in ingested.query("SELECT * FROM cost LIMIT 0").columns
+        else "rowid"
+    )
+    broken = ingested.query(
+        "SELECT count(*) FROM (SELECT x_ChargeId, sum(EffectiveCost) AS e, sum(BilledCost) AS b "
+        f"FROM allocated_cost GROUP BY 1) a FULL JOIN (SELECT {charge} AS x_ChargeId, "
+        "EffectiveCost, BilledCost FROM cost) c USING (x_ChargeId) "
+        "WHERE a.e IS DISTINCT FROM c.EffectiveCost OR a.b IS DISTINCT FROM c.BilledCost"
+    ).rows[0][0]
+    assert broken == 0
+    for month, report in allocated.items():
+        assert report.unallocated_pools == [], month  # every pool found its driver data
+
+
+def test_true_owner_keys_identify_every_line(
+    ingested: Workspace, demo: tuple[Path, dict[str, Any]], allocated: dict[str, AllocationReport]
+) -> None:
+    # The join the share below relies on: each cost row maps to a truth line key, and the
+    # cost per key equals the generator's.
+    truth: dict[Key, Decimal] = {}
+    for r in _true_owners(demo[0]):
+        k = _key(r["provider"], r["month"], r["account_id"], r["resource_id"], r["service"])
+        truth[k] = truth.get(k, Decimal(0)) + Decimal(r["effective_cost"])
+    assert _by_key(ingested, "cost") == truth
+    # shared:<service> names the pool that should split it
+    pools = {p.id for p in ingested.rules().rules.pools}
+    assert pools == set(demo[1]["allocation"]["shared_services"])
+    shared = {
+        r["true_owner"] for r in _true_owners(demo[0]) if r["true_owner"].startswith("shared:")
+    }
+    assert shared == {f"shared:{p}" for p in pools}
+
+
+def _owner_share(
+    ws: Workspace, root: Path
+) -> tuple[dict[str, Decimal], dict[str, Decimal], dict[str, dict[str, Decimal]]]:
+    """Effective cost per provider, the part at its true owner, and per tag mode the cost,
+    the part at its true owner and the part charged to a wrong team."""
+    owner: dict[Key, str] = {}
+    modes: dict[Key, set[str]] = {}
+    for r in _true_owners(root):
+        k = _key(r["provider"], r["month"], r["account_id"], r["resource_id"], r["service"])
+        owner[k] = r["true_owner"]
+        modes.setdefault(k, set()).add(r["tag_mode"])
+    total: dict[str, Decimal] = {}
+    right: dict[str, Decimal] = {}
+    by_mode: dict[str, dict[str, Decimal]] = {}
+    for group, cost in _by_key(ws, "allocated_cost", ", x_Team, x_RuleId").items():
+        key: Key = group[:5]
+        team, rule = group[5], group[6]
+        want = owner[key]
+        # A shared charge is right when the pool named after its service split it to teams;
+        # a team's charge when it went to that team directly.
+        ok = (
+            rule == "pool:" + want.removeprefix("shared:") and not team.startswith("unallocated")
+            if want.startswith("shared:")
+            else team == want and not rule.startswith("pool:")
+        )
+        total[key[0]] = total.get(key[0], Decimal(0)) + cost
+        right[key[0]] = right.get(key[0], Decimal(0)) + (cost if ok else Decimal(0))
+        mode = next(iter(modes[key])) if len(modes[key]) == 1 else "mixed"
+        stats = by_mode.setdefault(
+            mode, {"cost": Decimal(0), "ok": Decimal(0), "wrong": Decimal(0)}
+        )
+        stats["cost"] += cost
+        stats["ok"] += cost if ok else Decimal(0)
+        stats["wrong"] += cost if not ok and not team.startswith("unallocated") else Decimal(0)
+    return total, right, by_mode
+
+
+def test_share_of_spend_at_its_true_owner(
+    ingested: Workspace, demo: tuple[Path, dict[str, Any]], allocated: dict[str, AllocationReport]
+) -> None:
+    root, truth = demo
+    total, right, by_mode = _owner_share(ingested, root)
+    # Every tag problem the rules can repair is repaired: key case and the teem typo (key
+    # folding and alias), value case (value folding), a missing team tag (cost-center tag,
+    # account owner), the shared services (pools) and the fees (pools).
+    for mode in ("ok", "key-case", "key-typo", "value-case", "no-team", "untagged", "fee"):
+        if mode in by_mode:
+            assert by_mode[mode]["ok"] == by_mode[mode]["cost"], mode
+    # value-unknown cannot be: the tag is present and names no team, and a row's own tag wins
+    # over every fallback, so it stays unallocated (and is reported, see below).
+    if "value-unknown" in by_mode:
+        assert by_mode["value-unknown"]["ok"] == 0
+    # What is not at its true owner is unallocated: no dollar is charged to a wrong team.
+    assert all(stats["wrong"] == 0 for stats in by_mode.values()), by_mode
+    unknown = sum(
+        (
+            Decimal(r["effective_cost"])
+            for r in _true_owners(root)
+            if r["tag_mode"] == "value-unknown"
+        ),
+        Decimal(0),
+    )
+    untagged = sum(
+        (Decimal(r["effective_cost"]) for r in _true_owners(root) if r["tag_mode"] == "none"),
+        Decimal(0),
+    )
+    bill = sum(total.values(), Decimal(0))
+    share = sum(right.values(), Decimal(0)) / bill
+    # Bracketed by the ground truth: everything but value-unknown is recoverable except `none`
+    # resources with generated ids in AWS department accounts (instances, volumes).
+    assert 1 - (unknown + untagged) / bill <= share <= 1 - unknown / bill
+    # value-unknown is one of six modes (five on GCP) picked per resource inside a 15-25 %
+    # budget of not-allocatable spend, most of which is shared spend untagged by nature; it
+    # measured 0.1-1.6 % of spend over the seeds tried (1.2 % here), so 97 % leaves margin
+    # without hiding a rule that stops working (any repaired mode is > 0.3 % of spend).
+    assert share >= Decimal("0.97"), share
+    assert set(total) == {"aws", "azure", "gcp"}
+
+
+def test_unknown_team_values_are_reported(
+    demo: tuple[Path, dict[str, Any]], allocated: dict[str, AllocationReport]
+) -> None:
+    root, truth = demo
+    for month, report in allocated.items():
+        names = sorted(u["value"] for u in report.unknown_teams)
+        assert names == truth["allocation"]["unknown_team_values"][month]
+        expected = sum(
+            (
+                Decimal(r["effective_cost"])
+                for r in _true_owners(root)
+                if r["tag_mode"] == "value-unknown" and r["month"] == month
+            ),
+            Decimal(0),
+        )
+        assert sum((u["cost"] for u in report.unknown_teams), Decimal(0)) == expected
+    assert any(truth["allocation"]["unknown_team_values"].values())  # this seed has some
+
+
+def test_chargeback_of_a_demo_month_totals_the_bill(
+    ingested: Workspace, demo: tuple[Path, dict[str, Any]], allocated: dict[str, AllocationReport]
+) -> None:
+    truth = demo[1]
+    month = truth["generator"]["months"][-1]
+    bill = sum(
+        (Decimal(t["effective_cost"]) for t in truth["totals"] if t["month"] == month), Decimal(0)
+    )
+    charged = ingested.chargeback(month)
+    total = charged.columns.index("total")
+    assert sum((r[total] for r in charged.rows), Decimal(0)) == bill
+    table = chargeback_table(ingested, truth, month)
+    last = {r[0]: r for r in table.rows[-2:]}
+    assert last["total"][-1] == bill and last["bill"][1:] == ("= total", None, None, bill)
+    assert len(table.rows) == 10 + 1 + 1 + 2  # top 10, the rest, unallocated, total, bill
+
+
+def test_demo_never_overwrites_a_users_owners_or_rules(
+    demo: tuple[Path, dict[str, Any]], workspace: Workspace
+) -> None:
+    root = demo[0]
+    mine = "version: 1\\nbusiness_units: []\\n"
+    workspace.owners_path.write_text(mine)
+    assert install_allocation_inputs(workspace, root) == workspace.owners_path
+    assert workspace.owners_path.read_text() == mine
+    assert not list(workspace.rules_path.iterdir())
+    # Files the demo wrote (marker line) are replaced; a stale one is removed.
+    workspace.owners_path.write_text(MARKER + "\\n" + mine)
+    (workspace.rules_path / "05-old.yaml").write_text(MARKER + "\\nversion: 1\\n")
+    assert install_allocation_inputs(workspace, root) is None
+    assert workspace.owners_path.read_text() == (root / "owners.yaml").read_text()
+    assert sorted(p.name for p in workspace.rules_path.iterdir()) == [
+        "10-tags.yaml",
+        "20-owner.yaml",
+        "30-shared.yaml",
+    ]
+    # A rules file of the user's blocks it too.
+    (workspace.rules_path / "99-mine.yaml").write_text("version: 1\\n")
+    assert install_allocation_inputs(workspace, root) == workspace.rules_path / "99-mine.yaml"
+
+
 # -- run_demo -------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_run_demo_twice(tmp_path: Path) -> None:
     ws = Workspace.init(tmp_path / "acme")
-    tables = dict(run_demo(ws, rows=300, seed=5, progress=NoProgress()))
-    assert len(tables) == 4
+    progress = NoProgress()
+    tables = dict(run_demo(ws, rows=300, seed=5, progress=progress))
+    assert len(tables) == 7 and not progress.warnings
     totals = next(v for k, v in tables.items() if "totals" in k)
     assert [r[-1] for r in totals.rows] == ["yes"] * 9
     alloc = next(v for k, v in tables.items() if "allocatable" in k)
     assert alloc.rows[-1][0] == "all" and 75 <= float(alloc.rows[-1][3]) <= 85
-    top = next(v for k, v in tables.items() if "top 10" in k)
+    top = next(v for k, v in tables.items() if "top 10 services" in k)
     assert len(top.rows) == 10
+    truth = json.loads((ws.root / DEMO_DIR / "ground_truth.json").read_text())
+    coverage = next(v for k, v in tables.items() if "coverage" in k)
+    by = {r[0]: r for r in coverage.rows if r[1] in ("(all)", "")}
+    assert list(by) == ["tags", "virtual tags", "pools", "unallocated", "total"]
+    assert by["total"][3] == sum(Decimal(t["effective_cost"]) for t in truth["totals"])
+    assert sum(by[c][3] for c in ("tags", "virtual tags", "pools", "unallocated")) == by["total"][3]
+    owner = next(v for k, v in tables.items() if "true owner" in k)
+    assert [r[0] for r in owner.rows] == ["aws", "azure", "gcp", "all"]
+    assert owner.rows[-1][3] >= 97  # see test_share_of_spend_at_its_true_owner
+    charge = next(v for k, v in tables.items() if "chargeback" in k)
+    assert charge.rows[-1][:2] == ("bill", "= total")
     ingest = next(v for k, v in tables.items() if k.endswith("ingest"))
     assert {r[1] for r in ingest.rows} == {"loaded"}
     stamp = (ws.root / DEMO_DIR / "ground_truth.json").stat().st_mtime_ns
+    runs = ws.allocation_runs().rows
     again = dict(run_demo(ws, rows=300, seed=5, progress=NoProgress()))
     assert (ws.root / DEMO_DIR / "ground_truth.json").stat().st_mtime_ns == stamp
     assert {r[1] for r in next(v for k, v in again.items() if k.endswith("ingest")).rows} == {
         "unchanged"
     }
+    # The second run re-allocates with the same rules version and gets the same chargeback.
+    assert len(ws.allocation_runs().rows) == 2 * len(runs)
+    assert {r[2] for r in ws.allocation_runs().rows} == {runs[0][2]}
+    assert next(v for k, v in again.items() if "chargeback" in k).rows == charge.rows
 
 
 @pytest.mark.slow
@@ -420,4 +671,6 @@ def test_cli_demo_creates_a_workspace_and_prints_the_summary(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     assert "matches_ground_truth" in done.stdout and " NO " not in done.stdout
     assert "top 10 services" in done.stdout
+    assert "allocation coverage" in done.stdout and "true owner" in done.stdout
+    assert "= total" in done.stdout  # the chargeback's total equals the bill
     assert (tmp_path / "costline-demo" / DEMO_DIR / "ground_truth.json").is_file()

@@ -1,8 +1,9 @@
 """The demo company: a deterministic multi-cloud FinOps dataset with known answers.
 
 ``generate(out, rows=..., seed=...)`` writes AWS CUR 2.0 Parquet, an Azure EA amortized-cost
-CSV and a GCP detailed billing export (NDJSON) for three months, plus telemetry and a
-``ground_truth.json`` with the exact totals. See docs/demo.md.
+CSV and a GCP detailed billing export (NDJSON) for three months, plus telemetry, the allocation
+inputs (``owners.yaml``, ``rules/``, ``metrics/``), the true owner of every line
+(``truth/owners.csv``) and a ``ground_truth.json`` with the exact totals. See docs/demo.md.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ Layout (``demo-data/``)::
     billing/azure/acme-ea-amortized/20260701-20260731/acme-ea-amortized_<guid>.csv     (×3)
     billing/gcp/acme-billing-export-detailed-2026-07.ndjson                            (×3)
     telemetry/utilization.csv   k8s/pod_usage.csv   jobs/gpu_jobs.csv
+    owners.yaml   rules/*.yaml   metrics/*.csv      (allocation inputs)
+    truth/owners.csv                                 (the true owner of every line)
     org.yaml   ground_truth.json
 
 Only ``billing/`` holds cost exports (ingest that folder). The same ``seed`` and ``rows`` give
@@ -24,15 +26,40 @@ import yaml
 
 from costline.core.errors import CostlineError
 from costline.core.progress import NoProgress, Progress
-from costline.demo import aws, aws_cur, azure, budget, gcp, org, tagging, telemetry, truth
+from costline.demo import (
+    aws,
+    aws_cur,
+    azure,
+    budget,
+    gcp,
+    metrics,
+    org,
+    rules,
+    tagging,
+    telemetry,
+    truth,
+)
 from costline.demo.model import Line, Plan
 from costline.demo.periods import MONTHS
+from costline.demo.writers import write_csv
 
 GROUND_TRUTH = "ground_truth.json"
 BILLING = "billing"
-OWNED = ("billing", "telemetry", "k8s", "jobs", "org.yaml", GROUND_TRUTH)
+OWNED = (
+    "billing",
+    "telemetry",
+    "k8s",
+    "jobs",
+    "metrics",
+    "rules",
+    "truth",
+    "org.yaml",
+    rules.OWNERS,
+    GROUND_TRUTH,
+)
 MIN_ROWS = 100
-GENERATOR = "costline-demo/1"
+# NOTE: bump when the set of generated files changes, so older demo folders are regenerated.
+GENERATOR = "costline-demo/2"
 _PROVIDERS: dict[str, Any] = {"aws": (aws, aws_cur), "azure": (azure, azure), "gcp": (gcp, gcp)}
 
 
@@ -110,6 +137,7 @@ def generate(
         billing += renderer.write(lines[name], out / BILLING / name, seed)
     bar.update(completed=4, detail="telemetry")
     extra = _telemetry(out, plans, lines, seed)
+    extra["allocation"] = _allocation(out, lines, extra.pop("pods"), seed)
     data = _truth(out, plans, lines, billing, extra, rows=rows, seed=seed)
     bar.update(completed=6, detail="ground truth")
     bar.finish(
@@ -136,10 +164,38 @@ def _telemetry(
     )
     return {
         "paths": [*paths, org_path],
+        "pods": pods,
         "cluster": cluster,
         "overprovisioned": telemetry.overprovisioned(plans, util, lines),
         "jobs": len(jobs),
     }
+
+
+def _allocation(
+    out: Path, lines: dict[str, list[Line]], pods: list[dict[str, Any]], seed: int
+) -> dict[str, Any]:
+    """owners.yaml, rules/, the metrics the pools need and truth/owners.csv."""
+    paths = metrics.write_all(out, pods, seed=seed)
+    owners = out / rules.OWNERS
+    owners.write_text(rules.owners_yaml())
+    paths.append(owners)
+    for name, text in rules.rule_files().items():
+        path = out / rules.RULES_DIR / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        paths.append(path)
+    owner_rows = truth.owner_rows(lines)
+    paths.append(write_csv(owner_rows, truth.OWNER_COLUMNS, out / truth.OWNERS_FILE))
+    summary = {
+        "owners_file": rules.OWNERS,
+        "rules_dir": rules.RULES_DIR,
+        "metrics": [{"file": f, "metric": m} for f, m in metrics.METRIC_FILES],
+        "true_owners_file": truth.OWNERS_FILE,
+        "shared_services": list(rules.shared_services()),
+        "true_owner_effective_cost": truth.true_owner_totals(owner_rows),
+        "unknown_team_values": truth.unknown_team_values(lines),
+    }
+    return {"paths": paths, "summary": summary}
 
 
 def _truth(
@@ -152,7 +208,8 @@ def _truth(
     rows: int,
     seed: int,
 ) -> dict[str, Any]:
-    files = dict(truth.file_entry(out, p) for p in [*billing, *extra["paths"]])
+    paths = [*billing, *extra["paths"], *extra["allocation"]["paths"]]
+    files = dict(truth.file_entry(out, p) for p in paths)
     data: dict[str, Any] = {
         "format_version": truth.FORMAT_VERSION,
         "generator": {
@@ -173,6 +230,7 @@ def _truth(
         "commitments": [c for p in plans.values() for c in p.commitments],
         "kubernetes": extra["cluster"],
         "gpu_jobs": {"file": "jobs/gpu_jobs.csv", "count": extra["jobs"]},
+        "allocation": extra["allocation"]["summary"],
     }
     (out / GROUND_TRUTH).write_text(json.dumps(data, indent=2, default=str) + "\n")
     return data

@@ -3,6 +3,12 @@
 Every figure is computed from the rows as written (the same Decimal values the writers
 emit), never re-read from files. Money is an exact decimal string with 10 places (the
 cost store's scale). See docs/demo.md for the format.
+
+``truth/owners.csv`` says who truly owns every line: the team whose workload it is (whatever
+its tags say), or ``shared:<service>`` for spend that belongs to no single team (support,
+network, the Kubernetes cluster, the data platform, unused commitments, security tooling, the
+sandbox). Lines are keyed by what the export says about them: provider, month, account,
+resource id and service.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from costline.demo import aws_cur, azure, gcp, org
-from costline.demo.model import Anomaly, Line, Plan
+from costline.demo.model import Anomaly, Line, Plan, logical_tags
 from costline.demo.periods import MONTHS
 
 TEAM_KEY = {"aws": "user_team", "azure": "team", "gcp": "team"}
@@ -149,3 +155,146 @@ def _service(provider: str, lines: list[Line], key: str) -> str:
 def file_entry(root: Path, path: Path) -> tuple[str, str]:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return path.relative_to(root).as_posix(), digest
+
+
+# -- true owners ----------------------------------------------------------------------------
+SHARED = "shared:"
+OWNERS_FILE = "truth/owners.csv"
+OWNER_COLUMNS = (
+    "provider",
+    "month",
+    "account_id",
+    "resource_id",
+    "service",
+    "true_owner",
+    "tag_mode",
+    "rows",
+    "effective_cost",
+)
+# Streams that are shared services by design: stream key (or key prefix ending in ``:``) →
+# service. Their tags may name the team that runs the service (networking runs the NAT
+# gateway), but the spend serves everyone, so its true owner is ``shared:<service>``.
+SHARED_STREAMS: tuple[tuple[str, str], ...] = (
+    ("aws:eks:", "kubernetes"),  # cluster fee and the shared-prod nodes
+    ("aws:dt:az", "kubernetes"),  # inter-AZ traffic inside the EKS account
+    ("aws:nat:", "network"),
+    ("aws:dt:out", "network"),  # internet egress without a resource
+    ("aws:dp:", "data-platform"),  # Redshift, the S3 lake, Glue
+    ("aws:ri1:", "data-platform"),  # the Spark workers (RI-covered)
+    ("aws:sandbox:", "sandbox"),  # the forgotten instance nobody owns
+    ("azure:vpngw", "network"),
+    ("azure:bandwidth", "network"),
+    ("azure:defender", "security"),
+    ("gcp:vpc:", "network"),
+    ("gcp:lake:", "data-platform"),
+)
+
+
+def _shared_stream(key: str) -> str | None:
+    for prefix, service in SHARED_STREAMS:
+        if key == prefix or (prefix.endswith(":") and key.startswith(prefix)):
+            return service
+    return None
+
+
+def _fee_service(provider: str, values: dict[str, Any]) -> str:
+    """The shared service of a line without a stream (fees, commitments, credits)."""
+    if provider == "aws":
+        kind = values["line_item_line_item_type"]
+        if kind in ("SavingsPlanRecurringFee", "RIFee") or values.get(
+            "reservation_reservation_a_r_n"
+        ):
+            return "commitments"
+        return "sandbox" if kind == "Credit" else "support"
+    if provider == "azure" and values.get("ChargeType") == "UnusedReservation":
+        return "commitments"
+    if provider == "gcp" and values["service"]["description"] == "Support":
+        return "support"
+    raise ValueError(f"no owner for a {provider} line without a stream: {values}")
+
+
+def true_owner(provider: str, line: Line) -> str:
+    """A team id, or ``shared:<service>`` (see :data:`SHARED_STREAMS`).
+
+    Raises:
+        ValueError: a line the generator did not give an owner (a bug in the demo).
+    """
+    stream = line.stream
+    if stream is None:
+        return SHARED + _fee_service(provider, line.values)
+    service = _shared_stream(stream.key)
+    if service is not None:
+        return SHARED + service
+    if stream.team is None:
+        raise ValueError(f"stream {stream.key} has no team and is not a shared service")
+    return stream.team
+
+
+def line_key(provider: str, line: Line) -> tuple[str, str, str]:
+    """(account id, resource id, service) as the export writes them ('' when absent)."""
+    v = line.values
+    if provider == "aws":
+        return (
+            str(v["line_item_usage_account_id"]),
+            v.get("line_item_resource_id") or "",
+            str(v["product"]["product_name"]),
+        )
+    if provider == "azure":
+        return str(v["SubscriptionId"]), v["ResourceId"] or "", str(v["MeterCategory"])
+    return (
+        v["project"]["id"] or "",
+        v["resource"]["global_name"] or "",
+        str(v["service"]["description"]),
+    )
+
+
+def tag_mode(line: Line) -> str:
+    """``ok`` or a bad tag mode; ``untagged`` (shared, no team tag); ``fee`` (no resource)."""
+    if line.stream is None:
+        return "fee"
+    return "untagged" if line.stream.team is None else line.stream.tag_mode
+
+
+def owner_rows(lines: dict[str, list[Line]]) -> list[dict[str, Any]]:
+    """``truth/owners.csv``: rows and effective cost per line key, true owner and tag mode.
+
+    Raises:
+        ValueError: two owners for one key (the key would not identify the owner).
+    """
+    owner_of: dict[tuple[str, ...], str] = {}
+    agg: dict[tuple[str, ...], tuple[int, Decimal]] = {}
+    for provider, provider_lines in lines.items():
+        for ln in provider_lines:
+            key = (provider, ln.month.label, *line_key(provider, ln))
+            owner = true_owner(provider, ln)
+            if owner_of.setdefault(key, owner) != owner:
+                raise ValueError(f"{key} has two true owners: {owner_of[key]} and {owner}")
+            full = (*key, owner, tag_mode(ln))
+            n, cost = agg.get(full, (0, Decimal(0)))
+            agg[full] = (n + 1, cost + ln.effective)
+    return [
+        dict(zip(OWNER_COLUMNS, (*k, n, money(c)), strict=True))
+        for k, (n, c) in sorted(agg.items())
+    ]
+
+
+def unknown_team_values(lines: dict[str, list[Line]]) -> dict[str, list[str]]:
+    """Per month, the team tag values of ``value-unknown`` resources (names of no team)."""
+    out: dict[str, set[str]] = {m.label: set() for m in MONTHS}
+    for provider_lines in lines.values():
+        for ln in provider_lines:
+            stream = ln.stream
+            if stream is not None and stream.team is not None:
+                if stream.tag_mode == "value-unknown":
+                    out[ln.month.label].add(logical_tags(stream)["team"])
+    return {month: sorted(values) for month, values in out.items()}
+
+
+def true_owner_totals(rows: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Effective cost per provider owned by teams and by shared services."""
+    out: dict[str, dict[str, Decimal]] = {}
+    for r in rows:
+        kind = "shared" if r["true_owner"].startswith(SHARED) else "teams"
+        sums = out.setdefault(r["provider"], {"teams": Decimal(0), "shared": Decimal(0)})
+        sums[kind] += Decimal(r["effective_cost"])
+    return {p: {k: money(v) for k, v in sums.items()} for p, sums in out.items()}
