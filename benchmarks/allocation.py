@@ -237,8 +237,9 @@ def child(kind: str, root: Path, out: Path) -> None:
 
         ws = Workspace.open(root)
         ws.allocate("2026-10")
+        # what `costline chargeback` reads (the narrow facts view, no join with cost)
         result = ws.query(
-            "SELECT COALESCE(x_CostCenter, x_Team), SUM(EffectiveCost) FROM allocated_cost "
+            "SELECT COALESCE(x_CostCenter, x_Team), SUM(EffectiveCost) FROM allocation_facts "
             "GROUP BY 1 ORDER BY 1"
         ).rows
     else:

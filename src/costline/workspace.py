@@ -271,6 +271,15 @@ class Workspace:
             allocation.ensure_tables(wh.con)
             return wh.query(sql, params)
 
+    def unallocated_charges(self, period: str) -> int:
+        """Charges of the month without an allocation (ingested after the last run, or never run)."""
+        where = allocation.plan.period_filter(allocation.parse_period(period))
+        result = self._allocated(
+            f"SELECT (SELECT count(*) FROM cost WHERE {where}) - "
+            f"(SELECT count(*) FROM allocation_rows WHERE {where})"
+        )
+        return int(result.rows[0][0])
+
     def chargeback(self, period: str, *, basis: str | None = None) -> QueryResult:
         month = allocation.parse_period(period).isoformat()
         return self._allocated(

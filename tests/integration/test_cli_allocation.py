@@ -110,3 +110,31 @@ def test_errors_are_one_red_line_with_a_fix(allocated: Workspace) -> None:
         app, ["--workspace", str(allocated.root), "allocate", "--period", "Sept"]
     )
     assert result.exit_code != 0
+
+
+def test_chargeback_warns_about_charges_ingested_after_the_run(
+    allocated: Workspace, tmp_path: Path
+) -> None:
+    _cli(allocated, "allocate", "--period", "2024-09")
+    from tests.allocation_kit import ALLOC_COLUMNS
+    from tests.focus_files import write_focus_csv
+
+    later = write_focus_csv(
+        tmp_path / "late.csv",
+        [charge("7", tags={"team": "web"}, BillingAccountId="other-acct")],
+        ALLOC_COLUMNS,
+    )
+    assert not allocated.ingest([later]).failed
+    assert allocated.unallocated_charges("2024-09") == 1
+    result = runner.invoke(
+        app, ["--workspace", str(allocated.root), "chargeback", "--period", "2024-09"]
+    )
+    assert result.exit_code == 0
+    assert "1 charges of 2024-09 are not in this chargeback" in result.output
+    # the FOCUS view shows the new charge as not yet allocated, never twice
+    rows = allocated.query(
+        "SELECT count(*), count(x_Team) FROM allocated_cost WHERE EffectiveCost = 7"
+    ).rows
+    assert rows == [(1, 0)]
+    _cli(allocated, "allocate", "--period", "2024-09")
+    assert allocated.unallocated_charges("2024-09") == 0

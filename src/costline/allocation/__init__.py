@@ -8,6 +8,7 @@ explain and what-if from it.
 
 from __future__ import annotations
 
+from costline.allocation import plan
 from costline.allocation.metrics import load_metrics
 from costline.allocation.run import (
     AllocationError,
@@ -25,5 +26,6 @@ __all__ = [
     "ensure_tables",
     "load_metrics",
     "parse_period",
+    "plan",
     "what_if",
 ]

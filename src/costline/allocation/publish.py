@@ -36,11 +36,29 @@ from costline.schema.focus import STORE_COLUMNS
 # Columns allocation adds to ``cost`` (NULL until a run allocates the row).
 ENRICH_COLUMNS: tuple[tuple[str, str], ...] = (("x_ChargeId", "BIGINT"),)
 
-ROWS_DDL = (
-    "CREATE TABLE IF NOT EXISTS allocation_rows (x_ChargeId BIGINT, "
-    "BillingPeriodStart TIMESTAMP, x_Team VARCHAR, x_RuleId VARCHAR, "
-    "x_VirtualTags MAP(VARCHAR, VARCHAR), x_AllocationRunId VARCHAR)"
+# One narrow row per charge: its owner and rule, plus the few columns that partition pools and
+# feed chargeback (so reports on the default bases never join the wide cost table).
+ROW_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("x_ChargeId", "BIGINT"),
+    ("BillingPeriodStart", "TIMESTAMP"),
+    ("ChargePeriodStart", "TIMESTAMP"),
+    ("x_Provider", "VARCHAR"),
+    ("BillingCurrency", "VARCHAR"),
+    ("BilledCost", "DECIMAL(38, 10)"),
+    ("EffectiveCost", "DECIMAL(38, 10)"),
+    ("x_Team", "VARCHAR"),
+    ("x_RuleId", "VARCHAR"),
+    ("x_OwnerValue", "VARCHAR"),
+    ("x_VirtualTags", "MAP(VARCHAR, VARCHAR)"),
+    ("x_AllocationRunId", "VARCHAR"),
 )
+_FIXED = {n for n, _ in ROW_COLUMNS[1:7]}
+ROWS_DDL = (
+    "CREATE TABLE IF NOT EXISTS allocation_rows ("
+    + ", ".join(f"{n} {t}" for n, t in ROW_COLUMNS)
+    + ")"
+)
+OVERLAP = "!overlap"
 
 PARTS_DDL = (
     "CREATE TABLE IF NOT EXISTS allocation_parts (x_ChargeId BIGINT, "
@@ -93,14 +111,35 @@ def view_sql() -> str:
     )
 
 
+def facts_view_sql() -> str:
+    """``allocation_facts``: one row per direct charge or split part, narrow, for reports.
+
+    Chargeback, showback and explain on EffectiveCost/BilledCost read this instead of the wide
+    ``allocated_cost`` view, so they never join the cost table.
+    """
+    return (
+        "CREATE OR REPLACE VIEW allocation_facts AS SELECT u.*, t.cost_center AS x_CostCenter, "
+        "t.department AS x_Department, t.business_unit AS x_BusinessUnit FROM ("
+        "SELECT x_ChargeId, BillingPeriodStart, x_Provider, BillingCurrency, x_Team, x_RuleId, "
+        "x_RuleId AS x_AllocationPath, CAST(NULL AS VARCHAR) AS AllocatedMethodDetails, "
+        "BilledCost, EffectiveCost, x_AllocationRunId FROM allocation_rows "
+        f"WHERE NOT starts_with(x_RuleId, {lit(POOL_PREFIX)}) "
+        "UNION ALL SELECT p.x_ChargeId, p.BillingPeriodStart, a.x_Provider, a.BillingCurrency, "
+        "p.x_Team, p.x_RuleId, p.x_AllocationPath, p.AllocatedMethodDetails, p.BilledCost, "
+        "p.EffectiveCost, p.x_AllocationRunId FROM allocation_parts p JOIN allocation_rows a "
+        "ON a.x_ChargeId = p.x_ChargeId AND a.x_AllocationRunId = p.x_AllocationRunId) u "
+        "LEFT JOIN allocation_teams t ON t.run_id = u.x_AllocationRunId AND t.team = u.x_Team"
+    )
+
+
 @dataclass
 class PublishPlan:
     """Statements of a published run, in order (``{offset}`` is filled in by the runner)."""
 
     ids_sql: str
     teams_sql: str
-    rows_sql: str
     store_rows_sql: str
+    rows_view_sql: str
     parts_sql: str
     steps: list[PoolStep]
     output_sql: str
@@ -150,9 +189,30 @@ def build_publish_plan(
         if extra
         else "CAST(NULL AS MAP(VARCHAR, VARCHAR))"
     )
+    owner_col = select.vtag_columns.get(rules.owner.vtag, "CAST(NULL AS VARCHAR)")
+    rows_select = select.rows_sql.removeprefix("CREATE OR REPLACE TEMP TABLE _a_rows AS ")
     store_rows_sql = (
-        "INSERT INTO allocation_rows SELECT x_ChargeId, BillingPeriodStart, _owner, _rule, "
-        f"{vmap}, {lit(run_id)} FROM _a_rows"
+        "INSERT INTO allocation_rows SELECT x_ChargeId, BillingPeriodStart, ChargePeriodStart, "
+        "x_Provider, BillingCurrency, BilledCost, EffectiveCost, _owner, "
+        f"CASE WHEN _pool_hits > 1 THEN {lit(OVERLAP)} ELSE _rule END, "
+        f"CASE WHEN _rule = 'unknown-team' THEN {owner_col} END, {vmap}, {lit(run_id)} "
+        f"FROM ({rows_select}) q"
+    )
+    # What the pool steps read: the run's rows, with the cost table's extra columns only when
+    # a pool partitions by columns allocation_rows does not keep.
+    wanted = [k for k in keep if k not in _FIXED]
+    base = (
+        "SELECT a.x_ChargeId, "
+        + ", ".join(f"a.{ident(c)}" for c in sorted(_FIXED))
+        + "".join(f", c.{ident(c)}" for c in wanted)
+        + ", a.x_Team AS _owner, a.x_RuleId AS _rule, a.x_OwnerValue AS _owner_value, "
+        f"CASE WHEN starts_with(a.x_RuleId, {lit(POOL_PREFIX)}) THEN a.x_RuleId END AS _pool "
+        "FROM allocation_rows a"
+    )
+    if wanted:
+        base += f" JOIN (SELECT * FROM cost WHERE {where}) c ON c.x_ChargeId = a.x_ChargeId"
+    rows_view_sql = (
+        f"CREATE OR REPLACE TEMP VIEW _a_rows AS {base} WHERE a.x_AllocationRunId = {lit(run_id)}"
     )
     narrow = [k for k in keep if k not in SPLIT_COLUMNS]
     carried = ["x_ChargeId", *narrow, *SPLIT_COLUMNS, "_rule"]
@@ -192,8 +252,8 @@ def build_publish_plan(
             f"UPDATE cost SET x_ChargeId = rowid + {{offset}} WHERE {where} AND x_ChargeId IS NULL"
         ),
         teams_sql=teams_sql,
-        rows_sql=select.rows_sql,
         store_rows_sql=store_rows_sql,
+        rows_view_sql=rows_view_sql,
         parts_sql=parts_sql,
         steps=steps,
         output_sql=output_sql,

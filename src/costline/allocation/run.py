@@ -28,11 +28,14 @@ from costline.allocation.plan import (
 )
 from costline.allocation.publish import (
     ENRICH_COLUMNS,
+    OVERLAP,
     PARTS_DDL,
+    ROW_COLUMNS,
     ROWS_DDL,
     STATE_DDL,
     TEAMS_DDL,
     build_publish_plan,
+    facts_view_sql,
     view_sql,
 )
 from costline.allocation.sql import Context, condition_sql, ident, lit
@@ -89,12 +92,27 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("DROP TABLE allocated_cost")
     con.execute(RUNS_DDL)
     con.execute(METRICS_DDL)
+    have = [
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'allocation_rows' "
+            "AND table_schema = 'main' ORDER BY ordinal_position"
+        ).fetchall()
+    ]
+    if have and have != [n for n, _ in ROW_COLUMNS]:
+        # An allocation store of an earlier layout: derived data, so start it again (the
+        # periods must be allocated anew; `costline allocations` still lists the old runs).
+        con.execute("DROP VIEW IF EXISTS allocation_facts")
+        con.execute("DROP VIEW IF EXISTS allocated_cost")
+        con.execute("DROP TABLE allocation_rows")
+        con.execute("DROP TABLE IF EXISTS allocation_parts")
     con.execute(ROWS_DDL)
     con.execute(PARTS_DDL)
     con.execute(TEAMS_DDL)
     con.execute(STATE_DDL)
     ensure_k8s_tables(con)
     con.execute(view_sql())
+    con.execute(facts_view_sql())
 
 
 def parse_period(text: str) -> dt.date:
@@ -209,14 +227,16 @@ def _publish(
     )
     con.execute(plan.teams_sql)
     con.execute("INSERT INTO allocation_teams SELECT ?, * FROM _a_teams", [report.run_id])
-    con.execute(plan.rows_sql)
+    con.execute(f"DELETE FROM allocation_rows WHERE {where}")
+    con.execute(plan.store_rows_sql)
     row = con.execute(
-        "SELECT count(*), min(x_ChargeId) FROM _a_rows WHERE _pool_hits > 1"
+        "SELECT count(*), min(x_ChargeId) FROM allocation_rows "
+        "WHERE x_AllocationRunId = ? AND x_RuleId = ?",
+        [report.run_id, OVERLAP],
     ).fetchone()
     if row and row[0]:
         _overlap_error(con, loaded, row, source=f"cost WHERE {where} AND x_ChargeId = ?")
-    con.execute(f"DELETE FROM allocation_rows WHERE {where}")
-    con.execute(plan.store_rows_sql)
+    con.execute(plan.rows_view_sql)
     con.execute(plan.parts_sql)
     for step in plan.steps:
         con.execute(step.ratio_sql)
@@ -224,8 +244,7 @@ def _publish(
     con.execute(f"DELETE FROM allocation_parts WHERE {where}")
     con.execute(plan.output_sql)
     _check_published(con, report, where)
-    owner = plan.vtag_columns.get(plan.owner_vtag)
-    _describe_published(con, report, owner_value=owner, basis=basis)
+    _describe_published(con, report, owner_value="_owner_value", basis=basis)
 
 
 def _check_published(con: duckdb.DuckDBPyConnection, report: AllocationReport, where: str) -> None:

@@ -277,6 +277,12 @@ def chargeback(
     """Chargeback per cost center and team for a month: direct, shared, total."""
     ws = _workspace()
     result = ws.chargeback(period, basis=basis)
+    missing = ws.unallocated_charges(period)
+    if missing:
+        output.error(
+            f"{missing:,} charges of {period} are not in this chargeback (ingested after the "
+            f"last allocation, or never allocated): run `costline allocate --period {period}`"
+        )
     if fmt in ("xlsx", "html"):
         from costline.reports.statements import write_statement
 

@@ -25,6 +25,11 @@ def check_basis(basis: str) -> str:
     return basis
 
 
+def _source(basis: str) -> str:
+    """The narrow ``allocation_facts`` for the bases it carries, else the full FOCUS view."""
+    return "allocation_facts" if basis in ("EffectiveCost", "BilledCost") else "allocated_cost"
+
+
 def _period(period: str) -> str:
     return (
         f"BillingPeriodStart >= DATE '{period}' "
@@ -43,20 +48,20 @@ SELECT strftime(BillingPeriodStart, '%Y-%m') AS month,
        SUM(CASE WHEN NOT ({_SHARED}) THEN {b} ELSE 0 END) AS direct,
        SUM(CASE WHEN {_SHARED} THEN {b} ELSE 0 END) AS shared,
        SUM({b}) AS total
-FROM allocated_cost WHERE {_period(period)}
+FROM {_source(b)} WHERE {_period(period)}
 GROUP BY ALL ORDER BY 1, 2, 5, 6"""
 
 
 def showback_sql(*, months: int, end: str | None, basis: str) -> str:
     """Monthly trend for one team (parameter 1: team id), the last ``months`` months."""
     b = check_basis(basis)
-    last = f"DATE '{end}'" if end else "(SELECT max(BillingPeriodStart) FROM allocated_cost)"
+    last = f"DATE '{end}'" if end else f"(SELECT max(BillingPeriodStart) FROM {_source(b)})"
     return f"""
 SELECT strftime(BillingPeriodStart, '%Y-%m') AS month, x_Team AS team, BillingCurrency AS currency,
        SUM(CASE WHEN NOT ({_SHARED}) THEN {b} ELSE 0 END) AS direct,
        SUM(CASE WHEN {_SHARED} THEN {b} ELSE 0 END) AS shared,
        SUM({b}) AS total
-FROM allocated_cost
+FROM {_source(b)}
 WHERE x_Team = ? AND BillingPeriodStart > {last} - INTERVAL {int(months)} MONTH
   AND BillingPeriodStart <= {last}
 GROUP BY ALL ORDER BY month, currency"""
@@ -71,7 +76,7 @@ SELECT CASE WHEN {_SHARED} THEN 'shared' ELSE 'direct' END AS component,
        BillingCurrency AS currency,
        CASE WHEN {_SHARED} THEN AllocatedMethodDetails END AS details,
        count(*) AS charges, SUM({b}) AS amount
-FROM allocated_cost WHERE x_CostCenter = ? AND {_period(period)}
+FROM {_source(b)} WHERE x_CostCenter = ? AND {_period(period)}
 GROUP BY ALL ORDER BY component, amount DESC"""
 
 
