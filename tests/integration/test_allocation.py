@@ -143,6 +143,17 @@ def test_virtual_tag_rules_first_match_wins_with_every_operator(workspace: Works
     assert rule_of[Decimal(64)] == "default:team"
 
 
+def test_tags_the_rules_read_but_no_row_carries_are_reported(workspace: Workspace) -> None:
+    rows = [charge("3", tags={"team": "web"})]
+    rules = team_tag_rules()
+    rules["virtual_tags"][0]["rules"].append(
+        {"id": "by-app", "when": {"tag": "aplication", "equals": "x"}, "value": "api"}
+    )
+    setup(workspace, rows, rules)
+    report = workspace.allocate(SEP)
+    assert report.missing_tags == ["aplication"]  # the typo; `team` is present
+
+
 def test_second_virtual_tag_reads_the_first(workspace: Workspace) -> None:
     rows = [charge("3", tags={"app": "checkout"}), charge("5", tags={"app": "search"})]
     rules = {

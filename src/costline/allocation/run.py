@@ -62,6 +62,7 @@ class AllocationReport:
     coverage: list[dict[str, Any]] = field(default_factory=list)
     unallocated_pools: list[dict[str, Any]] = field(default_factory=list)
     unknown_teams: list[dict[str, Any]] = field(default_factory=list)
+    missing_tags: list[str] = field(default_factory=list)
     cost_centers: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> str:
@@ -75,6 +76,7 @@ class AllocationReport:
                 "coverage": self.coverage,
                 "unallocated_pools": self.unallocated_pools,
                 "unknown_teams": self.unknown_teams,
+                "missing_tags": self.missing_tags,
             },
             default=str,
         )
@@ -168,6 +170,7 @@ def allocate(
     stamp = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     run_id = f"{period:%Y%m}-{stamp:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     report = AllocationReport(run_id, period, loaded.version, publish, rows_in=rows_in)
+    report.missing_tags = _missing_tags(loaded, raw_keys)
     con.execute("BEGIN TRANSACTION")
     try:
         if publish:
@@ -194,6 +197,24 @@ def allocate(
         con.execute("ROLLBACK")
         raise
     return report
+
+
+def _missing_tags(loaded: LoadedRules, raw_keys: list[str]) -> list[str]:
+    """Tags the rules read that no row of the period carries under any spelling or alias
+    (and no inheritance supplies): usually a typo in the rules, worth a warning."""
+    from costline.allocation.plan import _conditions
+    from costline.allocation.sql import fold, referenced_tags
+
+    rules = loaded.rules
+    conds, vfs = _conditions(rules)
+    present = {fold(k) for k in raw_keys}
+    inherited = {k for inh in rules.tags.inherit for tags in inh.values.values() for k in tags}
+    aliases = {k.key: [k.key, *k.aliases] for k in rules.tags.keys}
+    return [
+        name
+        for name in referenced_tags(conds, vfs)
+        if name not in inherited and not any(fold(a) in present for a in aliases.get(name, [name]))
+    ]
 
 
 def _publish(

@@ -259,6 +259,12 @@ def allocate(
             fmt,
             title="unallocated: team values not in owners.yaml",
         )
+    if report.missing_tags:
+        output.error(
+            "no charge of the month carries tag(s) "
+            + ", ".join(repr(t) for t in report.missing_tags)
+            + " read by the rules: check the spelling, or add an alias under tags.keys"
+        )
     for pool in report.unallocated_pools:
         output.error(f"{pool['owner']}: {pool['cost']} had no driver data and stays unallocated")
 
