@@ -17,8 +17,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet -e .
 	touch $@
 
+# The dev install includes the spark extra: the Spark allocation tests run in CI (Java 17+).
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(PIP) install --quiet -e ".[dev]"
+	$(PIP) install --quiet -e ".[dev,spark]"
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed

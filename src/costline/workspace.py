@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from costline import allocation
 from costline.config import CONFIG_FILE, CostlineConfig, load_config
@@ -357,4 +357,49 @@ class Workspace:
                 wh.con, pool, allocation.parse_period(period), rules=loaded.rules
             )
         cols = list(rows[0]) if rows else ["namespace", "pod"]
+        return QueryResult(cols, [tuple(r[c] for c in cols) for r in rows])
+
+    # -- GPU jobs ---------------------------------------------------------------------------
+    def load_gpu_jobs(self, path: Path) -> int:
+        """Load a GPU jobs file (CSV/Parquet) for gpu pools."""
+        from costline.allocation import gpu
+
+        with self.warehouse() as wh:
+            allocation.ensure_tables(wh.con)
+            return gpu.load_jobs(wh.con, path)
+
+    def gpu_report(
+        self,
+        period: str,
+        *,
+        by: str = "team",
+        pool_id: str | None = None,
+        basis: str | None = None,
+        tokens_metric: str = "tokens",
+    ) -> QueryResult:
+        """GPU-hours and cost per job, model or team; interruptions; cost per 1M tokens."""
+        from costline.allocation import gpu, gpu_report
+
+        pools = gpu.gpu_pools(self.rules().rules)
+        pool = next((p for p in pools if pool_id in (None, p.id)), None)
+        if pool is None:
+            raise WorkspaceError(
+                f"no gpu pool {pool_id or ''!r} in the rules",
+                hint=f"gpu pools: {', '.join(p.id for p in pools) or 'none'}; "
+                "see docs/how-to/gpu-allocation.md",
+            )
+        if by not in ("job", "model", "team"):
+            raise WorkspaceError(f"unknown --by {by!r}", hint="use job, model or team")
+        grain = cast(Literal["job", "model", "team"], by)
+        with self.warehouse() as wh:
+            allocation.ensure_tables(wh.con)
+            rows = gpu_report.gpu_report(
+                wh.con,
+                allocation.parse_period(period),
+                pool,
+                by=grain,
+                basis=basis or self.config.allocation.basis,
+                tokens_metric=tokens_metric,
+            )
+        cols = list(rows[0]) if rows else ["line", by]
         return QueryResult(cols, [tuple(r[c] for c in cols) for r in rows])

@@ -578,3 +578,17 @@ def test_bad_metrics_file_names_row_and_column(workspace: Workspace, tmp_path: P
     missing.write_text("date,value\n2024-09-01,1\n")
     with pytest.raises(BadInputError, match="lacks column"):
         workspace.load_metrics(missing, metric="m")
+
+
+def test_pools_without_virtual_tags_leave_the_rest_unallocated(workspace: Workspace) -> None:
+    rows = [charge("10", tags={"team": "web"}), charge("6", ServiceName="Shared")]
+    pool = {
+        "id": "s",
+        "select": {"column": "ServiceName", "equals": "Shared"},
+        "method": "fixed",
+        "shares": {"web": 50, "api": 50},
+    }
+    setup(workspace, rows, {"pools": [pool]})
+    workspace.allocate(SEP)
+    # no owner rules: the tagged row stays unallocated; the pool still splits 3 / 3
+    assert by_team(workspace) == {"unallocated": Decimal(10), "web": Decimal(3), "api": Decimal(3)}

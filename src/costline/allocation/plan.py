@@ -23,7 +23,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from costline.allocation import kubernetes
+from costline.allocation import gpu, kubernetes
 from costline.allocation.sql import (
     Context,
     condition_sql,
@@ -134,6 +134,8 @@ def _key_exprs(pool: Pool) -> list[str]:
     """The columns a pool's split is computed within, as SQL over a row or part."""
     if pool.method == "kubernetes":  # -- Kubernetes: keys owned by allocation/kubernetes.py
         return kubernetes.key_exprs(pool)
+    if pool.method == "gpu":  # -- GPU: keys owned by allocation/gpu.py
+        return gpu.key_exprs(pool)
     bucket = ["CAST(ChargePeriodStart AS DATE)"] if pool.granularity == "daily" else []
     if pool.method == "metric":
         return ["BillingPeriodStart", *bucket]
@@ -233,7 +235,8 @@ def build_plan(
             + ", ".join([ident(c) for c in keep] + list(vtag_cols.values()))
             + ", _pool, _pool_hits, "
         )
-        + f"COALESCE(_pool, CASE WHEN _known THEN {owner_col} ELSE {lit(UNALLOCATED)} END)"
+        + f"COALESCE(_pool, CASE WHEN _known THEN {owner_col or 'NULL'} "
+        + f"ELSE {lit(UNALLOCATED)} END)"
         + " AS _owner, "
         + f"CASE WHEN _pool IS NOT NULL THEN _pool WHEN _known THEN {owner_rule} "
         + f"WHEN {owner_col or 'NULL'} IS NULL OR {owner_col or 'NULL'} = {lit(UNALLOCATED)} "
@@ -329,6 +332,8 @@ def _ratio_sql(
         )
     elif pool.method == "kubernetes":  # -- Kubernetes: weights from allocation/kubernetes.py
         weights = kubernetes.weights_sql(pool, period, rules=rules)
+    elif pool.method == "gpu":  # -- GPU: weights from allocation/gpu.py
+        weights = gpu.weights_sql(pool, period, rules=rules)
     elif pool.method in ("even", "fixed"):
         listed = [r for r in pool.recipients() or [] if r not in pool.exclude]
         shares = pool.shares or {}
@@ -409,17 +414,27 @@ def _round_money(x: str) -> str:
     integers separately, so no engine-specific DOUBLE→DECIMAL conversion is involved and the
     fraction keeps all its digits even when ``x`` is large.
     """
-    whole = f"FLOOR({x})"
+    # FLOOR as a DOUBLE on both engines: Spark's FLOOR returns BIGINT and raises beyond 2^63,
+    # and a DOUBLE of magnitude ≥ 2^52 is whole already.
+    whole = (
+        f"(CASE WHEN ABS({x}) >= CAST(4503599627370496.0 AS DOUBLE) THEN {x} "
+        f"ELSE CAST(FLOOR({x}) AS DOUBLE) END)"
+    )
     # The integer part as two exact 32-bit halves: quantities in byte-seconds reach 1e19,
-    # beyond BIGINT (found by the demo's GCP storage rows); exact up to 2^95 on both engines.
+    # beyond BIGINT (found by the demo's GCP storage rows).
     hi = f"FLOOR({whole} / CAST(4294967296.0 AS DOUBLE))"
     lo = f"({whole} - {hi} * CAST(4294967296.0 AS DOUBLE))"
-    return (
-        f"CAST(CAST(CAST({hi} AS BIGINT) AS DECIMAL(38, 0)) * CAST(4294967296 AS DECIMAL(38, 0)) + "
-        f"CAST(CAST({lo} AS BIGINT) AS DECIMAL(38, 0)) + "
-        f"CAST(CAST(FLOOR(({x} - {whole}) * CAST(1e10 AS DOUBLE) + 0.5) AS BIGINT) "
-        "AS DECIMAL(11, 0)) * CAST(0.0000000001 AS DECIMAL(10, 10)) AS DECIMAL(38, 10))"
+    integer = (
+        f"CAST(CAST({hi} AS BIGINT) AS DECIMAL(19, 0)) * CAST(4294967296 AS DECIMAL(10, 0)) + "
+        f"CAST(CAST({lo} AS BIGINT) AS DECIMAL(10, 0))"
     )
+    fraction = (
+        f"CAST(CAST(FLOOR(({x} - {whole}) * CAST(1e10 AS DOUBLE) + 0.5) AS BIGINT) "
+        "AS DECIMAL(11, 0)) * CAST(0.0000000001 AS DECIMAL(10, 10))"
+    )
+    # [spark helper] DECIMAL(27, 0) + DECIMAL(22, 10) needs precision 38: any wider and Spark
+    # keeps only 6 decimals of the sum (DuckDB keeps them all).
+    return f"CAST(CAST({integer} AS DECIMAL(27, 0)) + {fraction} AS DECIMAL(38, 10))"
 
 
 def _split_money(col: str) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from costline.allocation.gpu import ROW_COLUMNS as GPU_ROW_COLUMNS
 from costline.allocation.plan import (
     SPLIT_COLUMNS,
     PoolStep,
@@ -172,6 +173,8 @@ def build_publish_plan(
             keys.add(p.driver.cost_column)
         if p.method == "kubernetes":
             keys.add("ResourceId")
+        if p.method == "gpu":  # -- GPU: node id and charge period end (allocation/gpu.py)
+            keys.update(GPU_ROW_COLUMNS)
     keep = sorted(keys)
     select = build_plan(
         rules,

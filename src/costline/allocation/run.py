@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 
+from costline.allocation.gpu_jobs import ensure_gpu_tables
 from costline.allocation.k8s_inputs import ensure_k8s_tables
 from costline.allocation.plan import (
     COST_COLUMNS,
@@ -113,6 +114,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(TEAMS_DDL)
     con.execute(STATE_DDL)
     ensure_k8s_tables(con)
+    ensure_gpu_tables(con)  # -- GPU jobs (allocation/gpu_jobs.py)
     con.execute(view_sql())
     con.execute(facts_view_sql())
 
@@ -199,6 +201,16 @@ def allocate(
     return report
 
 
+def _drop_temp(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    found = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_catalog = 'temp' "
+        "AND table_name = ?",
+        [name],
+    ).fetchone()
+    if found:
+        con.execute(f"DROP {'VIEW' if found[0] == 'VIEW' else 'TABLE'} temp.main.{name}")
+
+
 def _missing_tags(loaded: LoadedRules, raw_keys: list[str]) -> list[str]:
     """Tags the rules read that no row of the period carries under any spelling or alias
     (and no inheritance supplies): usually a typo in the rules, worth a warning."""
@@ -257,6 +269,7 @@ def _publish(
     ).fetchone()
     if row and row[0]:
         _overlap_error(con, loaded, row, source=f"cost WHERE {where} AND x_ChargeId = ?")
+    _drop_temp(con, "_a_rows")  # a what-if on this connection leaves a table of that name
     con.execute(plan.rows_view_sql)
     con.execute(plan.parts_sql)
     for step in plan.steps:
@@ -369,7 +382,10 @@ def _select(
         run_id=report.run_id,
         version=loaded.version,
         out_table="_a_out",
+        # the published stable id where a charge has one, so what-if parts name the same charge
+        charge_id="COALESCE(x_ChargeId, -1 - rowid)",
     )
+    _drop_temp(con, "_a_rows")  # a publish on this connection leaves a view of that name
     con.execute(plan.teams_sql)
     con.execute(plan.rows_sql)
     row = con.execute(

@@ -30,6 +30,8 @@ export_app = typer.Typer(help="Export the cost store.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 k8s_app = typer.Typer(help="Kubernetes inputs for kubernetes pools.", no_args_is_help=True)
 app.add_typer(k8s_app, name="k8s")
+gpu_app = typer.Typer(help="GPU jobs for gpu pools, and GPU cost reports.", no_args_is_help=True)
+app.add_typer(gpu_app, name="gpu")
 metrics_app = typer.Typer(
     help="Business and usage metrics for metric-driven pools.", no_args_is_help=True
 )
@@ -411,6 +413,33 @@ def k8s_compare_aws(
     render(result.columns, result.rows, fmt, title=f"kubernetes {pool}: costline vs AWS")
 
 
+@gpu_app.command("load")
+def gpu_load(
+    path: Annotated[Path, typer.Argument(help="GPU jobs CSV/Parquet (job_id, team, ...).")],
+) -> None:
+    """Load GPU jobs (training and inference; MIG and time-sliced fractions; interruptions)."""
+    n = _workspace().load_gpu_jobs(path)
+    output.info(f"loaded {n:,} GPU jobs from {path}")
+
+
+@gpu_app.command("report")
+def gpu_report(
+    period: PeriodOpt,
+    by: Annotated[str, typer.Option("--by", help="job, model or team.")] = "team",
+    pool: Annotated[str | None, typer.Option("--pool", help="The gpu pool id.")] = None,
+    basis: BasisOpt = None,
+    tokens_metric: Annotated[
+        str, typer.Option("--tokens-metric", help="Metric holding token counts per team.")
+    ] = "tokens",
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """GPU-hours and cost per job, model or team; spot interruptions; cost per 1M tokens."""
+    result = _workspace().gpu_report(
+        period, by=by, pool_id=pool, basis=basis, tokens_metric=tokens_metric
+    )
+    render(result.columns, result.rows, fmt, title=f"GPU {period} by {by}")
+
+
 @app.command()
 def demo(
     rows: Annotated[
@@ -418,7 +447,7 @@ def demo(
     ] = 2000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same company).")] = 7,
 ) -> None:
-    """Generate a demo company, ingest it and print what costline found."""
+    """Generate a demo company, ingest and allocate it, and print what costline found."""
     from costline.cli.progress import RichProgress
     from costline.service_demo import run_demo
 

@@ -319,10 +319,43 @@ class KubernetesSettings(_Model):
         return v
 
 
+# -- GPU pools (method: gpu; see costline.allocation.gpu) -----------------------------------
+class GpuIdle(_Model):
+    """GPU-hours of a node that no job used: kept as ``idle:gpu`` or shared to the node's jobs."""
+
+    mode: Literal["keep", "share"] = Field(
+        "keep",
+        description="keep: idle GPU-hours go to idle:gpu; share: to the jobs of the same node "
+        "and bucket, by their GPU-hours (a bucket without jobs stays idle:gpu).",
+    )
+
+
+class GpuSettings(_Model):
+    """Settings of a ``method: gpu`` pool: GPU node rows split by the jobs' GPU-hours."""
+
+    granularity: Literal["hourly", "daily"] = Field(
+        "hourly",
+        description="Bucket a node's cost is split in: hourly (each charge period of the bill, "
+        "at least an hour) or daily (the day of ChargePeriodStart).",
+    )
+    node_hours: Literal["bucket", "jobs"] = Field(
+        "bucket",
+        description="Hours a node is counted as up in a bucket (capacity = GPUs x hours): the "
+        "whole bucket, or from its first job's start to its last job's end in the bucket.",
+    )
+    idle: GpuIdle = Field(default_factory=GpuIdle)
+    owner: str = Field(
+        "team", min_length=1, description="Jobs-file column (or extra column) naming the team."
+    )
+    model: str = Field(
+        "model", min_length=1, description="Jobs-file column (or extra column) naming the model."
+    )
+
+
 class Pool(_Model):
     id: str = Field(pattern=_ID)
     select: Condition = Field(description="Rows that form the pool.")
-    method: Literal["even", "fixed", "proportional", "metric", "kubernetes"]
+    method: Literal["even", "fixed", "proportional", "metric", "kubernetes", "gpu"]
     to: list[str] | Literal["all"] = Field(
         "all",
         description="Recipients: team ids and pool:<id>; all = every team with direct cost.",
@@ -338,11 +371,18 @@ class Pool(_Model):
     kubernetes: KubernetesSettings | None = Field(
         None, description="method kubernetes: cluster, weights, idle, shared namespaces."
     )
+    gpu: GpuSettings | None = Field(
+        None, description="method gpu: granularity, node hours, idle, owner and model columns."
+    )
 
     @model_validator(mode="after")
     def _method(self) -> Pool:
         if self.method == "kubernetes":
             return self._kubernetes()
+        if self.method == "gpu":
+            return self._gpu()
+        if self.gpu is not None:
+            raise ValueError(f"gpu settings only apply to method gpu, not {self.method}")
         if self.kubernetes is not None:
             raise ValueError(
                 f"kubernetes settings only apply to method kubernetes, not {self.method}"
@@ -371,6 +411,19 @@ class Pool(_Model):
             raise ValueError(
                 f"{unused[0]} is not used by method kubernetes (recipients come from the "
                 "containers' teams; set kubernetes.granularity for the bucket)"
+            )
+        return self
+
+    def _gpu(self) -> Pool:
+        if self.kubernetes is not None:
+            raise ValueError("kubernetes settings only apply to method kubernetes, not gpu")
+        unused = [
+            f for f in ("to", "shares", "exclude", "granularity") if f in self.model_fields_set
+        ]
+        if unused:
+            raise ValueError(
+                f"{unused[0]} is not used by method gpu (recipients are the jobs' teams; set "
+                "gpu.granularity for the bucket)"
             )
         return self
 

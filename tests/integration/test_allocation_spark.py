@@ -1,0 +1,378 @@
+"""The same rule set on Spark ``local[2]`` and on DuckDB: equal to the last decimal.
+
+DuckDB runs through the workspace (``Workspace.allocate``); its cost table (with the stable
+``x_ChargeId`` a published run gives each row) and metrics are written to Parquet and read by
+Spark, which runs
+:func:`costline.allocation.spark.allocate_spark` on the same rows. The first test also checks
+both against amounts worked out by hand; the second compares every allocated part of a random
+bill column by column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+from collections.abc import Iterator
+from decimal import Decimal, localcontext
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from costline.allocation.run import AllocationError
+from costline.config.rules_loader import load_owners, load_rules
+from costline.core.errors import ConfigError
+from costline.schema.focus import STORE_COLUMNS
+from costline.workspace import Workspace
+from tests.allocation_kit import charge, setup, team_tag_rules, write_rules
+
+pytest.importorskip("pyspark", reason="pyspark is not installed: pip install -e '.[spark]'")
+
+from pyspark.sql import SparkSession  # noqa: E402 - after the skip
+
+from costline.allocation.spark import SparkAllocation, allocate_spark  # noqa: E402
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.xdist_group("spark")]
+SEP = dt.date(2024, 9, 1)
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[SparkSession]:
+    """One JVM for the module: 2 local cores, loopback only, no UI, 2 shuffle partitions."""
+    old = os.environ.get("SPARK_LOCAL_IP")
+    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("costline-tests")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.ansi.enabled", "true")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+    if old is None:
+        os.environ.pop("SPARK_LOCAL_IP", None)
+    else:
+        os.environ["SPARK_LOCAL_IP"] = old
+
+
+def _export(ws: Workspace, spark: SparkSession, tmp: Path, *, metrics: bool = True) -> None:
+    """The workspace's cost and metrics as Spark views over Parquet.
+
+    A published DuckDB run gives each cost row a stable ``x_ChargeId``; Spark reuses it.
+    """
+    with ws.warehouse() as wh:
+        wh.con.execute(f"COPY cost TO '{tmp / 'cost.parquet'}' (FORMAT parquet)")
+        has_metrics = wh.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'allocation_metrics'"
+        ).fetchone()
+        if metrics and has_metrics and has_metrics[0]:
+            wh.con.execute(
+                f"COPY allocation_metrics TO '{tmp / 'metrics.parquet'}' (FORMAT parquet)"
+            )
+    spark.read.parquet(str(tmp / "cost.parquet")).createOrReplaceTempView("cost")
+    spark.catalog.dropTempView("allocation_metrics")
+    if (tmp / "metrics.parquet").exists():
+        spark.read.parquet(str(tmp / "metrics.parquet")).createOrReplaceTempView(
+            "allocation_metrics"
+        )
+
+
+def _on_spark(
+    ws: Workspace, spark: SparkSession, tmp: Path, *, charge_id: str | None = "x_ChargeId"
+) -> SparkAllocation:
+    _export(ws, spark, tmp)
+    rules, owners = load_rules(ws.rules_path), load_owners(ws.owners_path)
+    return allocate_spark(spark, rules, owners, SEP, charge_id=charge_id)
+
+
+def _cc(report_rows: list[dict[str, Any]]) -> dict[tuple[str, str], Decimal]:
+    return {(r["cost_center"], r["currency"]): r["amount"] for r in report_rows}
+
+
+# -- a bill worked out by hand --------------------------------------------------------------
+HAND_RULES: dict[str, Any] = team_tag_rules(
+    tags={
+        "keys": [{"key": "team", "values": {"svc-api": "api"}}],
+        "inherit": [{"column": "SubAccountId", "values": {"acct-data": {"team": "data"}}}],
+    },
+    pools=[
+        {  # network 40 (AWS): half into the support pool, half to platform
+            "id": "network",
+            "select": {"column": "ServiceName", "equals": "Network"},
+            "method": "fixed",
+            "shares": {"pool:support": 50, "platform": 50},
+        },
+        {  # support by direct cost within each provider
+            "id": "support",
+            "select": {"column": "ServiceName", "equals": "Support"},
+            "method": "proportional",
+        },
+        {  # office even over AWS teams with direct cost, except data
+            "id": "office",
+            "select": {"column": "ServiceName", "equals": "Office"},
+            "method": "even",
+            "exclude": ["data"],
+        },
+        {  # gateway by requests
+            "id": "gateway",
+            "select": {"column": "ServiceName", "equals": "Gateway"},
+            "method": "metric",
+            "driver": {"metric": "requests"},
+        },
+    ],
+)
+HAND_RULES["virtual_tags"][0]["rules"].append(
+    {"id": "plat", "when": {"column": "ResourceId", "prefix": "i-plat-"}, "value": "platform"}
+)
+
+
+def _hand_rows() -> list[dict[str, Any]]:
+    return [
+        charge("10", tags={"Team": "Web"}),  # key and value case folded → web
+        charge("30", tags={"team ": "svc-api"}),  # key whitespace; value alias → api
+        charge("60", SubAccountId="acct-data"),  # inherited from the account → data
+        charge("20", ResourceId="i-plat-1"),  # virtual-tag prefix rule → platform
+        charge("100", tags={"team": "web"}, provider="Microsoft"),
+        charge("40", ServiceName="Network"),
+        charge("10", ServiceName="Support"),
+        charge("8", ServiceName="Support", provider="Microsoft"),
+        charge("10", ServiceName="Office"),
+        charge("12", ServiceName="Gateway"),
+    ]
+
+
+def test_hand_computed_bill_is_equal_on_both_engines(
+    workspace: Workspace, spark: SparkSession, tmp_path: Path
+) -> None:
+    setup(workspace, _hand_rows(), HAND_RULES)
+    metrics = workspace.root / "requests.csv"
+    metrics.write_text("date,team,value\n2024-09-01,web,100\n2024-09-20,api,200\n")
+    workspace.load_metrics(metrics, metric="requests")
+    duck = workspace.allocate("2024-09")
+    result = _on_spark(workspace, spark, tmp_path)
+
+    # AWS direct: web 10, api 30, data 60, platform 20 (120); Azure direct: web 100.
+    # network 40 → support pool 20, platform 20.
+    # support AWS 10 + 20 = 30 by 10:30:60:20 /120 → web 2.5, api 7.5, data 15, platform 5;
+    # support Azure 8 → web (the only Azure team).
+    # office 10 even over api, platform, web (in that order, cumulative rounding):
+    #   round(10/3) = 3.3333333333, round(20/3) − 3.3333333333 = 3.3333333334, rest 3.3333333333
+    # gateway 12 by requests 100:200 → web 4, api 8.
+    web = Decimal("10") + Decimal("2.5") + Decimal("3.3333333333") + 4 + 100 + 8
+    api = Decimal("30") + Decimal("7.5") + Decimal("3.3333333333") + 8
+    cc3 = Decimal("60") + 15 + Decimal("20") + 20 + 5 + Decimal("3.3333333334")  # data + platform
+    expected = {("CC-1", "USD"): web, ("CC-2", "USD"): api, ("CC-3", "USD"): cc3}
+    assert sum(expected.values()) == Decimal(300)  # the whole bill
+    assert _cc(duck.cost_centers) == expected
+    assert _cc(result.cost_centers) == expected
+    office = {
+        r["x_Team"]: r["EffectiveCost"]
+        for r in result.frame.where("x_RuleId = 'pool:office'").collect()
+    }
+    assert office == {
+        "api": Decimal("3.3333333333"),
+        "platform": Decimal("3.3333333334"),
+        "web": Decimal("3.3333333333"),
+    }
+    assert result.rows_in == duck.rows_in == 10
+    assert result.rows_out == duck.rows_out
+
+
+# -- a random bill, compared part by part ---------------------------------------------------
+RANDOM_RULES: dict[str, Any] = team_tag_rules(
+    tags={"keys": [{"key": "team", "aliases": ["owner"], "values": {"dat": "data"}}]},
+    pools=[
+        {
+            "id": "net",
+            "select": {"column": "ServiceName", "equals": "Network"},
+            "method": "fixed",
+            "shares": {"pool:shared": "33.3", "platform": "41.7", "web": 25},
+        },
+        {
+            "id": "shared",
+            "select": {"column": "ServiceName", "equals": "Shared"},
+            "method": "proportional",
+            "driver": {"cost_column": "BilledCost"},
+        },
+        {
+            "id": "daily",
+            "select": {"column": "ServiceName", "equals": "Daily"},
+            "method": "even",
+            "granularity": "daily",
+        },
+        {
+            "id": "calls",
+            "select": {"column": "ServiceName", "equals": "Calls"},
+            "method": "metric",
+            "driver": {"metric": "calls"},
+        },
+    ],
+)
+SERVICES = ["Amazon EC2"] * 6 + ["Network", "Shared", "Daily", "Calls"]
+
+
+def _random_money(rng: random.Random) -> Decimal:
+    """Amounts from 1e-10 to 1e21 (beyond BIGINT) with up to 10 decimals; 1 in 8 is a credit."""
+    with localcontext(prec=50):  # 1e21 with 10 decimals has 32 digits
+        digits = Decimal(rng.randint(1, 10**17))
+        value = digits.scaleb(rng.choice([-27, -20, -15, -12, -10, 0, 4]))
+        value = max(value.quantize(Decimal("1e-10")), Decimal("1e-10"))
+        return -value if rng.random() < 0.125 else value
+
+
+def _random_rows(seed: int, n: int) -> list[dict[str, Any]]:
+    with localcontext(prec=50):  # charge() doubles the amount for ListCost
+        return _random_rows_exact(random.Random(seed), n)
+
+
+def _random_rows_exact(rng: random.Random, n: int) -> list[dict[str, Any]]:
+    keys = ["team", "Team", "owner", "TEAM "]
+    values = ["web", "api", "data", "dat", "platform", "Web", "ghost"]
+    rows = []
+    for _ in range(n):
+        tags = {rng.choice(keys): rng.choice(values)} if rng.random() < 0.8 else {}
+        cost = _random_money(rng)
+        row = charge(
+            cost,
+            tags=tags,
+            provider=rng.choice(["AWS", "Microsoft"]),
+            day=rng.randint(1, 4),
+            ServiceName=rng.choice(SERVICES),
+        )
+        row["BilledCost"] = str(_random_money(rng))  # the proportional driver differs
+        rows.append(row)
+    return rows
+
+
+def _parts(rows: list[Any], names: list[str]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    out = {}
+    for r in rows:
+        rec = dict(zip(names, r, strict=True))
+        details = rec.pop("AllocatedMethodDetails")
+        # Engines print a DOUBLE differently (1e-05 / 1.0E-5): compare the parsed numbers.
+        rec["details"] = json.loads(details) if details else None
+        # A published DuckDB run keeps the owner's virtual tag in x_Team only.
+        rec["x_VirtualTags"] = {
+            k: v for k, v in (rec["x_VirtualTags"] or {}).items() if k != "team"
+        } or None
+        out[(rec["x_ChargeId"], rec["x_AllocationPath"])] = rec
+    return out
+
+
+def test_random_bill_parts_are_equal_row_for_row(
+    workspace: Workspace, spark: SparkSession, tmp_path: Path
+) -> None:
+    setup(workspace, _random_rows(seed=20240901, n=300), RANDOM_RULES)
+    metrics = workspace.root / "calls.csv"
+    metrics.write_text(
+        "date,team,value\n2024-09-02,web,1234.5678901234567\n2024-09-03,api,0.3333333333333333\n"
+        "2024-09-04,data,98765432.1\n"
+    )
+    workspace.load_metrics(metrics, metric="calls")
+    duck = workspace.allocate("2024-09")
+    result = _on_spark(workspace, spark, tmp_path)
+
+    names = [c.name for c in STORE_COLUMNS] + [
+        "x_ChargeId",
+        "x_Team",
+        "x_CostCenter",
+        "x_Department",
+        "x_BusinessUnit",
+        "x_RuleId",
+        "x_RuleVersion",
+        "x_AllocationPath",
+        "x_VirtualTags",
+    ]
+    cols = ", ".join(f'"{n}"' for n in names)
+    duck_parts = _parts(workspace.query(f"SELECT {cols} FROM allocated_cost").rows, names)
+    spark_parts = _parts(result.frame.select(*names).collect(), names)
+    assert len(duck_parts) == duck.rows_out == result.rows_out
+    assert duck_parts.keys() == spark_parts.keys()
+    differing = {
+        key: {
+            c: (duck_parts[key][c], spark_parts[key][c])
+            for c in duck_parts[key]
+            if duck_parts[key][c] != spark_parts[key][c]
+        }
+        for key in duck_parts
+        if duck_parts[key] != spark_parts[key]
+    }
+    assert differing == {}
+    # every kind of step happened, with real splits (not everything in one bucket)
+    paths = {k[1] for k in duck_parts}
+    assert {"pool:net>pool:shared>api", "pool:daily>web", "pool:calls>data"} <= paths
+    assert _cc(result.cost_centers) == _cc(duck.cost_centers)
+    # conservation, as each engine checked it: per provider, currency and period
+    assert {_key(t): {k: t[k] for k in duck.totals[0]} for t in result.totals} == {
+        _key(t): t for t in duck.totals
+    }
+
+
+def _key(total: dict[str, Any]) -> tuple[Any, ...]:
+    return total["provider"], total["currency"], total["billing_period_start"]
+
+
+# -- bad input fails the same way on Spark --------------------------------------------------
+def test_overlapping_pools_are_a_rules_error_on_spark(
+    workspace: Workspace, spark: SparkSession, tmp_path: Path
+) -> None:
+    pools = [
+        {"id": "a", "select": {"column": "ServiceName", "equals": "Shared"}, "method": "even"},
+        {"id": "b", "select": {"column": "ServiceName", "prefix": "Sha"}, "method": "even"},
+    ]
+    rows = [charge("10", tags={"team": "web"}), charge("4", ServiceName="Shared")]
+    setup(workspace, rows, team_tag_rules(pools=pools))
+    message = "pools 'a' and 'b' both select the same rows"
+    with pytest.raises(ConfigError, match=message) as on_duckdb:
+        workspace.allocate("2024-09")
+    # never allocated: no stable ids yet, so Spark numbers the rows itself
+    with pytest.raises(ConfigError, match=message) as on_spark:
+        _on_spark(workspace, spark, tmp_path, charge_id=None)
+    assert on_spark.value.path == on_duckdb.value.path == workspace.rules_path / "allocation.yaml"
+    assert on_spark.value.line == on_duckdb.value.line
+
+
+def test_bad_inputs_name_the_fix(workspace: Workspace, spark: SparkSession, tmp_path: Path) -> None:
+    pool = {
+        "id": "calls",
+        "select": {"column": "ServiceName", "equals": "Calls"},
+        "method": "metric",
+        "driver": {"metric": "calls"},
+    }
+    rows = [charge("10", tags={"team": "web"}), charge("4", ServiceName="Calls")]
+    setup(workspace, rows, team_tag_rules(pools=[pool]))
+    _export(workspace, spark, tmp_path, metrics=False)
+    rules, owners = load_rules(workspace.rules_path), load_owners(workspace.owners_path)
+    with pytest.raises(ConfigError, match="no table allocation_metrics") as err:
+        allocate_spark(spark, rules, owners, SEP)
+    assert err.value.path is not None and err.value.line is not None
+    write_rules(workspace, team_tag_rules())
+    rules = load_rules(workspace.rules_path)
+    with pytest.raises(AllocationError, match="no cost rows with a billing period .* 2024-10"):
+        allocate_spark(spark, rules, owners, dt.date(2024, 10, 1))
+    spark.sql("SELECT *, CAST(NULL AS BIGINT) AS my_id FROM cost").createOrReplaceTempView("c2")
+    with pytest.raises(ConfigError, match="'my_id' is NULL or repeated on 2 of 2 rows"):
+        allocate_spark(spark, rules, owners, SEP, source="c2", charge_id="my_id")
+    with pytest.raises(ConfigError, match="'nope' is not in c2"):
+        allocate_spark(spark, rules, owners, SEP, source="c2", charge_id="nope")
+    local = spark.table("cost").withColumn(
+        "BillingPeriodStart", spark.table("cost")["BillingPeriodStart"].cast("timestamp")
+    )
+    local.createOrReplaceTempView("c3")
+    spark.conf.set("spark.sql.session.timeZone", "America/New_York")
+    try:
+        with pytest.raises(ConfigError, match="session time zone is America/New_York"):
+            allocate_spark(spark, rules, owners, SEP, source="c3")
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", "UTC")
+    leftovers = [t.name for t in spark.catalog.listTables() if t.name.startswith("_a_")]
+    assert leftovers == []
