@@ -524,7 +524,7 @@ def test_statement_of_real_chargeback_rows(tmp_path: Path) -> None:
     """Rows straight from DuckDB (DECIMAL(38,10) → Decimal) through chargeback_sql."""
     con = duckdb.connect()
     con.execute(
-        """CREATE TABLE allocated_cost (BillingPeriodStart TIMESTAMP, x_CostCenter VARCHAR,
+        """CREATE TABLE allocation_facts (BillingPeriodStart TIMESTAMP, x_CostCenter VARCHAR,
         x_BusinessUnit VARCHAR, x_Department VARCHAR, x_Team VARCHAR, BillingCurrency VARCHAR,
         x_RuleId VARCHAR, EffectiveCost DECIMAL(38,10), BilledCost DECIMAL(38,10))"""
     )
@@ -536,7 +536,7 @@ def test_statement_of_real_chargeback_rows(tmp_path: Path) -> None:
         (None, "unallocated", "USD", "default", "1.0000000001"),
     ]
     con.executemany(
-        "INSERT INTO allocated_cost VALUES (TIMESTAMP '2026-10-01', ?, 'Digital', 'Web', ?, ?, ?, ?, ?)",
+        "INSERT INTO allocation_facts VALUES (TIMESTAMP '2026-10-01', ?, 'Digital', 'Web', ?, ?, ?, ?, ?)",
         [(cc, team, cur, rule, amount, amount) for cc, team, cur, rule, amount in parts],
     )
     cur = con.execute(chargeback_sql("2026-10-01", basis="EffectiveCost"))
