@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import resource
 import shutil
 import statistics
 import tempfile
@@ -31,11 +32,12 @@ from typing import Any
 import duckdb
 from run import src_digest
 
-from costline.ingest import pipeline
+from costline.ingest import pipeline, plan
 from costline.ingest.plan import lineage, select_sql
 from costline.schema.focus import STORE_COLUMNS
 from costline.sources import _files
-from costline.sources._sql import lit
+from costline.sources._sql import lit, raw
+from costline.sources.aws import tags as aws_tags
 from costline.sources.base import RawColumns
 from costline.sources.registry import detect_source
 from costline.storage.duckdb import DuckDBWarehouse
@@ -242,145 +244,106 @@ def per_column(file: Path, sample_rows: int) -> list[tuple[str, float, float, st
     return sorted(out, key=lambda r: r[1] - r[2], reverse=True)
 
 
-_RENAME = (
-    "CASE WHEN starts_with(e.key, 'user_') THEN e.key[6:] "
-    "WHEN starts_with(e.key, 'aws_') THEN 'aws:' || e.key[5:] ELSE e.key END"
-)
-# One pass over the map: drop empty values, trim and rename keys (what the storage macro
-# costline_tags_from_map and the AWS rename do in two passes, without the de-duplication).
-_TRIMMED = _RENAME.replace("e.key", "trim(e.key)")
-_ONE_PASS = (
-    "map_from_entries(list_transform(list_filter(map_entries(resource_tags), "
-    "lambda e: NULLIF(e.value, '') IS NOT NULL), "
-    f"lambda e: {{'key': {_TRIMMED}, 'value': e.value}}))"
-)
-_KEYS = f"list_transform(map_keys(resource_tags), lambda k: {_TRIMMED.replace('e.key', 'k')})"
+def _cpu() -> float:
+    """CPU seconds of this process, DuckDB's threads included (steadier than wall time on a
+    machine shared with other sessions)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
-def tag_variants(file: Path, sample_rows: int) -> list[tuple[str, float, str]]:
-    """Seconds for alternative CUR 2.0 ``resource_tags`` → Tags expressions on a sample."""
+def _general_tags(cols: RawColumns) -> str | None:
+    """The Tags expression without the fast paths of ``costline.sources.aws.tags``."""
+    col = cols.find("resource_tags")
+    if col is not None and cols.type_of(col).startswith("MAP"):
+        return aws_tags._renamed(f'costline_tags_from_map("{col}")')
+    names = cols.with_prefix(aws_tags.CSV_PREFIX) or cols.with_prefix(aws_tags.ATHENA_PREFIX)
+    if not names:
+        return None
+    keys = ", ".join(lit(aws_tags.tag_key(n)).expr for n in names)
+    values = ", ".join(raw(cols, n) or "NULL" for n in names)
+    return f"costline_tags_from_lists([{keys}], [{values}])"
+
+
+def tag_variants(file: Path, sample_rows: int) -> list[tuple[str, float, float]]:
+    """(label, wall s, CPU s) of the mapping's Tags and of the general path, on a sample."""
     _, reader, cols = mapping_select(file)
-    if "resource_tags" not in cols.types:
+    general = _general_tags(cols)
+    if general is None:
         return []
     spec, detection = detect_source(cols, file=str(file))
     current = spec.build_mapping(cols, detection)["Tags"].expr
     wh = DuckDBWarehouse(None)
     wh.con.execute(f"CREATE TEMP TABLE raw AS SELECT * FROM {reader} LIMIT {sample_rows}")
     variants = [
-        ("read the raw map only", "resource_tags"),
-        (
-            "costline_tags_from_map(resource_tags) (storage macro)",
-            "costline_tags_from_map(resource_tags)",
-        ),
-        ("current mapping expression (rename + first-key-wins dedupe)", current),
-        ("one pass: drop empty values, rename keys (no dedupe)", _ONE_PASS),
-        (
-            "one pass, dedupe only when renamed keys collide",
-            f"CASE WHEN len(list_distinct({_KEYS})) = len({_KEYS}) THEN {_ONE_PASS} "
-            f"ELSE {current} END",
-        ),
+        ("read the raw tag columns only", ", ".join(f'count("{s}")' for s in _sources(cols))),
+        ("Tags as mapped (fast paths, general path for other rows)", f"count({current})"),
+        ("general path only (trim, rename, first key wins)", f"count({general})"),
     ]
-    out: list[tuple[str, float, str]] = []
+    out: list[tuple[str, float, float]] = []
     for label, expr in variants:
-        sql = f"SELECT count(CAST({expr} AS MAP(VARCHAR, VARCHAR))) FROM raw"
-        started = time.perf_counter()
-        wh.con.execute(sql).fetchone()
-        out.append((label, time.perf_counter() - started, expr))
-    same = wh.con.execute(
-        f"SELECT count(*) FROM raw WHERE CAST({_ONE_PASS} AS MAP(VARCHAR, VARCHAR)) "
-        f"IS DISTINCT FROM CAST({current} AS MAP(VARCHAR, VARCHAR))"
+        started, cpu = time.perf_counter(), _cpu()
+        wh.con.execute(f"SELECT {expr} FROM raw").fetchone()
+        out.append((label, time.perf_counter() - started, _cpu() - cpu))
+    differ = wh.con.execute(
+        f"SELECT count(*) FROM raw WHERE CAST({current} AS VARCHAR) "
+        f"IS DISTINCT FROM CAST({general} AS VARCHAR)"
     ).fetchone()
-    out.append((f"rows where one pass differs from current: {same[0] if same else '?'}", 0.0, ""))
+    out.append((f"rows where the two differ: {differ[0] if differ else '?'}", 0.0, 0.0))
     wh.close()
     return out
 
 
-_PARSE_PATTERNS = (
-    # text money/quantity (legacy CSV), native double (Parquet), ISO text timestamps
-    r"CAST\(NULLIF\(TRIM\((\"(?:[^\"]|\"\")+\")\), ''\) AS DECIMAL\(38, 10\)\)",
-    r"CAST\((\"(?:[^\"]|\"\")+\") AS DECIMAL\(38, 10\)\)",
-    r"CAST\(timezone\('UTC', CAST\(NULLIF\(TRIM\((\"(?:[^\"]|\"\")+\")\), ''\) AS TIMESTAMPTZ\)\)"
-    r" AS TIMESTAMP\)",
-)
+def _sources(cols: RawColumns) -> list[str]:
+    col = cols.find("resource_tags")
+    if col is not None:
+        return [col]
+    return cols.with_prefix(aws_tags.CSV_PREFIX) or cols.with_prefix(aws_tags.ATHENA_PREFIX)
 
 
-def parse_once(select: str, reader: str) -> str:
-    """The mapping SELECT with each raw column's money/timestamp parse computed once, in an
-    inner projection over the reader, instead of inline at every use (DuckDB does not share
-    a subexpression that sits inside different CASE branches). Conversions the pipeline
-    already hoists into its own inner projection (``FROM (SELECT *, ... FROM reader)``) stay
-    where they are."""
-    derived: dict[str, str] = {}
-
-    def replace(match: re.Match[str]) -> str:
-        text = match.group(0)
-        if '"__' in text:  # already a column of the pipeline's inner projection
-            return text
-        if text not in derived:
-            derived[text] = f'"__parsed_{len(derived)}"'
-        return derived[text]
-
-    marker = "\nFROM (SELECT *"
-    cut = select.find(marker)
-    outer, tail = (select[:cut], select[cut:]) if cut >= 0 else (select, "")
-    if cut < 0:
-        outer = select[: select.rindex("\nFROM ")]
-        tail = f"{marker} FROM {reader}) AS __raw"
-    for pattern in _PARSE_PATTERNS:
-        outer = re.sub(pattern, replace, outer)
-    extra = "".join(f", {expr} AS {name}" for expr, name in derived.items())
-    return outer + tail.replace(marker, marker + extra, 1)
-
-
-_HOISTED_MONEY = re.compile(
-    r"""CAST\(((?:NULLIF\(TRIM\("(?:[^"]|"")+"\), ''\))|"(?:[^"]|"")+") AS DECIMAL\(38, 10\)\)"""
-    r' AS "(__money_\d+)"'
-)
-
-
-def fast_money(select: str) -> str:
-    """Each hoisted money conversion tries DECIMAL(18, 10) first (an int64 decimal, about 17×
-    faster to parse from text than the int128 DECIMAL(38, 10)) and falls back to the exact
-    DECIMAL(38, 10) cast only where the value does not fit (|x| ≥ 10^8) or is not a number
-    (where the strict cast fails exactly as before). Same scale, so the same rounding."""
-    return _HOISTED_MONEY.sub(
-        r'COALESCE(TRY_CAST(\1 AS DECIMAL(18, 10)), CAST(\1 AS DECIMAL(38, 10))) AS "\2"',
-        select,
-    )
+def _select_with(file: Path, **patches: Any) -> str:
+    """The mapping SELECT with some of ``costline.ingest.plan``'s steps switched off."""
+    saved = {name: getattr(plan, name) for name in patches}
+    for name, value in patches.items():
+        setattr(plan, name, value)
+    try:
+        return mapping_select(file)[0]
+    finally:
+        for name, value in saved.items():
+            setattr(plan, name, value)
 
 
 def what_if(file: Path, workdir: Path, repeat: int = 1) -> Log:
-    """The INSERT as the pipeline builds it, and with the changes proposed in the report."""
-    select, reader, cols = mapping_select(file)
-    spec, detection = detect_source(cols, file=str(file))
-    tags_now = spec.build_mapping(cols, detection)["Tags"].expr
+    """The INSERT as the pipeline builds it, and without each of ``select_sql``'s steps
+    (computing raw text once, sharing embedded columns), to show what each one saves."""
+    no_text = re.compile(r"(?!)")  # matches nothing: every raw text value inline
+
+    def no_share(*_: Any) -> list[dict[str, str]]:
+        return []
+
     variants = [
-        ("INSERT as today", select),
-        ("money/timestamps parsed once", parse_once(select, reader)),
-        ("money via a DECIMAL(18, 10) fast path", fast_money(select)),
+        ("INSERT as today", mapping_select(file)[0]),
+        ("without sharing embedded columns", _select_with(file, _share=no_share)),
+        ("without computing raw text once", _select_with(file, _TEXT=no_text)),
+        ("without both", _select_with(file, _share=no_share, _TEXT=no_text)),
     ]
-    if "resource_tags" in cols.types and tags_now in select:
-        one_pass = select.replace(tags_now, _ONE_PASS)
-        variants.append(("Tags in one pass", one_pass))
-        variants.append(("Tags in one pass + money fast path", fast_money(one_pass)))
     names = ", ".join(f'"{c.name}"' for c in STORE_COLUMNS)
     log: Log = []
     baseline: Any = None
     runs = [(i, v) for _ in range(repeat) for i, v in enumerate(variants)]
     for n, (i, (label, sql)) in enumerate(runs):
         wh = _fresh_warehouse(workdir, f"whatif{n}")
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu()
         wh.con.execute("BEGIN TRANSACTION")
         wh.con.execute(f"INSERT INTO cost ({names}) {sql}")
         wh.con.execute("COMMIT")
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, _cpu() - cpu
         row = wh.con.execute("SELECT sum(hash(c)) FROM cost c").fetchone()
         wh.close()
         (workdir / f"whatif{n}.duckdb").unlink()
         baseline = row if baseline is None else baseline
         if i > 0:
             label += " (same rows)" if row == baseline else " (ROWS DIFFER)"
-        log.append([label, seconds])
+        log.append([label, seconds, cpu])
     return log
 
 
@@ -398,15 +361,23 @@ def _print_log(title: str, log: Log, total: float | None = None) -> None:
 
 
 def _print_what_if(log: Log) -> None:
-    merged: dict[str, list[float]] = {}
-    for label, seconds in log:
-        merged.setdefault(label, []).append(seconds)
-    base = statistics.median(next(iter(merged.values())))
+    merged: dict[str, list[tuple[float, float]]] = {}
+    for label, seconds, cpu in log:
+        merged.setdefault(label, []).append((seconds, cpu))
+    first = next(iter(merged.values()))
+    base = statistics.median(w for w, _ in first), statistics.median(c for _, c in first)
     print("\n### what if: INSERT + COMMIT variants (fresh databases)\n")
-    print("| variant | runs | median s | min s | vs today |\n|---|---:|---:|---:|---:|")
+    print(
+        "| variant | runs | median wall s | min wall s | vs today | median CPU s | vs today |"
+        "\n|---|---:|---:|---:|---:|---:|---:|"
+    )
     for label, values in merged.items():
-        med = statistics.median(values)
-        print(f"| {label} | {len(values)} | {med:.2f} | {min(values):.2f} | {med / base:.2f}× |")
+        wall = statistics.median(w for w, _ in values)
+        cpu = statistics.median(c for _, c in values)
+        print(
+            f"| {label} | {len(values)} | {wall:.2f} | {min(w for w, _ in values):.2f} "
+            f"| {wall / base[0]:.2f}× | {cpu:.2f} | {cpu / base[1]:.2f}× |"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -445,9 +416,9 @@ def main(argv: list[str] | None = None) -> None:
             _print_what_if(what_if(file, workdir / "whatif", args.repeat))
         if args.tag_variants:
             print(f"\n### Tags expression variants, {args.sample_rows:,} rows in memory\n")
-            print("| variant | seconds |\n|---|---:|")
-            for label, seconds, _ in tag_variants(file, args.sample_rows):
-                print(f"| {label} | {seconds:.2f} |")
+            print("| variant | wall s | CPU s |\n|---|---:|---:|")
+            for label, seconds, cpu in tag_variants(file, args.sample_rows):
+                print(f"| {label} | {seconds:.2f} | {cpu:.2f} |")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -26,43 +26,79 @@ def lineage(
 _MONEY_CAST = re.compile(
     r"""CAST\((?:NULLIF\(TRIM\("(?:[^"]|"")+"\), ''\)|"(?:[^"]|"")+") AS DECIMAL\(38, 10\)\)"""
 )
+# A raw text value as costline.sources._sql.raw (and the CUR 2.0 ``product`` map lookup) write
+# it: trimmed, empty -> NULL. Trimming cannot fail, so computing it for every row is safe.
+_TEXT = re.compile(
+    r"""NULLIF\(TRIM\((?:"(?:[^"]|"")+"|CAST\("(?:[^"]|"")+"\['(?:[^']|'')*'\] AS VARCHAR\))\), ''\)"""
+)
+_SHARED_REF = re.compile(r'"__shared_(\d+)"')
+# SQL tokens, enough to find where a CASE or a call ends: quoted text is one token.
+_TOKEN = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|\w+|\S""")
+# A shared expression shorter than this stays inline: not worth a column of its own.
+_MIN_SHARED = 24
 
 
 def select_sql(mapping: MappingResult, reader: str, splits: Sequence[RowSplit] = ()) -> str:
     """``SELECT`` every store column (NULL of the right type where unmapped) ``FROM reader``.
 
-    Each raw money column is converted once, in an inner projection, however many mapped
-    columns read it (the AWS mapping reads ``pricing/publicOnDemandCost`` in 62 places). With
-    ``splits``, the file is still scanned once: each raw row is joined to a tiny table of split
-    numbers, and split ``i`` emits its row only where its condition holds.
+    DuckDB does not share a subexpression that sits inside a CASE branch, and mappings repeat
+    themselves: the AWS mapping reads ``lineItem/LineItemType`` 146 times, and its ListCost
+    embeds ListUnitPrice three times. So the SELECT computes, in projections below the mapped
+    columns:
+
+    1. each raw text value (``NULLIF(TRIM(col), '')``) once;
+    2. each raw money conversion once (DECIMAL(18, 10) first, see :func:`_fast_money`);
+    3. each mapped column's expression once where other columns embed it (:func:`_share`).
+
+    Text trimming cannot fail and a mapped column is evaluated on every row anyway, so steps
+    1 and 3 change no value and no failure. With ``splits``, the file is still scanned once:
+    each raw row is joined to a tiny table of split numbers, and split ``i`` emits its row only
+    where its condition holds.
     """
     if splits:
         names = " ".join(f"WHEN {i} THEN '{s.name}'" for i, s in enumerate(splits, 1))
         mapping = {**mapping, "x_RowSplit": Field(f"CASE __split.n {names} END")}
-    hoisted: dict[str, str] = {}
+    texts: dict[str, str] = {}
+    money: dict[str, str] = {}
+
+    def hoist(expr: str) -> str:
+        expr = _TEXT.sub(lambda m: _alias(texts, m.group(0), "__text"), expr)
+        return _MONEY_CAST.sub(lambda m: _alias(money, m.group(0), "__money"), expr)
+
+    base = {c.name: hoist(f.expr if (f := mapping.get(c.name)) else "NULL") for c in STORE_COLUMNS}
+    over = [{n: hoist(f.expr) for n, f in s.overrides.items()} for s in splits]
+    wheres = [hoist(s.where) for s in splits]
+    shared = _share(base, over, wheres)
     parts = []
     for col in STORE_COLUMNS:
-        field = mapping.get(col.name)
-        expr = field.expr if field is not None else "NULL"
-        overridden = [
-            (i, s.overrides[col.name]) for i, s in enumerate(splits, 1) if col.name in s.overrides
-        ]
+        expr = base[col.name]
+        overridden = [(i, o[col.name]) for i, o in enumerate(over, 1) if col.name in o]
         if overridden:
-            whens = " ".join(f"WHEN {i} THEN {f.expr}" for i, f in overridden)
+            whens = " ".join(f"WHEN {i} THEN {e}" for i, e in overridden)
             expr = f"CASE __split.n {whens} ELSE {expr} END"
-        parts.append(f'CAST({_hoist(expr, hoisted)} AS {col.sql_type}) AS "{col.name}"')
-    conds = " OR ".join(
-        f"(__split.n = {i} AND ({_hoist(s.where, hoisted)}))" for i, s in enumerate(splits, 1)
-    )
-    # NOTE: a hoisted conversion runs on every row, also where a CASE in the mapping would
-    # not have evaluated it; raw money columns hold a number or nothing on every row of a
-    # real export, so this only matters for a damaged file, which fails either way.
-    inner = "".join(f', {_fast_money(text)} AS "{alias}"' for text, alias in hoisted.items())
-    sql = "SELECT " + ",\n  ".join(parts) + f"\nFROM (SELECT *{inner} FROM {reader}) AS __raw"
+        parts.append(f'CAST({expr} AS {col.sql_type}) AS "{col.name}"')
+    # NOTE: a hoisted money conversion runs on every row, also where a CASE in the mapping
+    # would not have evaluated it; raw money columns hold a number or nothing on every row of
+    # a real export, so this only matters for a damaged file, which fails either way.
+    layers = [
+        {alias: text for text, alias in texts.items()},
+        {alias: _fast_money(text) for text, alias in money.items()},
+        *shared,
+    ]
+    source = reader
+    for i, layer in enumerate(lay for lay in layers if lay):
+        cols = "".join(f', {expr} AS "{alias}"' for alias, expr in layer.items())
+        source = f"(SELECT *{cols} FROM {source}) AS __l{i}"
+    sql = "SELECT " + ",\n  ".join(parts) + f"\nFROM {source}"
     if not splits:
         return sql
+    conds = " OR ".join(f"(__split.n = {i} AND ({w}))" for i, w in enumerate(wheres, 1))
     values = ", ".join(f"({i})" for i in range(len(splits) + 1))
     return f"{sql} CROSS JOIN (VALUES {values}) AS __split(n)\nWHERE __split.n = 0 OR {conds}"
+
+
+def _alias(found: dict[str, str], text: str, prefix: str) -> str:
+    return '"' + found.setdefault(text, f"{prefix}_{len(found)}") + '"'
 
 
 def _fast_money(cast: str) -> str:
@@ -76,14 +112,68 @@ def _fast_money(cast: str) -> str:
     return f"COALESCE(TRY_CAST({arg} AS DECIMAL(18, 10)), {cast})"
 
 
-def _hoist(expr: str, hoisted: dict[str, str]) -> str:
-    """Replace each money conversion by a reference to its column in the inner projection."""
+def _share(
+    base: dict[str, str], over: list[dict[str, str]], wheres: list[str]
+) -> list[dict[str, str]]:
+    """Compute once each column expression that other expressions embed; rewrite in place.
 
-    def alias(match: re.Match[str]) -> str:
-        name = hoisted.setdefault(match.group(0), f"__money_{len(hoisted)}")
-        return f'"{name}"'
+    Every mapped column is evaluated on every raw row (with splits, by the row's base copy),
+    so computing it in a lower projection and referring to it elsewhere changes no value and
+    no failure (mappings use no volatile functions). Only a whole CASE or call is replaced, so
+    an embedded copy cannot bind differently from the column. Shorter expressions go first,
+    so a longer one refers to the shorter ones inside it; the layers returned are in
+    dependency order (an expression reads only layers below its own).
+    """
+    layers: list[dict[str, str]] = []
+    level_of: list[int] = []
+    for name in sorted(base, key=lambda n: len(base[n])):
+        expr = base[name]
+        if len(expr) < _MIN_SHARED or "__split" in expr or not _self_delimited(expr):
+            continue
+        found = re.compile(r"(?<![\w.\"])" + re.escape(expr) + r"(?!\w)")
+        texts = [*base.values(), *wheres, *(e for o in over for e in o.values())]
+        if sum(len(found.findall(t)) for t in texts) < 2:
+            continue
+        alias = f"__shared_{len(level_of)}"
+        level = max((level_of[int(i)] + 1 for i in _SHARED_REF.findall(expr)), default=0)
+        level_of.append(level)
+        if level == len(layers):
+            layers.append({})
+        layers[level][alias] = expr
+        ref = f'"{alias}"'
+        for n in base:
+            base[n] = found.sub(ref, base[n])
+        for o in over:
+            for n in o:
+                o[n] = found.sub(ref, o[n])
+        wheres[:] = [found.sub(ref, w) for w in wheres]
+    return layers
 
-    return _MONEY_CAST.sub(alias, expr)
+
+def _self_delimited(expr: str) -> bool:
+    """Whether ``expr`` is one ``CASE ... END`` or one call ``f(...)`` from start to end.
+
+    Such text, found inside another expression, is that same expression there: unlike
+    ``a + b`` (in ``c * a + b``), it cannot bind to its neighbours differently.
+    """
+    tokens = _TOKEN.findall(expr)
+    if len(tokens) < 3:
+        return False
+    if tokens[0].upper() == "CASE":
+        opens, closes = ("CASE",), ("END",)
+    elif re.fullmatch(r"[A-Za-z_]\w*", tokens[0]) and tokens[1] == "(":
+        opens, closes = ("(",), (")",)
+        tokens = tokens[1:]
+    else:
+        return False
+    depth = parens = 0
+    for i, token in enumerate(tokens):
+        word = token.upper()
+        depth += (word in opens) - (word in closes)
+        parens += (token == "(") - (token == ")")
+        if parens < 0 or (depth == 0 and i < len(tokens) - 1):
+            return False
+    return depth == 0 and parens == 0
 
 
 def check_required(mapping: MappingResult, *, file: str, kind: str) -> None:

@@ -139,6 +139,10 @@ def reader_sql(
         # reader aborts on large files. null_padding reads rows with missing trailing fields.
         "null_padding": "true",
         "max_line_size": str(16 << 20),
+        # NOTE: DuckDB's buffer defaults to 16x max_line_size (256 MiB here): every DESCRIBE
+        # and the start of every read then fill a 256 MiB buffer first (DESCRIBE of a 1M-row
+        # CUR: 0.31 s -> 0.07 s). The smallest buffer DuckDB allows keeps the line limit.
+        "buffer_size": str(16 << 20),
     }
     base.update({k: _render(v) for k, v in opts.items()})
     return f"read_csv({files}, {_kwargs(base)})"

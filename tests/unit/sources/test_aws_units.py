@@ -64,6 +64,14 @@ def unit_of(line_type: str, usage_type: str, unit: str) -> str | None:
         ("GB", "GB"),
         ("Requests", "Requests"),
         ("Lambda-GB-Second", "Lambda-GB-Second"),  # kept as AWS writes it: nothing to fix
+        # the suffix rules: only at the end, case-sensitive, at most one applies
+        ("GB-mo", "GB-Months"),
+        ("Node-Month", "Node-Months"),
+        ("GB-Hour-Mo", "GB-Hour-Months"),
+        ("GB-Mo-Hour", "GB-Mo-Hours"),
+        ("GB-MO", "GB-MO"),
+        ("Hour", "Hour"),
+        ("Mo-GB", "Mo-GB"),
     ],
 )
 def test_aws_units_in_focus_spelling(aws: str, focus: str) -> None:

@@ -414,20 +414,18 @@ def _pricing(r: _Row) -> MappingResult:
     c = r.c
     amount = c.money("lineItem/UsageAmount")
     unit = pricing_unit(c, r.type)  # AWS's pricing/unit in FOCUS spelling, or derived (units.py)
-
-    def measured(f: Field, types: tuple[str, ...]) -> Field:  # a unit only with a quantity
-        return combine(
-            f"CASE WHEN {r.is_(types)} AND {amount.expr} IS NOT NULL THEN {f.expr} END",
-            f,
-            amount,
-            r.type,
-        )
-
+    # A unit only with a quantity.
+    priced_unit = combine(
+        f"CASE WHEN {r.is_(USAGE + PURCHASE)} AND {amount.expr} IS NOT NULL THEN {unit.expr} END",
+        unit,
+        amount,
+        r.type,
+    )
     list_price, contracted = _list(r)[0], _contracted(r)[0]
     return {
         "PricingCategory": _pricing_category(r),
         "PricingQuantity": _quantity(r),
-        "PricingUnit": measured(unit, USAGE + PURCHASE),
+        "PricingUnit": priced_unit,
         "SkuPriceId": _priced(r, _sku_price_id(c)),
         "ListUnitPrice": list_price,
         "ContractedUnitPrice": contracted,
@@ -449,7 +447,11 @@ def _pricing(r: _Row) -> MappingResult:
         "ConsumedQuantity": combine(
             f"CASE WHEN {r.is_(USAGE)} THEN {amount.expr} END", amount, r.type
         ),
-        "ConsumedUnit": measured(unit, USAGE),
+        # Usage rows' PricingUnit; written around that column's expression so that the load
+        # computes the unit once (ingest.plan shares a column embedded in another).
+        "ConsumedUnit": combine(
+            f"CASE WHEN {r.is_(USAGE)} THEN {priced_unit.expr} END", priced_unit, r.type
+        ),
     }
 
 
