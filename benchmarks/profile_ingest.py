@@ -152,9 +152,10 @@ def mapping_select(file: Path) -> tuple[str, str, RawColumns]:
         reader = _files.reader_sql([file], fmt, options=spec.csv_options)
         cols = RawColumns.of(wh.describe(reader), fmt)
     mapping = spec.build_mapping(cols, detection)
+    splits = spec.split_rows(cols, detection) if spec.split_rows is not None else []
     full = lineage(mapping, kind=detection.kind, files_expr=lit(str(file)), ingestion_id="prof")
     wh.close()
-    return select_sql(full, reader), reader, cols
+    return select_sql(full, reader, splits), reader, cols
 
 
 def _fresh_warehouse(workdir: Path, name: str) -> DuckDBWarehouse:
@@ -312,6 +313,9 @@ def _select_with(file: Path, **patches: Any) -> str:
             setattr(plan, name, value)
 
 
+_NO_ORDER = "SET preserve_insertion_order = false"
+
+
 def what_if(file: Path, workdir: Path, repeat: int = 1) -> Log:
     """The INSERT as the pipeline builds it, and without each of ``select_sql``'s steps
     (computing raw text once, sharing embedded columns), to show what each one saves."""
@@ -320,18 +324,31 @@ def what_if(file: Path, workdir: Path, repeat: int = 1) -> Log:
     def no_share(*_: Any) -> list[dict[str, str]]:
         return []
 
-    variants = [
-        ("INSERT as today", mapping_select(file)[0]),
-        ("without sharing embedded columns", _select_with(file, _share=no_share)),
-        ("without computing raw text once", _select_with(file, _TEXT=no_text)),
-        ("without both", _select_with(file, _share=no_share, _TEXT=no_text)),
+    today = mapping_select(file)[0]
+    variants: list[tuple[str, str, list[str]]] = [
+        ("INSERT as today", today, []),
+        ("raw text computed once also when read once", _select_with(file, _TEXT_MIN_USES=1), []),
+        (
+            "split numbers joined above the shared values",
+            _select_with(file, _SPLITS_BELOW=False),
+            [],
+        ),
+        (
+            "both of the two above",
+            _select_with(file, _TEXT_MIN_USES=1, _SPLITS_BELOW=False),
+            [],
+        ),
+        ("without sharing and raw text", _select_with(file, _share=no_share, _TEXT=no_text), []),
+        ("today, SET preserve_insertion_order = false", today, [_NO_ORDER]),
     ]
     names = ", ".join(f'"{c.name}"' for c in STORE_COLUMNS)
     log: Log = []
     baseline: Any = None
     runs = [(i, v) for _ in range(repeat) for i, v in enumerate(variants)]
-    for n, (i, (label, sql)) in enumerate(runs):
+    for n, (i, (label, sql, settings)) in enumerate(runs):
         wh = _fresh_warehouse(workdir, f"whatif{n}")
+        for setting in settings:
+            wh.con.execute(setting)
         started, cpu = time.perf_counter(), _cpu()
         wh.con.execute("BEGIN TRANSACTION")
         wh.con.execute(f"INSERT INTO cost ({names}) {sql}")

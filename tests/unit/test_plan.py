@@ -23,8 +23,9 @@ READER = (
 )
 KIND = _sql.text(COLS, "kind")
 COST = _sql.money(COLS, "cost")
-QTY = _sql.money(COLS, "qty")
-# A column embedded in others, as the AWS mapping does with its unit prices and units.
+# Columns embedded in others, as the AWS mapping does with quantities, unit prices and units;
+# PRICE embeds QTY, so sharing takes two levels.
+QTY = Field(f"CASE WHEN {KIND.expr} <> 'Tax' THEN {_sql.money(COLS, 'qty').expr} END")
 PRICE = Field(f"CASE WHEN {KIND.expr} IN ('Usage', 'Fee') THEN {COST.expr} / {QTY.expr} END")
 UNIT = Field(
     f"CASE WHEN {QTY.expr} IS NOT NULL THEN COALESCE({_sql.text(COLS, 'unit').expr}, 'Units') END"
@@ -131,6 +132,8 @@ def test_only_whole_cases_and_calls_are_shared() -> None:
         ("f(a) + g(b)", False),
         ("a + b", False),
         ("(a + b)", False),
+        ("NOT (a)", False),  # a keyword, not a call
+        ("f(a)[1]", False),
         ("COALESCE(a, ')')", True),  # a parenthesis in a string literal is text
         ('CASE WHEN "END" THEN 1 END', True),  # so is a quoted identifier
     ],

@@ -34,8 +34,15 @@ _TEXT = re.compile(
 _SHARED_REF = re.compile(r'"__shared_(\d+)"')
 # SQL tokens, enough to find where a CASE or a call ends: quoted text is one token.
 _TOKEN = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|\w+|\S""")
+_NAME = re.compile(r"[A-Za-z_]\w*")
+# Keywords that look like a call but bind to what surrounds them (``NOT (a)`` in ``b = NOT (a)``).
+_NOT_CALLS = frozenset({"NOT", "EXISTS", "INTERVAL", "AND", "OR", "IN", "IS", "LIKE"})
 # A shared expression shorter than this stays inline: not worth a column of its own.
 _MIN_SHARED = 24
+# Raw text read fewer times than this is trimmed where it is used.
+_TEXT_MIN_USES = 2
+# Join split numbers (and filter) below the projections that compute shared values.
+_SPLITS_BELOW = True
 
 
 def select_sql(mapping: MappingResult, reader: str, splits: Sequence[RowSplit] = ()) -> str:
@@ -57,17 +64,20 @@ def select_sql(mapping: MappingResult, reader: str, splits: Sequence[RowSplit] =
     """
     if splits:
         names = " ".join(f"WHEN {i} THEN '{s.name}'" for i, s in enumerate(splits, 1))
-        mapping = {**mapping, "x_RowSplit": Field(f"CASE __split.n {names} END")}
-    texts: dict[str, str] = {}
+        mapping = {**mapping, "x_RowSplit": Field(f"CASE __split {names} END")}
+    base = {c.name: mapping[c.name].expr if c.name in mapping else "NULL" for c in STORE_COLUMNS}
+    over = [{n: f.expr for n, f in s.overrides.items()} for s in splits]
+    wheres = [s.where for s in splits] if not _SPLITS_BELOW else []
+    texts = _repeated(_TEXT, [*base.values(), *wheres, *(e for o in over for e in o.values())])
     money: dict[str, str] = {}
 
     def hoist(expr: str) -> str:
         expr = _TEXT.sub(lambda m: _alias(texts, m.group(0), "__text"), expr)
         return _MONEY_CAST.sub(lambda m: _alias(money, m.group(0), "__money"), expr)
 
-    base = {c.name: hoist(f.expr if (f := mapping.get(c.name)) else "NULL") for c in STORE_COLUMNS}
-    over = [{n: hoist(f.expr) for n, f in s.overrides.items()} for s in splits]
-    wheres = [hoist(s.where) for s in splits]
+    base = {n: hoist(e) for n, e in base.items()}
+    over = [{n: hoist(e) for n, e in o.items()} for o in over]
+    wheres = [hoist(w) for w in wheres]
     shared = _share(base, over, wheres)
     parts = []
     for col in STORE_COLUMNS:
@@ -75,30 +85,56 @@ def select_sql(mapping: MappingResult, reader: str, splits: Sequence[RowSplit] =
         overridden = [(i, o[col.name]) for i, o in enumerate(over, 1) if col.name in o]
         if overridden:
             whens = " ".join(f"WHEN {i} THEN {e}" for i, e in overridden)
-            expr = f"CASE __split.n {whens} ELSE {expr} END"
+            expr = f"CASE __split {whens} ELSE {expr} END"
         parts.append(f'CAST({expr} AS {col.sql_type}) AS "{col.name}"')
     # NOTE: a hoisted money conversion runs on every row, also where a CASE in the mapping
     # would not have evaluated it; raw money columns hold a number or nothing on every row of
     # a real export, so this only matters for a damaged file, which fails either way.
     layers = [
-        {alias: text for text, alias in texts.items()},
+        {alias: text for text, alias in texts.items() if alias},
         {alias: _fast_money(text) for text, alias in money.items()},
         *shared,
     ]
     source = reader
+    if splits and _SPLITS_BELOW:
+        source = f"(SELECT * FROM {_split_rows(reader, [s.where for s in splits])})"
     for i, layer in enumerate(lay for lay in layers if lay):
         cols = "".join(f', {expr} AS "{alias}"' for alias, expr in layer.items())
         source = f"(SELECT *{cols} FROM {source}) AS __l{i}"
     sql = "SELECT " + ",\n  ".join(parts) + f"\nFROM {source}"
-    if not splits:
+    if not splits or _SPLITS_BELOW:
         return sql
-    conds = " OR ".join(f"(__split.n = {i} AND ({w}))" for i, w in enumerate(wheres, 1))
-    values = ", ".join(f"({i})" for i in range(len(splits) + 1))
-    return f"{sql} CROSS JOIN (VALUES {values}) AS __split(n)\nWHERE __split.n = 0 OR {conds}"
+    return sql + " CROSS JOIN " + _split_rows("", wheres)[len(" CROSS JOIN ") - 1 :]
+
+
+def _split_rows(reader: str, wheres: list[str]) -> str:
+    """``reader`` joined to the split numbers, keeping split ``i`` only where its condition
+    holds (split 0 is the row itself)."""
+    conds = " OR ".join(f"(__split = {i} AND ({w}))" for i, w in enumerate(wheres, 1))
+    values = ", ".join(f"({i})" for i in range(len(wheres) + 1))
+    return (
+        f"{reader} CROSS JOIN (VALUES {values}) AS __splits(__split)\nWHERE __split = 0 OR {conds}"
+    )
+
+
+def _repeated(pattern: re.Pattern[str], texts: list[str]) -> dict[str, str]:
+    """Matches of ``pattern`` that occur at least ``_TEXT_MIN_USES`` times in ``texts``, each
+    with an empty alias (set when first used)."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        for match in pattern.findall(text):
+            counts[match] = counts.get(match, 0) + 1
+    return {m: "" for m, n in counts.items() if n >= _TEXT_MIN_USES}
 
 
 def _alias(found: dict[str, str], text: str, prefix: str) -> str:
-    return '"' + found.setdefault(text, f"{prefix}_{len(found)}") + '"'
+    """The column computing ``text`` once (named on first use), or ``text`` itself when
+    ``found`` is a fixed set (raw text) that does not hold it."""
+    if prefix == "__text" and text not in found:
+        return text
+    if not found.get(text):
+        found[text] = f"{prefix}_{sum(1 for a in found.values() if a)}"
+    return '"' + found[text] + '"'
 
 
 def _fast_money(cast: str) -> str:
@@ -161,7 +197,7 @@ def _self_delimited(expr: str) -> bool:
         return False
     if tokens[0].upper() == "CASE":
         opens, closes = ("CASE",), ("END",)
-    elif re.fullmatch(r"[A-Za-z_]\w*", tokens[0]) and tokens[1] == "(":
+    elif _NAME.fullmatch(tokens[0]) and tokens[0].upper() not in _NOT_CALLS and tokens[1] == "(":
         opens, closes = ("(",), (")",)
         tokens = tokens[1:]
     else:
