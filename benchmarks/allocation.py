@@ -2,15 +2,18 @@
 
 Builds (once, reused) a synthetic month of N cost rows in a workspace database, with tags in
 several spellings, 40 teams over 12 cost centers, 8 services, 30 sub-accounts, support rows
-(0.05 %) and shared-network rows (1 %); a reference rule set (tag key folding + value aliases, 30 virtual-tag
-rules, one proportional and one even pool); then runs, each in a fresh subprocess:
+(0.05 %), shared-network rows (1 %) and the node rows of one Kubernetes cluster (0.1 %: 20 nodes,
+with a month of daily pod samples); a reference rule set (tag key folding + value aliases, 30
+virtual-tag rules, one proportional pool, one even pool, the Kubernetes split of the cluster with
+idle kept); then runs, each in a fresh subprocess:
 
 * ``costline``: ``Workspace.allocate`` (the whole run: checks, temp tables, write of
   ``allocated_cost``, conservation check, commit);
 * ``sql``: a single hand-written DuckDB query computing the same per-cost-center totals.
 
-It checks that both give the same per-cost-center totals, and reports wall time, the ratio and
-peak RSS. Usage::
+It checks that both give the same per-cost-center totals (to 1/100 of a cent: costline rounds each
+split part of each charge to 10 decimals, the hand SQL rounds each team's share of a pool total
+once), and reports wall time, the ratio and peak RSS. Usage::
 
     .venv/bin/python benchmarks/allocation.py --rows 20000000
     .venv/bin/python benchmarks/allocation.py --rows 200000      # smoke, seconds
@@ -34,6 +37,12 @@ import yaml
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 TEAMS = [f"team{i:02d}" for i in range(40)]
+# The Kubernetes cluster: nodes of 16 vCPU / 64 GiB, pods of PODS_PER_NODE teams per node-day.
+NODES = 20
+NODE_CPU, NODE_GIB = 16, 64
+PODS_PER_NODE = 6
+POD_CPU, POD_GIB = 1.5, 6.0  # requests; usage stays below them
+K8S_DAYS = 31
 SERVICES = [
     "Compute",
     "Storage",
@@ -120,6 +129,16 @@ def rules() -> dict[str, object]:
                 "method": "even",
                 "to": TEAMS[:10],
             },
+            {
+                "id": "eks",
+                "select": {"column": "ResourceId", "prefix": "node-"},
+                "method": "kubernetes",
+                "kubernetes": {
+                    "cluster": "bench",
+                    "granularity": "daily",
+                    "idle": {"mode": "keep"},
+                },
+            },
         ],
     }
 
@@ -129,7 +148,7 @@ def build(root: Path, rows: int) -> Path:
     from costline.workspace import Workspace
 
     marker = root / "rows.txt"
-    if marker.exists() and marker.read_text() == str(rows):
+    if marker.exists() and marker.read_text() == f"{rows}:k8s":
         return root
     if root.exists():
         import shutil
@@ -159,7 +178,12 @@ def build(root: Path, rows: int) -> Path:
         ),
         "SubAccountId": "'acct-' || lpad(CAST(hash(i, 2) % 30 AS VARCHAR), 2, '0')",
         "RegionId": "'r' || CAST(hash(i, 3) % 10 AS VARCHAR) || '-x'",
-        "ResourceId": "'res-' || CAST(hash(i, 4) % 500000 AS VARCHAR)",
+        # rows 105..114 of every 10,000 (0.1 %) are the cluster's node rows
+        "ResourceId": (
+            "CASE WHEN hash(i, 1) % 10000 BETWEEN 105 AND 114 "
+            f"THEN 'node-' || lpad(CAST(hash(i, 9) % {NODES} AS VARCHAR), 2, '0') "
+            "ELSE 'res-' || CAST(hash(i, 4) % 500000 AS VARCHAR) END"
+        ),
         "BilledCost": "CAST((hash(i, 5) % 100000) / 1000.0 AS DECIMAL(38, 10))",
         "EffectiveCost": "CAST((hash(i, 5) % 100000) / 1000.0 AS DECIMAL(38, 10))",
         "ListCost": "CAST((hash(i, 5) % 100000) / 800.0 AS DECIMAL(38, 10))",
@@ -179,14 +203,40 @@ def build(root: Path, rows: int) -> Path:
     select = ", ".join(values.get(c, "NULL") for c in cols)
     con.execute(f"INSERT INTO cost SELECT {select} FROM range({rows}) t(i)")
     con.execute("CHECKPOINT")
+    nodes, samples = root / "k8s-nodes.csv", root / "k8s-samples.csv"
+    con.execute(
+        f"COPY (SELECT 'bench' AS cluster, 'node-' || lpad(CAST(n AS VARCHAR), 2, '0') AS node, "
+        "'node-' || lpad(CAST(n AS VARCHAR), 2, '0') AS node_resource_id, "
+        f"{NODE_CPU} AS cpu_cores, {NODE_GIB} AS memory_gib FROM range({NODES}) t(n)) "
+        f"TO '{nodes}' (HEADER)"
+    )
+    con.execute(f"COPY ({samples_sql()}) TO '{samples}' (HEADER)")
     con.close()
-    marker.write_text(str(rows))
+    ws.load_kubernetes("nodes", nodes)
+    ws.load_kubernetes("samples", samples)
+    marker.write_text(f"{rows}:k8s")
     return root
 
 
-def hand_sql() -> str:
+def samples_sql() -> str:
+    """A month of daily pod samples: per node and day, PODS_PER_NODE pods of different teams
+    running all day, requesting POD_CPU cores and POD_GIB GiB (usage below the requests)."""
+    return (
+        "SELECT 'bench' AS cluster, 'node-' || lpad(CAST(n AS VARCHAR), 2, '0') AS node, "
+        "DATE '2026-10-01' + CAST(d AS INTEGER) AS window_start, 24 AS window_hours, "
+        "'ns-' || CAST(p AS VARCHAR) AS namespace, "
+        "'pod-' || CAST(n AS VARCHAR) || '-' || CAST(d AS VARCHAR) || '-' || CAST(p AS VARCHAR) AS pod, "
+        f"{POD_CPU} AS cpu_request, {POD_CPU / 2} AS cpu_usage, "
+        f"{POD_GIB} AS memory_request_gib, {POD_GIB / 2} AS memory_usage_gib, "
+        "'team' || lpad(CAST(10 + (n * 7 + d * 3 + p) % 30 AS VARCHAR), 2, '0') AS team "
+        f"FROM range({NODES}) a(n), range({K8S_DAYS}) b(d), range({PODS_PER_NODE}) c(p)"
+    )
+
+
+def hand_sql(root: Path) -> str:
     """The same per-cost-center totals, written by hand in one query."""
     r = rules()
+    where = "BillingPeriodStart = TIMESTAMP '2026-10-01'"
     spell = "COALESCE(Tags['team'], Tags['Team'], Tags['team '], Tags['TEAM'], Tags['owner'])"
     aliases = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in r["tags"]["keys"][0]["values"].items())  # type: ignore[index]
     whens = []
@@ -209,14 +259,25 @@ def hand_sql() -> str:
     net = ", ".join(f"'{t}'" for t in TEAMS[:10])
     return f"""
 WITH teams(team, cc) AS (VALUES {teams}),
-t AS (SELECT ServiceName, EffectiveCost, lower(trim({spell})) AS raw, SubAccountId, RegionId FROM cost
-      WHERE BillingPeriodStart = TIMESTAMP '2026-10-01'),
-v AS (SELECT ServiceName, EffectiveCost,
+t AS (SELECT ServiceName, EffectiveCost, lower(trim({spell})) AS raw, SubAccountId, RegionId, ResourceId
+      FROM cost WHERE {where}),
+v AS (SELECT ServiceName, EffectiveCost, ResourceId,
         CASE WHEN raw IS NOT NULL AND raw <> '' THEN (CASE raw {aliases} ELSE raw END)
              {" ".join(whens)} ELSE 'unallocated' END AS team FROM t),
 o AS (SELECT EffectiveCost, CASE WHEN ServiceName = 'Support' THEN 'pool:support'
         WHEN ServiceName = 'Shared Network' THEN 'pool:network'
+        WHEN starts_with(ResourceId, 'node-') THEN 'pool:eks'
         WHEN team IN (SELECT team FROM teams) THEN team ELSE 'unallocated' END AS owner FROM v),
+-- Kubernetes: per node-day, cost C split CPU:memory by 9 per vCPU : 1 per GiB of capacity (AWS
+-- split cost allocation); a pod gets C·Σ_r s_r·request_r·24h / (capacity_r·24h); idle keeps the rest.
+nd AS (SELECT ResourceId AS node, CAST(ChargePeriodStart AS DATE) AS day, SUM(EffectiveCost) AS c
+       FROM cost WHERE {where} AND starts_with(ResourceId, 'node-') GROUP BY 1, 2),
+pod AS (SELECT node, CAST(window_start AS DATE) AS day, team, cpu_request AS cpu, memory_request_gib AS gib
+        FROM read_csv('{root}/k8s-samples.csv')),
+k8s AS (SELECT pod.team AS owner, SUM(CAST(nd.c AS DOUBLE) * (9.0 * {NODE_CPU} * (pod.cpu / {NODE_CPU})
+          + 1.0 * {NODE_GIB} * (pod.gib / {NODE_GIB})) / (9.0 * {NODE_CPU} + 1.0 * {NODE_GIB})) AS c
+        FROM nd JOIN pod ON pod.node = nd.node AND pod.day = nd.day GROUP BY 1),
+k8s_idle AS (SELECT (SELECT SUM(c) FROM nd) - (SELECT SUM(c) FROM k8s) AS c),
 direct AS (SELECT owner, SUM(EffectiveCost) AS c FROM o GROUP BY 1),
 sup AS (SELECT c FROM direct WHERE owner = 'pool:support'),
 netc AS (SELECT c FROM direct WHERE owner = 'pool:network'),
@@ -225,7 +286,9 @@ w AS (SELECT owner, c / SUM(c) OVER () AS r FROM direct
 alloc AS (
   SELECT owner, c FROM direct WHERE owner NOT LIKE 'pool:%'
   UNION ALL SELECT w.owner, CAST((SELECT c FROM sup) * w.r AS DECIMAL(38, 10)) FROM w
-  UNION ALL SELECT team, (SELECT c FROM netc) / 10 FROM teams WHERE team IN ({net}))
+  UNION ALL SELECT team, (SELECT c FROM netc) / 10 FROM teams WHERE team IN ({net})
+  UNION ALL SELECT owner, CAST(c AS DECIMAL(38, 10)) FROM k8s
+  UNION ALL SELECT 'idle:bench', CAST(c AS DECIMAL(38, 10)) FROM k8s_idle)
 SELECT COALESCE(cc, owner) AS cost_center, SUM(c) AS amount
 FROM alloc LEFT JOIN teams ON teams.team = alloc.owner GROUP BY 1 ORDER BY 1"""
 
@@ -245,7 +308,7 @@ def child(kind: str, root: Path, out: Path) -> None:
     else:
         con = duckdb.connect(str(root / "costline.duckdb"), read_only=True)
         con.execute("SET memory_limit = '2GB'")
-        result = con.execute(hand_sql()).fetchall()
+        result = con.execute(hand_sql(root)).fetchall()
     seconds = time.perf_counter() - t0
     out.write_text(json.dumps({"seconds": seconds, "totals": [[a, str(b)] for a, b in result]}))
 
@@ -297,11 +360,10 @@ def main() -> None:
         for kind in kinds:
             results[kind].append(run(kind, root))
     cl, hs = results["costline"][-1], results["sql"][-1]
-    same = {a: Decimal(b) for a, b in cl["totals"]} == {a: Decimal(b) for a, b in hs["totals"]}  # type: ignore[union-attr]
-    diff = {
-        a: Decimal(b) - Decimal(dict(hs["totals"]).get(a, "0"))  # type: ignore[arg-type]
-        for a, b in cl["totals"]  # type: ignore[union-attr]
-    }
+    mine = {a: Decimal(b) for a, b in cl["totals"]}  # type: ignore[union-attr]
+    theirs = {a: Decimal(b) for a, b in hs["totals"]}  # type: ignore[union-attr]
+    diff = {a: mine.get(a, Decimal(0)) - theirs.get(a, Decimal(0)) for a in {*mine, *theirs}}
+    same = mine.keys() == theirs.keys() and all(abs(v) < Decimal("0.0001") for v in diff.values())
     med = {k: sorted(float(r["seconds"]) for r in v)[len(v) // 2] for k, v in results.items()}  # type: ignore[arg-type]
     print(
         json.dumps(

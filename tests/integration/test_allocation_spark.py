@@ -376,3 +376,62 @@ def test_bad_inputs_name_the_fix(workspace: Workspace, spark: SparkSession, tmp_
         spark.conf.set("spark.sql.session.timeZone", "UTC")
     leftovers = [t.name for t in spark.catalog.listTables() if t.name.startswith("_a_")]
     assert leftovers == []
+
+
+def test_kubernetes_and_gpu_pools_name_the_tables_they_need(
+    workspace: Workspace, spark: SparkSession, tmp_path: Path
+) -> None:
+    # A gpu pool reads gpu_jobs (and k8s_nodes, for capacity); a kubernetes pool k8s_samples
+    # and k8s_nodes. Spark has none of them unless the caller registers them.
+    gpu_pool = {
+        "id": "gpu",
+        "select": {"column": "ServiceName", "equals": "Amazon EC2"},
+        "method": "gpu",
+    }
+    rows = [
+        charge("10", tags={"team": "web"}, ServiceName="Amazon S3"),
+        charge(
+            "32",
+            ServiceName="Amazon EC2",
+            ResourceId="i-p4",
+            ChargePeriodStart="2024-09-03T10:00:00Z",
+            ChargePeriodEnd="2024-09-03T11:00:00Z",
+        ),
+    ]
+    setup(workspace, rows, team_tag_rules(pools=[gpu_pool]))
+    for view in ("gpu_jobs", "k8s_nodes", "k8s_samples"):
+        spark.catalog.dropTempView(view)
+    _export(workspace, spark, tmp_path, metrics=False)
+    owners = load_owners(workspace.owners_path)
+    with pytest.raises(ConfigError, match="pool 'gpu' .*no table gpu_jobs") as err:
+        allocate_spark(spark, load_rules(workspace.rules_path), owners, SEP)
+    assert err.value.path == workspace.rules_path / "allocation.yaml"
+    assert err.value.line is not None
+    assert "costline gpu load" in (err.value.hint or "")
+    assert "createOrReplaceTempView('gpu_jobs')" in (err.value.hint or "")
+    # a gpu_jobs view lacking a column the split reads
+    spark.sql("SELECT 'A' AS job_id").createOrReplaceTempView("gpu_jobs")
+    with pytest.raises(ConfigError, match="gpu_jobs lacks column resource_id"):
+        allocate_spark(spark, load_rules(workspace.rules_path), owners, SEP)
+    # the jobs registered, no Kubernetes nodes: runs (k8s_nodes is empty for a gpu pool).
+    # The 8-GPU node's $32 hour: A (web) 4 GPU-h → $16, idle 4 GPU-h → $16.
+    jobs = workspace.root / "jobs.csv"
+    jobs.write_text(
+        "job_id,team,resource_id,start,end,gpu_count,node_gpus\n"
+        "A,web,i-p4,2024-09-03T10:00:00Z,2024-09-03T11:00:00Z,4,8\n"
+    )
+    workspace.load_gpu_jobs(jobs)
+    with workspace.warehouse() as wh:
+        wh.con.execute(f"COPY gpu_jobs TO '{tmp_path / 'gpu_jobs.parquet'}' (FORMAT parquet)")
+    spark.read.parquet(str(tmp_path / "gpu_jobs.parquet")).createOrReplaceTempView("gpu_jobs")
+    result = allocate_spark(spark, load_rules(workspace.rules_path), owners, SEP)
+    teams = {r[0]: r[1] for r in result.frame.groupBy("x_Team").sum("EffectiveCost").collect()}
+    assert teams == {"web": Decimal(26), "idle:gpu": Decimal(16)}
+    assert not spark.catalog.tableExists("k8s_nodes")  # the empty one was dropped again
+    spark.catalog.dropTempView("gpu_jobs")
+    # a kubernetes pool without samples
+    k8s_pool = {**gpu_pool, "method": "kubernetes", "kubernetes": {"cluster": "prod"}}
+    write_rules(workspace, team_tag_rules(pools=[k8s_pool]))
+    with pytest.raises(ConfigError, match="pool 'gpu' .*no table k8s_samples") as err:
+        allocate_spark(spark, load_rules(workspace.rules_path), owners, SEP)
+    assert "costline k8s load" in (err.value.hint or "")

@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from costline.allocation.gpu import gpu_pools, load_jobs
 from costline.allocation.gpu_report import gpu_report
+from costline.cli.main import app
 from costline.config.rules_loader import load_owners, load_rules
+from costline.core.errors import BadInputError
 from costline.workspace import Workspace
 from tests.allocation_kit import by_team, charge, setup, team_tag_rules
 
@@ -147,6 +150,37 @@ def test_gpu_reports_on_the_published_month(workspace: Workspace) -> None:
         per_team[r["team"]] = per_team.get(r["team"], Decimal(0)) + r["cost"]
     assert per_team == {t: allocated[t] for t in per_team}
     assert sum(per_team.values()) == Decimal(67)  # the pool: 32 + 32 + 3
+
+
+SAMPLES = """window_start,window_hours,cluster,node,node_resource_id,namespace,pod,container,\
+cpu_request,memory_request_gib,gpu_request,gpu_usage,node_cpu_cores,node_memory_gib,node_gpus,\
+job,team,model
+2024-09-03T10:00:00Z,1,ml,n1,i-p4,train,ft-0,main,1,4,4,3,96,1152,8,ft,web,llama
+2024-09-03T10:00:00Z,0.5,ml,n1,i-p4,serve,api-7f,main,1,4,2,,96,1152,8,,api,
+2024-09-03T10:00:00Z,1,ml,n1,i-p4,web,site-1,main,1,4,0,,96,1152,8,,web,
+"""
+
+
+def test_gpu_jobs_from_kubernetes_labels_through_the_cli(workspace: Workspace) -> None:
+    # The worked example, from samples: the 8-GPU node i-p4 at $32 for the 10:00 hour.
+    # ft (web) max(4, 3) × 1 h = 4 GPU-h → $16; api-7f (no job label: the pod) 2 × 0.5 h =
+    # 1 GPU-h → $4; site-1 holds no GPU. idle 3/8 → $12.
+    setup(workspace, [hour("32", "i-p4", 10)], gpu_rules())
+    samples = workspace.root / "samples.csv"
+    samples.write_text(SAMPLES)
+    runner = CliRunner()
+    ws = ["--workspace", str(workspace.root)]
+    result = runner.invoke(app, [*ws, "k8s", "load", str(samples)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, [*ws, "gpu", "load", "--from-k8s", "--cluster", "ml"])
+    assert result.exit_code == 0, result.output
+    workspace.allocate(SEP)
+    assert by_team(workspace) == {"web": Decimal(16), "api": Decimal(4), "idle:gpu": Decimal(12)}
+    # neither a file nor --from-k8s: a usage error; a label no GPU pod has: the fix
+    assert runner.invoke(app, [*ws, "gpu", "load"]).exit_code == 2
+    result = runner.invoke(app, [*ws, "gpu", "load", "--from-k8s", "--team-label", "owner"])
+    assert isinstance(result.exception, BadInputError)
+    assert "--team-label" in (result.exception.hint or "")
 
 
 @pytest.mark.spark

@@ -111,6 +111,23 @@ def test_opencost_export_worked_example_end_to_end(workspace: Workspace) -> None
     assert {m for _, m, _ in details} == {"costline:pool:eks-c1"}
     assert sum(ratios) == pytest.approx(1.0)
     assert json.loads(details[0][2])["Elements"][0]["x_Steps"][0]["x_Method"] == "kubernetes"
+    # All three containers run in namespace ml: each part names k8s://c1/ml, and the
+    # direct S3 row keeps the bill's resource (none).
+    assert by_resource(workspace) == {
+        ("data", "k8s://c1/ml", "ml"): Decimal(15),
+        ("web", "k8s://c1/ml", "ml"): Decimal(15),
+        ("api", "k8s://c1/ml", "ml"): Decimal(5),
+        ("platform", None, None): Decimal(4),
+    }
+
+
+def by_resource(ws: Workspace) -> dict[tuple[Any, ...], Decimal]:
+    """EffectiveCost per (team, AllocatedResourceId, AllocatedResourceName)."""
+    rows = ws.query(
+        "SELECT x_Team, NULLIF(AllocatedResourceId, ''), NULLIF(AllocatedResourceName, ''), "
+        "SUM(EffectiveCost) FROM allocated_cost GROUP BY ALL"
+    ).rows
+    return {(r[0], r[1], r[2]): r[3] for r in rows}
 
 
 SAMPLES = """window_start,window_hours,cluster,node,namespace,pod,container,labels,cpu_request,cpu_usage,memory_request_bytes,memory_usage_bytes
@@ -160,6 +177,24 @@ def test_idle_shared_and_overhead_end_to_end(workspace: Workspace) -> None:
     assert got["unallocated:eks-c1"] == Decimal(20)
     assert sum(got.values()) == Decimal(88)
     assert report.unallocated_pools[0]["cost"] == Decimal(20)
+    # Per part, the resource it went to: web's containers run in namespace shop, api's in
+    # orders; dns and the fee are parts of those receiving namespaces; the shared idle
+    # (web 3.6 + 6, api 5.4 + 3, computed above) is the cluster's __idle__; the day without
+    # samples, like the direct S3 row, keeps the bill row's AllocatedResourceId (none).
+    parts = by_resource(workspace)
+    close = {
+        ("web", "k8s://c1/shop", "shop"): 13 + shared * 13 / Fraction(285, 10),
+        ("api", "k8s://c1/orders", "orders"): Fraction(155, 10)
+        + shared * Fraction(155, 10) / Fraction(285, 10),
+    }
+    for k, v in close.items():
+        assert abs(Fraction(parts.pop(k)) - v) < Fraction(1, 10**9), k
+    assert parts == {
+        ("web", "k8s://c1/__idle__", "__idle__"): Decimal("9.6"),
+        ("api", "k8s://c1/__idle__", "__idle__"): Decimal("8.4"),
+        ("unallocated:eks-c1", None, None): Decimal(20),
+        ("web", None, None): Decimal(6),
+    }
     # deterministic: a re-run gives the same amounts
     workspace.allocate(SEP)
     assert by_team(workspace) == got

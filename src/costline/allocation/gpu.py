@@ -11,8 +11,10 @@ hour; ``daily``: the day) with cost ``C``, bucket ``[lo, hi)`` and ``G`` GPUs on
    the span from the first job's start to the last job's end in it (``node_hours: jobs``, for
    nodes started per job). Used is ``U = Σ g_j``; ``D = max(K, U)`` (jobs are scaled down only
    when they claim more than the node has).
-3. ``idle: keep``: job *j* gets ``C · g_j / D`` and ``idle:gpu`` gets ``C · max(K − U, 0) / D``.
-   ``idle: share``: job *j* gets ``C · g_j / U``. A bucket without jobs is idle either way.
+3. ``idle: keep``: job *j* gets ``C · g_j / D`` and the idle recipient gets
+   ``C · max(K − U, 0) / D``. ``idle: share``: job *j* gets ``C · g_j / U``. A bucket without
+   jobs is idle either way. The idle recipient is ``idle:<pool id>`` (``idle:gpu`` for a pool
+   named ``gpu``), or the team ``gpu.idle.to`` names.
 4. Jobs reach teams through the pool's ``owner`` column (``team`` by default); a value that is
    not a team in owners.yaml goes to ``unallocated``.
 
@@ -39,7 +41,10 @@ from costline.allocation.gpu_jobs import JOB_ALIASES, ensure_gpu_tables, load_jo
 from costline.allocation.sql import ident, lit
 from costline.config.allocation import POOL_PREFIX, UNALLOCATED, GpuSettings, Pool, RuleSet
 
-IDLE = "idle:gpu"
+IDLE_PREFIX = "idle:"
+# NOTE: before gpu.idle.to every gpu pool's idle went to "idle:gpu"; parts published then
+# still carry it, and the reports read them as the pool's idle (see gpu_report).
+LEGACY_IDLE = "idle:gpu"
 WEIGHT_UNITS = 1e12  # weights are integers: units of 1e-12 of a node bucket's cost
 # Bill columns a gpu pool reads besides its keys (the publishing plan keeps them in _a_rows).
 ROW_COLUMNS = ("ResourceId", "ChargePeriodStart", "ChargePeriodEnd")
@@ -51,6 +56,17 @@ def settings_of(pool: Pool) -> GpuSettings:
     if pool.method != "gpu":
         raise ValueError(f"pool {pool.id!r} is not a gpu pool")
     return pool.gpu or GpuSettings()
+
+
+def idle_recipient(pool: Pool) -> str:
+    """Who gets a gpu pool's idle GPU-hours: ``gpu.idle.to``, else ``idle:<pool id>``.
+
+    Example:
+        >>> idle_recipient(Pool.model_validate({"id": "training", "method": "gpu",
+        ...     "select": {"column": "ServiceName", "equals": "Amazon EC2"}}))
+        'idle:training'
+    """
+    return settings_of(pool).idle.to or f"{IDLE_PREFIX}{pool.id}"
 
 
 def _bucket_key(settings: GpuSettings) -> str:
@@ -135,10 +151,10 @@ def model_ctes(settings: GpuSettings, *, rows: str, teams: str) -> list[str]:
     ]
 
 
-def _branches(settings: GpuSettings) -> list[str]:
+def _branches(settings: GpuSettings, *, idle_to: str) -> list[str]:
     """SELECTs of (k0, k1, k2, recipient, w) with w the fraction of the node bucket's cost."""
     on = "n.k0 = j.k0 AND n.k1 = j.k1 AND n.k2 = j.k2"
-    idle = lit(IDLE)
+    idle = lit(idle_to)
     if settings.idle.mode == "share":
         return [
             "SELECT j.k0, j.k1, j.k2, j.recipient, CASE WHEN n.used > 0 THEN j.gh / n.used "
@@ -171,7 +187,7 @@ def weights_sql(pool: Pool, period: dt.date, *, rules: RuleSet | None = None) ->
         + ",\n".join(ctes)
         + f"\nSELECT k0, k1, k2, recipient, CAST(CAST({units} AS BIGINT) AS DECIMAL(38, 0)) AS w "
         + "FROM (\n"
-        + "\nUNION ALL\n".join(_branches(settings))
+        + "\nUNION ALL\n".join(_branches(settings, idle_to=idle_recipient(pool)))
         + f"\n) u GROUP BY k0, k1, k2, recipient HAVING {units} > 0"
     )
 
@@ -182,11 +198,13 @@ def gpu_pools(rules: RuleSet) -> list[Pool]:
 
 
 __all__ = [
-    "IDLE",
+    "IDLE_PREFIX",
+    "LEGACY_IDLE",
     "ROW_COLUMNS",
     "column_sql",
     "ensure_gpu_tables",
     "gpu_pools",
+    "idle_recipient",
     "key_exprs",
     "load_jobs",
     "model_ctes",

@@ -23,8 +23,11 @@ preemption, eviction), ``failed``; common spellings are mapped (:data:`STATUS_AL
 with no end must be ``running``; an empty status means ``completed`` (with an end) or
 ``running`` (without).
 
-Loading a file replaces the rows of the same ``(job_id, start)``, so loading it again changes
-nothing and a running job's row can be re-sent with its end. Columns not listed in
+A row is one job segment on one node: ``(job_id, start, resource_id)`` appears once (a job on
+several nodes has a row per node). Loading a file replaces the rows of the same ``(job_id,
+start)``, on every node, so loading it again changes nothing and a running job's row can be
+re-sent with its end. :mod:`costline.allocation.gpu_k8s` derives rows from Kubernetes samples
+instead. Columns not listed in
 :data:`JOB_ALIASES` are kept as labels (the demo's ``provider``, ``account_id``, ``hours``,
 ``list_cost_usd``), and a pool can name one as its owner or model column.
 
@@ -350,11 +353,11 @@ def _row_tests(found: Mapping[str, str]) -> list[tuple[str, str, str, str]]:
         ),
         (
             name("job_id"),
-            "job_id || ' @ ' || CAST(started_at AS VARCHAR)",
+            "job_id || ' @ ' || CAST(started_at AS VARCHAR) || ' on ' || resource_id",
             "_row > (SELECT min(d._row) FROM _gpu_t d WHERE d.job_id = _gpu_t.job_id "
-            "AND d.started_at = _gpu_t.started_at)",
-            "each (job_id, start) must appear once; merge the rows or give each segment its "
-            "own start",
+            "AND d.started_at = _gpu_t.started_at AND d.resource_id = _gpu_t.resource_id)",
+            "each (job_id, start, resource_id) must appear once; merge the rows or give each "
+            "segment its own start",
         ),
         (
             name("node_gpus"),

@@ -7,8 +7,10 @@ cumulative rounding the engine uses. So the jobs of a team add up *exactly* to t
 cost in the chargeback, and the lines of a report add up exactly to the pool's cost:
 
 * ``job`` lines: one per job (and status, for a job whose segments ended differently);
-* ``idle`` lines (``idle:gpu``): capacity no job used; with ``idle: share`` they carry the idle
-  GPU-hours at zero cost (the cost is in the jobs);
+* ``idle`` lines (``idle:<pool id>``, or the team ``gpu.idle.to`` names): capacity no job used;
+  with ``idle: share`` they carry the idle GPU-hours at zero cost (the cost is in the jobs).
+  Parts published before the idle recipient was configurable carry ``idle:gpu``: they are read
+  as the pool's idle;
 * ``unallocated`` lines (``unallocated:<pool>``): node rows with no known GPU capacity;
 * ``no-jobs`` lines: a team's allocated cost whose jobs are no longer in ``gpu_jobs`` (the jobs
   file changed after the run: allocate again).
@@ -39,7 +41,13 @@ from typing import Any, Literal
 
 import duckdb
 
-from costline.allocation.gpu import IDLE, column_sql, model_ctes, settings_of
+from costline.allocation.gpu import (
+    LEGACY_IDLE,
+    column_sql,
+    idle_recipient,
+    model_ctes,
+    settings_of,
+)
 from costline.allocation.plan import _round_money, next_month, period_filter
 from costline.allocation.run import AllocationError
 from costline.allocation.sql import ident, lit
@@ -51,6 +59,7 @@ BASES = ("EffectiveCost", "BilledCost", "ListCost", "ContractedCost")
 MILLION = Decimal(1_000_000)
 
 _KEYS = "k0, k1, k2, team"
+_SPLIT = f"{_KEYS}, costs"  # a line that takes no cost (costs = FALSE) is not in the split
 
 
 def _path_marker(pool: Pool) -> str:
@@ -62,6 +71,10 @@ def _lines_ctes(pool: Pool, period: dt.date, *, run_id: str, basis: str) -> list
     """Per node bucket, team and job: GPU-hours ``gh`` and ``cost`` (exact per team bucket)."""
     settings = settings_of(pool)
     run = lit(run_id)
+    idle = lit(idle_recipient(pool))
+    # the idle line takes a share of its recipient's amount where the engine gave idle cost:
+    # always under keep, only in buckets without jobs under share
+    idle_costs = "TRUE" if settings.idle.mode == "keep" else "used <= 0"
     key = (
         "ChargePeriodStart"
         if settings.granularity == "hourly"
@@ -69,7 +82,8 @@ def _lines_ctes(pool: Pool, period: dt.date, *, run_id: str, basis: str) -> list
     )
     rid = ident("ResourceId")
     return [
-        f"pp AS (SELECT p.x_ChargeId, p.x_Team AS team, p.{ident(basis)} AS amount "
+        f"pp AS (SELECT p.x_ChargeId, CASE WHEN p.x_Team = {lit(LEGACY_IDLE)} THEN {idle} "
+        f"ELSE p.x_Team END AS team, p.{ident(basis)} AS amount "
         f"FROM allocation_parts p WHERE p.x_AllocationRunId = {run} "
         f"AND strpos(p.x_AllocationPath, {_path_marker(pool)}) > 0)",
         f"pc AS (SELECT pp.team, pp.amount, c.BillingPeriodStart, c.{rid}, c.ChargePeriodStart, "
@@ -79,23 +93,28 @@ def _lines_ctes(pool: Pool, period: dt.date, *, run_id: str, basis: str) -> list
         *model_ctes(settings, rows="pc", teams="pt"),
         f"pb AS (SELECT {_KEYS}, SUM(amount) AS amount FROM (SELECT BillingPeriodStart AS k0, "
         f"{rid} AS k1, {key} AS k2, team, amount FROM pc) x GROUP BY {_KEYS})",
-        # jobs, and each node bucket's idle GPU-hours as one line of idle:gpu
-        "ln AS (SELECT k0, k1, k2, recipient AS team, job_id, started_at, gh FROM jh "
-        f"UNION ALL SELECT k0, k1, k2, {lit(IDLE)} AS team, CAST(NULL AS VARCHAR) AS job_id, "
-        "CAST(NULL AS TIMESTAMP) AS started_at, idle_gh AS gh FROM nd WHERE idle_gh > 0)",
+        # jobs, and each node bucket's idle GPU-hours as one idle line of the idle recipient
+        "ln AS (SELECT k0, k1, k2, recipient AS team, FALSE AS idle, TRUE AS costs, job_id, "
+        "started_at, gh FROM jh "
+        f"UNION ALL SELECT k0, k1, k2, {idle} AS team, TRUE AS idle, {idle_costs} AS costs, "
+        "CAST(NULL AS VARCHAR) AS job_id, CAST(NULL AS TIMESTAMP) AS started_at, "
+        "idle_gh AS gh FROM nd WHERE idle_gh > 0)",
         "sp AS (SELECT COALESCE(b.k0, l.k0) AS k0, COALESCE(b.k1, l.k1) AS k1, "
-        "COALESCE(b.k2, l.k2) AS k2, COALESCE(b.team, l.team) AS team, b.amount, l.job_id, "
-        "l.started_at, l.gh FROM pb b FULL JOIN ln l ON l.k0 = b.k0 AND l.k1 = b.k1 "
-        "AND l.k2 = b.k2 AND l.team = b.team)",
-        # cumulative shares of each team bucket over its jobs, as the engine splits charges
+        "COALESCE(b.k2, l.k2) AS k2, COALESCE(b.team, l.team) AS team, "
+        "COALESCE(l.idle, FALSE) AS idle, COALESCE(l.costs, TRUE) AS costs, b.amount, "
+        "l.job_id, l.started_at, l.gh FROM pb b FULL JOIN ln l ON l.k0 = b.k0 AND l.k1 = b.k1 "
+        "AND l.k2 = b.k2 AND l.team = b.team AND l.costs)",
+        # cumulative shares of each team bucket over its jobs (and its idle line, when the
+        # team is the idle recipient), as the engine splits charges; no sort key is NULL
+        # within a partition but the idle line's, which sorts last both ways (idle = TRUE)
         f"sw AS (SELECT *, CASE WHEN _last THEN 1.0 ELSE _cw / _tw END AS hi FROM (SELECT *, "
-        f"SUM(gh) OVER (PARTITION BY {_KEYS} ORDER BY job_id, started_at ROWS BETWEEN "
-        f"UNBOUNDED PRECEDING AND CURRENT ROW) AS _cw, SUM(gh) OVER (PARTITION BY {_KEYS}) "
-        f"AS _tw, ROW_NUMBER() OVER (PARTITION BY {_KEYS} ORDER BY job_id DESC, started_at "
-        "DESC) = 1 AS _last FROM sp) x)",
-        f"sl AS (SELECT *, LAG(hi) OVER (PARTITION BY {_KEYS} ORDER BY job_id, started_at) "
-        "AS lo FROM sw)",
-        "sc AS (SELECT k0, k1, k2, team, job_id, started_at, gh, CASE WHEN amount IS NULL "
+        f"SUM(gh) OVER (PARTITION BY {_SPLIT} ORDER BY idle, job_id, started_at ROWS BETWEEN "
+        f"UNBOUNDED PRECEDING AND CURRENT ROW) AS _cw, SUM(gh) OVER (PARTITION BY {_SPLIT}) "
+        f"AS _tw, ROW_NUMBER() OVER (PARTITION BY {_SPLIT} ORDER BY idle DESC, job_id DESC, "
+        "started_at DESC) = 1 AS _last FROM sp) x)",
+        f"sl AS (SELECT *, LAG(hi) OVER (PARTITION BY {_SPLIT} ORDER BY idle, job_id, "
+        "started_at) AS lo FROM sw)",
+        "sc AS (SELECT k0, k1, k2, team, idle, job_id, started_at, gh, CASE WHEN amount IS NULL "
         "THEN CAST(0 AS DECIMAL(38, 10)) ELSE CAST((CASE WHEN _last THEN amount ELSE "
         f"{_round_money('CAST(amount AS DOUBLE) * hi')} END) - (CASE WHEN lo IS NULL THEN "
         f"CAST(0 AS DECIMAL(38, 10)) ELSE {_round_money('CAST(amount AS DOUBLE) * lo')} END) "
@@ -119,14 +138,16 @@ def _jobs_ctes(pool: Pool, period: dt.date) -> list[str]:
         f"NULLIF(trim({column_sql(settings.owner)}), '') AS owner, "
         f"NULLIF(trim({column_sql(settings.model)}), '') AS model, {tokens} AS tokens "
         "FROM gpu_jobs j)",
-        "jl AS (SELECT s.team, s.job_id, s.started_at, SUM(s.gh) AS gpu_hours, "
-        "SUM(s.cost) AS cost FROM sc s GROUP BY s.team, s.job_id, s.started_at)",
-        "lj AS (SELECT CASE WHEN l.job_id IS NOT NULL THEN 'job' "
-        f"WHEN l.team = {lit(IDLE)} THEN 'idle' "
+        # a job row is (job_id, start, node): a job derived from Kubernetes samples can run
+        # on several nodes in the same window
+        "jl AS (SELECT s.team, s.idle, s.job_id, s.started_at, s.k1, SUM(s.gh) AS gpu_hours, "
+        "SUM(s.cost) AS cost FROM sc s GROUP BY s.team, s.idle, s.job_id, s.started_at, s.k1)",
+        "lj AS (SELECT CASE WHEN l.job_id IS NOT NULL THEN 'job' WHEN l.idle THEN 'idle' "
         f"WHEN starts_with(l.team, {lit(UNALLOCATED + ':')}) THEN 'unallocated' "
         "ELSE 'no-jobs' END AS line, l.team, l.job_id, l.started_at, t.owner, t.model, "
         "t.kind, t.status, t.resource_id, l.gpu_hours, l.cost, t.tokens FROM jl l "
-        "LEFT JOIN jt t ON t.job_id = l.job_id AND t.started_at = l.started_at)",
+        "LEFT JOIN jt t ON t.job_id = l.job_id AND t.started_at = l.started_at "
+        "AND t.resource_id = l.k1)",
     ]
 
 
@@ -154,10 +175,13 @@ def _final_sql(by: By, period: dt.date, tokens_metric: str) -> str:
         f"COALESCE(SUM(CASE WHEN {interrupted} THEN gpu_hours END), 0.0) AS "
         "interrupted_gpu_hours, COALESCE(SUM(CASE WHEN "
         f"{interrupted} THEN cost END), CAST(0 AS DECIMAL(38, 10))) AS interrupted_cost, "
-        "SUM(tokens) AS tokens FROM lj GROUP BY team) l LEFT JOIN (SELECT team, SUM(value) "
-        f"AS tokens FROM allocation_metrics WHERE metric = {lit(tokens_metric)} AND "
-        f"date >= DATE '{period.isoformat()}' AND date < DATE '{next_month(period).isoformat()}' "
-        "GROUP BY team) m ON m.team = l.team ORDER BY l.cost DESC, l.team"
+        # NOTE: a team that is also the idle recipient (gpu.idle.to) gets its idle on a line
+        # of its own, without tokens
+        "SUM(tokens) AS tokens FROM lj GROUP BY team, line = 'idle') l LEFT JOIN (SELECT "
+        f"team, SUM(value) AS tokens FROM allocation_metrics WHERE metric = {lit(tokens_metric)} "
+        f"AND date >= DATE '{period.isoformat()}' AND date < DATE "
+        f"'{next_month(period).isoformat()}' GROUP BY team) m ON m.team = l.team "
+        "AND l.line <> 'idle' ORDER BY l.cost DESC, l.team, l.line"
     )
 
 

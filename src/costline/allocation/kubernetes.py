@@ -17,8 +17,11 @@ its overhead rows such as the EKS cluster fee). Per node and bucket (hour, day o
 
 Containers map to teams through virtual-tag rules whose tags read the pod's labels and the
 ``k8s:*`` keys of :data:`K8S_TAGS`. The result is a weight table ``(k0, k1, k2, recipient,
-w)`` keyed by the bill row's ``BillingPeriodStart``, ``ResourceId`` and bucket, which the
-engine (:mod:`costline.allocation.plan`) turns into exact, conserving splits.
+res_id, res_name, w)`` keyed by the bill row's ``BillingPeriodStart``, ``ResourceId`` and
+bucket, which the engine (:mod:`costline.allocation.plan`) turns into exact, conserving splits:
+one part per team and namespace (``res_id`` = ``k8s://<cluster>/<namespace>``, the part's
+``AllocatedResourceId``; idle: ``k8s://<cluster>/__idle__``; shared namespaces and overhead: the
+receiving namespace).
 
 The SQL keeps to constructs sqlglot carries to Spark SQL (no lambdas, no ``GROUP BY ALL``, no
 ``IN (subquery)`` outside ``WHERE``).
@@ -47,6 +50,7 @@ from costline.allocation.k8s_inputs import (
 )
 from costline.allocation.sql import Context, condition_sql, fold, ident, lit, value_sql
 from costline.config.allocation import (
+    K8S_TAG_KEYS,
     POOL_PREFIX,
     UNALLOCATED,
     Condition,
@@ -60,14 +64,10 @@ from costline.config.allocation import (
 )
 
 # Tag names a rule can test on a container besides its labels (→ the samples column).
-K8S_TAGS: dict[str, str] = {
-    "k8s:cluster": "cluster",
-    "k8s:namespace": "namespace",
-    "k8s:node": "node",
-    "k8s:pod": "pod",
-    "k8s:container": "container",
-}
+K8S_TAGS: dict[str, str] = {k: k.removeprefix("k8s:") for k in K8S_TAG_KEYS}
 IDLE_PREFIX = "idle:"
+# AllocatedResourceName of a part that is a cluster's idle capacity (its id: k8s://<cluster>/__idle__)
+IDLE_NAMESPACE = "__idle__"
 WEIGHT_UNITS = 1e12  # weights are integers: units of 1e-12 of a node row's cost
 RESOURCES = ("cpu", "mem", "gpu")
 # AWS split cost allocation data: relative weight per unit-hour (vCPU, GiB, GPU).
@@ -254,6 +254,15 @@ def _sum3(fmt: str) -> str:
     return " + ".join(fmt.format(r=r) for r in RESOURCES)
 
 
+def _res(cluster: str, namespace: str) -> str:
+    """``res_id, res_name`` of a part: the namespace (SQL) of the cluster (SQL) it went to."""
+    return f"'k8s://' || {cluster} || '/' || {namespace} AS res_id, {namespace} AS res_name"
+
+
+def _idle_res(cluster: str) -> str:
+    return _res(cluster, lit(IDLE_NAMESPACE))
+
+
 def _model_ctes(
     settings: KubernetesSettings,
     period: dt.date,
@@ -375,8 +384,12 @@ def _share_ctes() -> list[str]:
         + ", ".join(f"SUM(f_{r}) AS f_{r}, SUM(cost_pos * f_{r}) AS d_{r}" for r in RESOURCES)
         + f", SUM({f_all}) AS f, SUM(cost_pos * ({f_all})) AS d FROM cf WHERE shared = 0 "
         f"GROUP BY {keys}, recipient HAVING SUM({f_all}) > 0)",
-        f"sr AS (SELECT {keys}, recipient, SUM({f_all}) AS f FROM cf WHERE shared = 1 "
-        f"GROUP BY {keys}, recipient HAVING SUM({f_all}) > 0)",
+        # the same per namespace: the parts' resources (AllocatedResourceId)
+        f"drn AS (SELECT {keys}, recipient, namespace, SUM({f_all}) AS f, "
+        f"SUM(cost_pos * ({f_all})) AS d FROM cf WHERE shared = 0 "
+        f"GROUP BY {keys}, recipient, namespace HAVING SUM({f_all}) > 0)",
+        f"sr AS (SELECT {keys}, recipient, namespace, SUM({f_all}) AS f FROM cf WHERE shared = 1 "
+        f"GROUP BY {keys}, recipient, namespace HAVING SUM({f_all}) > 0)",
         "cr AS (SELECT b, cluster, recipient, SUM(d) AS d, "
         + ", ".join(f"SUM(d_{r}) AS d_{r}" for r in RESOURCES)
         + " FROM dr GROUP BY b, cluster, recipient)",
@@ -405,7 +418,23 @@ def _share_ctes() -> list[str]:
         )
         + " FROM cq1)",
         "ca AS (SELECT DISTINCT b, cluster FROM cq)",
+        # A recipient's share of the cluster (cq) or of all clusters (overhead) goes to its
+        # namespaces by their direct cost (evenly if they have none): z sums to 1 per recipient.
+        "crn AS (SELECT b, cluster, recipient, namespace, SUM(d) AS d FROM drn "
+        "GROUP BY b, cluster, recipient, namespace)",
+        "cqn AS (SELECT q.b, q.cluster, q.recipient, z.namespace, q.q_e * z.z AS q_e, "
+        "q.q_w * z.z AS q_w FROM cq q JOIN (" + _ns_share("b, cluster, recipient") + ") z "
+        "ON z.b = q.b AND z.cluster = q.cluster AND z.recipient = q.recipient)",
     ]
+
+
+def _ns_share(within: str) -> str:
+    """Per row of ``crn``: its namespace's share ``z`` of the recipient's cost ``within``."""
+    over = f"OVER (PARTITION BY {within})"
+    return (
+        f"SELECT b, cluster, recipient, namespace, CASE WHEN SUM(d) {over} > 0 THEN d / SUM(d) "
+        f"{over} ELSE 1.0 / COUNT(*) {over} END AS z FROM crn"
+    )
 
 
 def _idle_branch(settings: KubernetesSettings) -> list[str]:
@@ -417,8 +446,9 @@ def _idle_branch(settings: KubernetesSettings) -> list[str]:
     idle = settings.idle
     keep = f"{lit(IDLE_PREFIX)} || nf.cluster"
     total = _sum3("nf.i_{r}")
+    res = _idle_res("nf.cluster")
     if idle.mode == "keep":
-        return [f"SELECT nf.k0, nf.k1, nf.k2, {keep} AS recipient, {total} AS w FROM nf"]
+        return [f"SELECT nf.k0, nf.k1, nf.k2, {keep} AS recipient, {res}, {total} AS w FROM nf"]
     if idle.scope == "node":
         q, on = "nq", "q.k0 = nf.k0 AND q.k1 = nf.k1 AND q.k2 = nf.k2"
         holders = "(SELECT DISTINCT k0, k1, k2 FROM nq)"
@@ -428,8 +458,8 @@ def _idle_branch(settings: KubernetesSettings) -> list[str]:
         holders, found, probe = "ca", "h.b = nf.b AND h.cluster = nf.cluster", "h.b"
     share = _sum3("nf.i_{r} * q.q_{r}") if idle.split == "weighted" else f"({total}) * q.q_e"
     return [
-        f"SELECT nf.k0, nf.k1, nf.k2, q.recipient, {share} AS w FROM nf JOIN {q} q ON {on}",
-        f"SELECT nf.k0, nf.k1, nf.k2, {keep} AS recipient, {total} AS w FROM nf "
+        f"SELECT nf.k0, nf.k1, nf.k2, q.recipient, {res}, {share} AS w FROM nf JOIN {q} q ON {on}",
+        f"SELECT nf.k0, nf.k1, nf.k2, {keep} AS recipient, {res}, {total} AS w FROM nf "
         f"LEFT JOIN {holders} h ON {found} WHERE {probe} IS NULL",
     ]
 
@@ -438,11 +468,12 @@ def _shared_branch(settings: KubernetesSettings) -> list[str]:
     """Shared namespaces' fractions → the cluster's other workloads (else kept by their team)."""
     q = "q.q_w" if settings.shared.split == "weighted" else "q.q_e"
     return [
-        "SELECT s.k0, s.k1, s.k2, q.recipient, s.f * " + q + " AS w FROM (SELECT k0, k1, k2, b, "
-        "cluster, SUM(f) AS f FROM sr GROUP BY k0, k1, k2, b, cluster) s "
-        "JOIN cq q ON q.b = s.b AND q.cluster = s.cluster",
-        "SELECT sr.k0, sr.k1, sr.k2, sr.recipient, sr.f AS w FROM sr LEFT JOIN ca h "
-        "ON h.b = sr.b AND h.cluster = sr.cluster WHERE h.b IS NULL",
+        f"SELECT s.k0, s.k1, s.k2, q.recipient, {_res('q.cluster', 'q.namespace')}, s.f * {q} "
+        "AS w FROM (SELECT k0, k1, k2, b, cluster, SUM(f) AS f FROM sr "
+        "GROUP BY k0, k1, k2, b, cluster) s JOIN cqn q ON q.b = s.b AND q.cluster = s.cluster",
+        f"SELECT sr.k0, sr.k1, sr.k2, sr.recipient, {_res('sr.cluster', 'sr.namespace')}, "
+        "sr.f AS w FROM sr LEFT JOIN ca h ON h.b = sr.b AND h.cluster = sr.cluster "
+        "WHERE h.b IS NULL",
     ]
 
 
@@ -450,21 +481,25 @@ def _overhead_branch(settings: KubernetesSettings) -> list[str]:
     """Pool rows that are not nodes → the workloads of every cluster in scope, per bucket."""
     q = "q_w" if settings.overhead.split == "weighted" else "q_e"
     return [
-        "SELECT o.k0, o.k1, o.k2, q.recipient, q." + q + " AS w FROM (SELECT kr.k0, kr.k1, kr.k2, "
+        f"SELECT o.k0, o.k1, o.k2, q.recipient, {_res('z.cluster', 'z.namespace')}, "
+        f"q.{q} * z.z AS w FROM (SELECT kr.k0, kr.k1, kr.k2, "
         "kr.b FROM kr LEFT JOIN nd ON nd.rid = kr.k1 LEFT JOIN (SELECT DISTINCT rid FROM sm) sx "
         "ON sx.rid = kr.k1 WHERE nd.rid IS NULL AND sx.rid IS NULL) o JOIN (SELECT b, recipient, "
         "1.0 / COUNT(*) OVER (PARTITION BY b) AS q_e, CASE WHEN SUM(d) OVER (PARTITION BY b) > 0 "
         "THEN d / SUM(d) OVER (PARTITION BY b) ELSE 1.0 / COUNT(*) OVER (PARTITION BY b) END "
         "AS q_w FROM (SELECT b, recipient, SUM(d) AS d FROM cr GROUP BY b, recipient) x) q "
-        "ON q.b = o.b"
+        f"ON q.b = o.b JOIN ({_ns_share('b, recipient')}) z ON z.b = q.b "
+        "AND z.recipient = q.recipient"
     ]
 
 
 def weights_sql(pool: Pool, period: dt.date, *, rules: RuleSet | None = None) -> str:
-    """``SELECT k0, k1, k2, recipient, w`` for a kubernetes pool (run inside an allocation).
+    """``SELECT k0, k1, k2, recipient, res_id, res_name, w`` for a kubernetes pool.
+
+    Runs inside an allocation.
 
     Reads ``_a_rows`` (the pool's rows), ``_a_teams`` and the ``k8s_samples``/``k8s_nodes``
-    tables. Per node key the weights are the recipients' fractions of the node's cost, in
+    tables. Per node key the weights are the (recipient, namespace) fractions of the node's cost, in
     integer units of 1e-12 (``DECIMAL(38, 0)``; they sum to 10^12 up to rounding); rows of
     a bucket without samples, or of a node without known capacity, get no weights (the engine
     sends them to ``unallocated:<pool>`` and reports them).
@@ -476,7 +511,7 @@ def weights_sql(pool: Pool, period: dt.date, *, rules: RuleSet | None = None) ->
     )
     ctes += _share_ctes()
     branches = [
-        "SELECT k0, k1, k2, recipient, f AS w FROM dr",
+        f"SELECT k0, k1, k2, recipient, {_res('cluster', 'namespace')}, f AS w FROM drn",
         *_shared_branch(settings),
         *_idle_branch(settings),
         *_overhead_branch(settings),
@@ -488,10 +523,10 @@ def weights_sql(pool: Pool, period: dt.date, *, rules: RuleSet | None = None) ->
     return (
         "WITH "
         + ",\n".join(ctes)
-        + f"\nSELECT k0, k1, k2, recipient, CAST(CAST({units} AS BIGINT) AS DECIMAL(38, 0)) AS w "
-        + "FROM (\n"
+        + "\nSELECT k0, k1, k2, recipient, res_id, res_name, "
+        + f"CAST(CAST({units} AS BIGINT) AS DECIMAL(38, 0)) AS w FROM (\n"
         + "\nUNION ALL\n".join(branches)
-        + f"\n) u GROUP BY k0, k1, k2, recipient HAVING {units} > 0"
+        + f"\n) u GROUP BY k0, k1, k2, recipient, res_id, res_name HAVING {units} > 0"
     )
 
 

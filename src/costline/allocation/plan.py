@@ -263,7 +263,7 @@ def build_plan(
     parts = "_a_parts_0"
     first_parts = (
         f"CREATE OR REPLACE TEMP TABLE {parts} AS SELECT {carried_sql}, _owner, "
-        "CAST(1.0 AS DOUBLE) AS _ratio, '' AS _steps, _owner AS _path "
+        f"CAST(1.0 AS DOUBLE) AS _ratio, '' AS _steps, _owner AS _path, {NO_RESOURCE} "
         f"FROM _a_rows WHERE _pool IS NOT NULL"
     )
     steps: list[PoolStep] = []
@@ -310,10 +310,16 @@ def _recipient_filter(pool: Pool) -> str:
     return " AND ".join(parts)
 
 
+# The resource a part was allocated to (AllocatedResourceId/Name), where its pool names one
+# (kubernetes: the namespace); NULL: the cost row's own resource.
+NO_RESOURCE = "CAST(NULL AS VARCHAR) AS _res_id, CAST(NULL AS VARCHAR) AS _res_name"
+
+
 def _ratio_sql(
     pool: Pool, table: str, parts: str, period: dt.date, *, rules: RuleSet | None = None
 ) -> str:
-    """Recipient shares per key: (k0.., recipient, w, ratio, lo, hi) with hi of the last = 1."""
+    """Recipient shares per key: (k0.., recipient, res_id, res_name, w, ratio, lo, hi) with hi
+    of the last = 1. A recipient has one row per resource (kubernetes) or one with NULLs."""
     keys = _key_exprs(pool)
     kcols = [f"k{i}" for i in range(len(keys))]
     key_select = ", ".join(f"{e} AS {k}" for e, k in zip(keys, kcols, strict=True))
@@ -374,18 +380,27 @@ def _ratio_sql(
                 f"AND {_date_in(period)} AND team IN (SELECT team FROM _a_teams){only}{excl} "
                 f"GROUP BY ALL HAVING SUM({metric_w}) > 0"
             )
+    if pool.method != "kubernetes":
+        weights = (
+            "SELECT *, CAST(NULL AS VARCHAR) AS res_id, CAST(NULL AS VARCHAR) AS res_name "
+            f"FROM ({weights}) w0"
+        )
     part = ", ".join(kcols)
+    # NOTE: (recipient, res_id) is unique per key; COALESCE keeps ascending and descending
+    # order mirror images on every engine (NULL placement differs between DuckDB and Spark).
+    order = "recipient, COALESCE(res_id, '')"
     return (
         f"CREATE OR REPLACE TEMP TABLE {table} AS "
-        f"SELECT {part}, recipient, w, hi - lo AS ratio, lo, hi FROM ("
-        f" SELECT *, COALESCE(LAG(hi) OVER (PARTITION BY {part} ORDER BY recipient), "
+        f"SELECT {part}, recipient, res_id, res_name, w, hi - lo AS ratio, lo, hi FROM ("
+        f" SELECT *, COALESCE(LAG(hi) OVER (PARTITION BY {part} ORDER BY {order}), "
         "CAST(0.0 AS DOUBLE)) AS lo FROM ("
         "  SELECT *, CASE WHEN _last THEN CAST(1.0 AS DOUBLE) "
         "ELSE LEAST(CAST(_cw AS DOUBLE) / CAST(_tw AS DOUBLE), CAST(1.0 AS DOUBLE)) END AS hi FROM ("
-        f"   SELECT *, SUM(w) OVER (PARTITION BY {part} ORDER BY recipient "
+        f"   SELECT *, SUM(w) OVER (PARTITION BY {part} ORDER BY {order} "
         "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _cw, "
         f"SUM(w) OVER (PARTITION BY {part}) AS _tw, "
-        f"ROW_NUMBER() OVER (PARTITION BY {part} ORDER BY recipient DESC) = 1 AS _last "
+        f"ROW_NUMBER() OVER (PARTITION BY {part} ORDER BY recipient DESC, COALESCE(res_id, '') DESC) = 1 "
+        "AS _last "
         f"FROM ({weights}) wt"
         "  ) b) c) d WHERE hi > lo"
     )
@@ -484,12 +499,14 @@ def _split_sql(pool: Pool, ratio: str, parts: str, out: str, carried: list[str])
     )
     return (
         f"CREATE OR REPLACE TEMP TABLE {out} AS "
-        f"SELECT {cols_keep}, _owner, _ratio, _steps, _path FROM {parts} WHERE _owner <> {me} "
+        f"SELECT {cols_keep}, _owner, _ratio, _steps, _path, _res_id, _res_name FROM {parts} "
+        f"WHERE _owner <> {me} "
         "UNION ALL "
         f"SELECT {cols_split}, COALESCE(r.recipient, {lost}) AS _owner, "
         "x._ratio * COALESCE(r.ratio, 1.0) AS _ratio, "
         f"x._steps || CASE WHEN x._steps = '' THEN '' ELSE ',' END || {step} AS _steps, "
-        f"x._path || '>' || COALESCE(r.recipient, {lost}) AS _path "
+        f"x._path || '>' || COALESCE(r.recipient, {lost}) AS _path, "
+        "COALESCE(r.res_id, x._res_id) AS _res_id, COALESCE(r.res_name, x._res_name) AS _res_name "
         f"FROM {parts} x LEFT JOIN {ratio} r ON {on} WHERE x._owner = {me}"
     )
 
@@ -518,13 +535,19 @@ def _output_sql(
         else "CAST(MAP() AS MAP(VARCHAR, VARCHAR))"
     )
     common = ", ".join(ident(c) for c in base_cols)
+    split_common = ", ".join(
+        f"COALESCE(_res_{c.removeprefix('AllocatedResource').lower()}, {ident(c)}) AS {ident(c)}"
+        if c in ("AllocatedResourceId", "AllocatedResourceName")
+        else ident(c)
+        for c in base_cols
+    )
     direct = (
         f"SELECT {common}, AllocatedMethodId, AllocatedMethodDetails, AllocatedTags, "
         "x_ChargeId, _owner AS x_Team, _rule AS x_RuleId, _rule AS x_AllocationPath, "
         f"{vmap} AS x_VirtualTags FROM _a_rows WHERE _pool IS NULL"
     )
     split = (
-        f"SELECT {common}, 'costline:' || split_part(_path, '>', 1) AS AllocatedMethodId, "
+        f"SELECT {split_common}, 'costline:' || split_part(_path, '>', 1) AS AllocatedMethodId, "
         '\'{"Elements":[{"AllocatedRatio":\' || CAST(_ratio AS VARCHAR) || '
         "',\"x_Steps\":[' || _steps || ']}]}' AS AllocatedMethodDetails, "
         "'{\"x_Team\":\"' || _owner || '\"}' AS AllocatedTags, "

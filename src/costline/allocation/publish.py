@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from costline.allocation.gpu import ROW_COLUMNS as GPU_ROW_COLUMNS
 from costline.allocation.plan import (
+    NO_RESOURCE,
     SPLIT_COLUMNS,
     PoolStep,
     _key_exprs,
@@ -61,12 +62,21 @@ ROWS_DDL = (
 )
 OVERLAP = "!overlap"
 
+# The resource a part was allocated to, where its pool names one (kubernetes: the namespace,
+# ``k8s://<cluster>/<namespace>``); NULL: the origin cost row's. Last, so that tables of an
+# earlier layout get them by ALTER TABLE ... ADD COLUMN (see ``run.ensure_tables``).
+PART_RESOURCE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("AllocatedResourceId", "VARCHAR"),
+    ("AllocatedResourceName", "VARCHAR"),
+)
 PARTS_DDL = (
     "CREATE TABLE IF NOT EXISTS allocation_parts (x_ChargeId BIGINT, "
     "BillingPeriodStart TIMESTAMP, x_Team VARCHAR, x_RuleId VARCHAR, x_AllocationPath VARCHAR, "
     "AllocatedMethodDetails VARCHAR, "
     + ", ".join(f"{ident(c)} DECIMAL(38, 10)" for c in SPLIT_COLUMNS)
-    + ", x_AllocationRunId VARCHAR)"
+    + ", x_AllocationRunId VARCHAR, "
+    + ", ".join(f"{n} {t}" for n, t in PART_RESOURCE_COLUMNS)
+    + ")"
 )
 TEAMS_DDL = (
     "CREATE TABLE IF NOT EXISTS allocation_teams (run_id VARCHAR, team VARCHAR, "
@@ -81,7 +91,15 @@ def view_sql() -> str:
     """``allocated_cost``: FOCUS rows with their owner, direct and split alike."""
     base = [c.name for c in STORE_COLUMNS if c.name not in _OVERRIDDEN]
     direct_cols = ", ".join(f"c.{ident(c)}" for c in base)
-    split_cols = ", ".join(f"p.{ident(c)}" if c in SPLIT_COLUMNS else f"c.{ident(c)}" for c in base)
+    resource = {n for n, _ in PART_RESOURCE_COLUMNS}
+    split_cols = ", ".join(
+        f"p.{ident(c)}"
+        if c in SPLIT_COLUMNS
+        else f"COALESCE(p.{ident(c)}, c.{ident(c)}) AS {ident(c)}"
+        if c in resource
+        else f"c.{ident(c)}"
+        for c in base
+    )
     tail = (
         "t.cost_center AS x_CostCenter, t.department AS x_Department, "
         "t.business_unit AS x_BusinessUnit, r.rules_version AS x_RuleVersion"
@@ -140,6 +158,7 @@ class PublishPlan:
     ids_sql: str
     teams_sql: str
     store_rows_sql: str
+    pool_cols_sql: str | None
     rows_view_sql: str
     parts_sql: str
     steps: list[PoolStep]
@@ -201,9 +220,20 @@ def build_publish_plan(
         f"CASE WHEN _rule = 'unknown-team' THEN {owner_col} END, {vmap}, {lit(run_id)} "
         f"FROM ({rows_select}) q"
     )
-    # What the pool steps read: the run's rows, with the cost table's extra columns only when
-    # a pool partitions by columns allocation_rows does not keep.
+    # What the pool steps read: the run's rows, with the cost table's extra columns where a
+    # pool needs columns allocation_rows does not keep. Recipients' columns (a partition of a
+    # proportional or even pool) are needed on every row: join the period's cost rows. Columns
+    # only the pool rows need (a node's ResourceId for kubernetes/gpu pools) come from a small
+    # table of the pool rows' values, so the reports on _a_rows never join the cost table.
     wanted = [k for k in keep if k not in _FIXED]
+    on_every_row = {
+        k
+        for p in pools
+        if p.method in ("proportional", "even")
+        for k in [*p.partition, p.driver.cost_column if p.method == "proportional" else ""]
+        if k and k not in _FIXED
+    }
+    pool_cols_sql: str | None = None
     base = (
         "SELECT a.x_ChargeId, "
         + ", ".join(f"a.{ident(c)}" for c in sorted(_FIXED))
@@ -212,8 +242,17 @@ def build_publish_plan(
         f"CASE WHEN starts_with(a.x_RuleId, {lit(POOL_PREFIX)}) THEN a.x_RuleId END AS _pool "
         "FROM allocation_rows a"
     )
-    if wanted:
+    if on_every_row:
         base += f" JOIN (SELECT * FROM cost WHERE {where}) c ON c.x_ChargeId = a.x_ChargeId"
+    elif wanted:
+        pool_cols_sql = (
+            "CREATE OR REPLACE TEMP TABLE _a_pool_cols AS SELECT x_ChargeId, "
+            + ", ".join(ident(c) for c in wanted)
+            + f" FROM cost WHERE {where} AND x_ChargeId IN (SELECT x_ChargeId FROM "
+            f"allocation_rows WHERE x_AllocationRunId = {lit(run_id)} "
+            f"AND starts_with(x_RuleId, {lit(POOL_PREFIX)}))"
+        )
+        base += " LEFT JOIN _a_pool_cols c ON c.x_ChargeId = a.x_ChargeId"
     rows_view_sql = (
         f"CREATE OR REPLACE TEMP VIEW _a_rows AS {base} WHERE a.x_AllocationRunId = {lit(run_id)}"
     )
@@ -225,8 +264,8 @@ def build_publish_plan(
         + ", ".join(f"r.{ident(c)}" for c in narrow)
         + ", "
         + ", ".join(f"c.{ident(c)}" for c in SPLIT_COLUMNS)
-        + ", r._rule, r._owner, CAST(1.0 AS DOUBLE) AS _ratio, '' AS _steps, r._owner AS _path "
-        f"FROM _a_rows r JOIN (SELECT * FROM cost WHERE {where}) c "
+        + ", r._rule, r._owner, CAST(1.0 AS DOUBLE) AS _ratio, '' AS _steps, r._owner AS _path, "
+        f"{NO_RESOURCE} FROM _a_rows r JOIN (SELECT * FROM cost WHERE {where}) c "
         "ON c.x_ChargeId = r.x_ChargeId WHERE r._pool IS NOT NULL"
     )
     steps: list[PoolStep] = []
@@ -247,7 +286,7 @@ def build_publish_plan(
         '_path, \'{"Elements":[{"AllocatedRatio":\' || CAST(_ratio AS VARCHAR) || '
         "',\"x_Steps\":[' || _steps || ']}]}', "
         + ", ".join(ident(c) for c in SPLIT_COLUMNS)
-        + f", {lit(run_id)} FROM {parts}"
+        + f", {lit(run_id)}, _res_id, _res_name FROM {parts}"
     )
     teams_sql = select.teams_sql
     return PublishPlan(
@@ -256,6 +295,7 @@ def build_publish_plan(
         ),
         teams_sql=teams_sql,
         store_rows_sql=store_rows_sql,
+        pool_cols_sql=pool_cols_sql,
         rows_view_sql=rows_view_sql,
         parts_sql=parts_sql,
         steps=steps,

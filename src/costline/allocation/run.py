@@ -30,6 +30,7 @@ from costline.allocation.plan import (
 from costline.allocation.publish import (
     ENRICH_COLUMNS,
     OVERLAP,
+    PART_RESOURCE_COLUMNS,
     PARTS_DDL,
     ROW_COLUMNS,
     ROWS_DDL,
@@ -111,6 +112,8 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("DROP TABLE IF EXISTS allocation_parts")
     con.execute(ROWS_DDL)
     con.execute(PARTS_DDL)
+    for name, sql_type in PART_RESOURCE_COLUMNS:  # added later: keep an existing store's parts
+        con.execute(f"ALTER TABLE allocation_parts ADD COLUMN IF NOT EXISTS {name} {sql_type}")
     con.execute(TEAMS_DDL)
     con.execute(STATE_DDL)
     ensure_k8s_tables(con)
@@ -270,6 +273,8 @@ def _publish(
     if row and row[0]:
         _overlap_error(con, loaded, row, source=f"cost WHERE {where} AND x_ChargeId = ?")
     _drop_temp(con, "_a_rows")  # a what-if on this connection leaves a table of that name
+    if plan.pool_cols_sql:
+        con.execute(plan.pool_cols_sql)
     con.execute(plan.rows_view_sql)
     con.execute(plan.parts_sql)
     for step in plan.steps:

@@ -34,6 +34,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
+from costline.allocation import gpu
 from costline.allocation.plan import (
     ALLOCATION_COLUMNS,
     SPLIT_COLUMNS,
@@ -43,7 +44,7 @@ from costline.allocation.plan import (
 )
 from costline.allocation.run import AllocationError
 from costline.allocation.sql import Context, condition_sql, ident, referenced_tags
-from costline.config.allocation import OwnersRegistry
+from costline.config.allocation import OwnersRegistry, Pool
 from costline.config.rules_loader import LoadedRules, check_rules
 from costline.core.errors import ConfigError
 from costline.schema.focus import STORE_COLUMNS
@@ -156,16 +157,20 @@ def allocate_spark(
     ``source`` holds FOCUS rows as in :data:`~costline.schema.focus.STORE_COLUMNS` (missing
     columns read as NULL; ``Tags`` a ``map<string,string>`` or a JSON string). ``charge_id`` names
     a column with a stable id per row, else ids come from ``monotonically_increasing_id()``. Uses
-    (and drops) temp views named ``_a_*``. A metric pool reads the view ``allocation_metrics``.
+    (and drops) temp views named ``_a_*``. A metric pool reads the view ``allocation_metrics``, a
+    kubernetes pool ``k8s_samples`` and ``k8s_nodes``, a gpu pool ``gpu_jobs`` (and
+    ``k8s_nodes`` when registered): the caller registers them, as exported from DuckDB.
 
     Raises:
-        ConfigError: the rules do not fit the data (unknown column, overlapping pools, ...).
+        ConfigError: the rules do not fit the data (unknown column, overlapping pools, ...),
+            or a table a pool reads is not registered.
         AllocationError: no cost in the period, or allocated ≠ source.
     """
+    created: list[str] = []
     try:
         rows_in = _prepare_cost(spark, source, period, charge_id)
         check_rules(loaded, owners, [c.name for c in STORE_COLUMNS])
-        _require_metrics(spark, loaded)
+        created = _require_inputs(spark, loaded)
         raw_keys = [
             r[0]
             for r in spark.sql(
@@ -194,6 +199,8 @@ def allocate_spark(
         for view in spark.catalog.listTables():
             if view.isTemporary and view.name.startswith("_a_"):
                 spark.catalog.dropTempView(view.name)
+        for name in created:
+            spark.catalog.dropTempView(name)
     return result
 
 
@@ -255,18 +262,86 @@ def _store_column(name: str, sql_type: str, have: Any) -> str:
     return f"CAST({col} AS {stype}) AS `{name}`"
 
 
-def _require_metrics(spark: SparkSession, loaded: LoadedRules) -> None:
-    metric_pools = [p for p in loaded.rules.pools if p.method == "metric"]
-    if metric_pools and not spark.catalog.tableExists("allocation_metrics"):
-        path, line = loaded.locate(f"pool:{metric_pools[0].id}")
-        raise ConfigError(
-            f"pool {metric_pools[0].id!r} splits by a metric but Spark has no table "
-            "allocation_metrics",
-            path=path,
-            line=line,
-            hint="register one: df.createOrReplaceTempView('allocation_metrics') with columns "
-            "metric, date, team, value",
+def _require_inputs(spark: SparkSession, loaded: LoadedRules) -> list[str]:
+    """Every table a pool method reads besides the cost exists, with the columns it reads.
+
+    A gpu pool without a kubernetes pool may lack ``k8s_nodes`` (it only adds capacity): an
+    empty temp view stands in, and its name is returned for the caller to drop.
+
+    Raises:
+        ConfigError: naming the pool (file and line), the missing table or column, and how to
+            register it.
+    """
+    created: list[str] = []
+    methods = {p.method for p in loaded.rules.pools}
+    for pool in loaded.rules.pools:
+        for table, columns in _pool_inputs(pool):
+            if spark.catalog.tableExists(table):
+                have = {c.lower() for c in spark.table(table).columns}
+                lacking = [c for c in columns if c not in have]
+                if lacking:
+                    _missing_input(loaded, pool, table, f"{table} lacks column {lacking[0]}")
+            elif table == "k8s_nodes" and "kubernetes" not in methods:
+                spark.sql(_empty_select(_K8S_NODES)).createOrReplaceTempView(table)
+                created.append(table)
+            else:
+                _missing_input(loaded, pool, table, f"Spark has no table {table}")
+    return created
+
+
+# table → (the columns a pool's SQL reads, as created in DuckDB): what a caller registers
+_K8S_NODES = exp.Schema(
+    this=exp.to_table("k8s_nodes"),
+    expressions=[
+        exp.ColumnDef(this=exp.to_identifier(n), kind=exp.DataType.build(t))
+        for n, t in (
+            ("node_resource_id", "VARCHAR"),
+            ("cluster", "VARCHAR"),
+            ("node", "VARCHAR"),
+            ("cpu_cores", "DOUBLE"),
+            ("memory_bytes", "DOUBLE"),
+            ("gpus", "DOUBLE"),
         )
+    ],
+)
+_K8S_SAMPLES_READ = (
+    "window_start", "window_hours", "cluster", "node", "node_resource_id", "namespace", "pod",
+    "container", "labels", "cpu_request", "cpu_usage", "memory_request", "memory_usage",
+    "gpu_request", "gpu_usage",
+)  # fmt: skip
+_GPU_JOBS_READ = ("job_id", "resource_id", "started_at", "ended_at", "gpu_count", "node_gpus")
+_LOAD_HINTS = {
+    "allocation_metrics": "costline metrics load FILE",
+    "gpu_jobs": "costline gpu load FILE (or --from-k8s)",
+    "k8s_samples": "costline k8s load FILE",
+    "k8s_nodes": "costline k8s load --kind nodes FILE",
+}
+
+
+def _pool_inputs(pool: Pool) -> list[tuple[str, tuple[str, ...]]]:
+    """The tables (and their columns) a pool's weights read besides the cost rows."""
+    nodes = tuple(d.name for d in _K8S_NODES.expressions)
+    if pool.method == "metric":
+        return [("allocation_metrics", ("metric", "date", "team", "value"))]
+    if pool.method == "kubernetes":
+        return [("k8s_samples", _K8S_SAMPLES_READ), ("k8s_nodes", nodes)]
+    if pool.method == "gpu":
+        owner = gpu.column_sql(gpu.settings_of(pool).owner).split(".", 1)[1].split("[")[0]
+        return [("gpu_jobs", (*_GPU_JOBS_READ, owner)), ("k8s_nodes", ("node_resource_id", "gpus"))]
+    return []
+
+
+def _missing_input(loaded: LoadedRules, pool: Pool, table: str, what: str) -> None:
+    path, line = loaded.locate(f"pool:{pool.id}")
+    raise ConfigError(
+        f"pool {pool.id!r} (method {pool.method}) reads table {table}, but {what}",
+        path=path,
+        line=line,
+        hint=f"load it in the DuckDB warehouse ({_LOAD_HINTS[table]}), export it (COPY {table} "
+        f"TO '{table}.parquet' (FORMAT parquet)) and register it before allocate_spark: "
+        f"spark.read.parquet('{table}.parquet').createOrReplaceTempView('{table}'); see "
+        "docs/how-to/spark-allocation.md#kubernetes-gpu-and-metric-pools",
+    )
 
 
 def _materialize(spark: SparkSession, statement: SparkStatement) -> None:

@@ -23,6 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 UNALLOCATED = "unallocated"
 POOL_PREFIX = "pool:"
+# Tags a kubernetes pool's rules read from the container sample itself (besides its labels).
+K8S_TAG_KEYS = ("k8s:cluster", "k8s:namespace", "k8s:node", "k8s:pod", "k8s:container")
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 
 
@@ -321,12 +323,18 @@ class KubernetesSettings(_Model):
 
 # -- GPU pools (method: gpu; see costline.allocation.gpu) -----------------------------------
 class GpuIdle(_Model):
-    """GPU-hours of a node that no job used: kept as ``idle:gpu`` or shared to the node's jobs."""
+    """GPU-hours of a node that no job used: kept (as ``idle:<pool id>`` or by the team ``to``
+    names) or shared to the node's jobs."""
 
     mode: Literal["keep", "share"] = Field(
         "keep",
-        description="keep: idle GPU-hours go to idle:gpu; share: to the jobs of the same node "
-        "and bucket, by their GPU-hours (a bucket without jobs stays idle:gpu).",
+        description="keep: idle GPU-hours go to the idle recipient; share: to the jobs of the "
+        "same node and bucket, by their GPU-hours (a bucket without jobs stays idle).",
+    )
+    to: str | None = Field(
+        None,
+        pattern=_ID,
+        description="The idle recipient: a team id from owners.yaml; omit for idle:<pool id>.",
     )
 
 

@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from costline.config.allocation import (
+    K8S_TAG_KEYS,
     POOL_PREFIX,
     UNALLOCATED,
     Condition,
@@ -142,6 +143,12 @@ def load_rules(path: Path) -> LoadedRules:
                 where[f"rule:{rule.id}"] = (f, line_of(node, ("virtual_tags", i, "rules", j)))
         for i, pool in enumerate(part.pools):
             where[f"pool:{pool.id}"] = (f, line_of(node, ("pools", i)))
+            for j, rule in enumerate((pool.kubernetes.teams or []) if pool.kubernetes else []):
+                at = ("pools", i, "kubernetes", "teams", j)
+                where[f"pool:{pool.id}:kubernetes.teams:{rule.id}"] = (f, line_of(node, at))
+            if pool.gpu is not None and pool.gpu.idle.to is not None:
+                idle_at = ("pools", i, "gpu", "idle", "to")
+                where[f"pool:{pool.id}:gpu.idle.to"] = (f, line_of(node, idle_at))
         for i, _ in enumerate(part.tags.keys):
             where.setdefault(f"tagkey:{part.tags.keys[i].key}", (f, line_of(node, ("tags",))))
         if "tags" in data:
@@ -269,6 +276,14 @@ def check_rules(loaded: LoadedRules, owners: OwnersRegistry, columns: Iterable[s
         }
         if pool.id in graph[pool.id]:
             fail(key, f"pool {pool.id!r} sends cost to itself", "remove it from its own `to`")
+        idle_to = pool.gpu.idle.to if pool.gpu is not None else None  # -- gpu pools
+        if idle_to is not None and idle_to != UNALLOCATED and idle_to not in teams:
+            fail(
+                f"{key}:gpu.idle.to" if f"{key}:gpu.idle.to" in loaded.where else key,
+                f"gpu.idle.to {idle_to!r} of pool {pool.id!r} is not a team in owners.yaml",
+                _close("team", idle_to, teams) + " (or omit idle.to for idle:" + pool.id + ")",
+            )
+        _check_k8s_teams(loaded, pool, teams)
     try:
         list(graphlib.TopologicalSorter(graph).static_order())
     except graphlib.CycleError as exc:
@@ -278,6 +293,45 @@ def check_rules(loaded: LoadedRules, owners: OwnersRegistry, columns: Iterable[s
             "pools feed each other in a cycle: " + " → ".join(cycle),
             "a pool may pass cost only to pools that do not, directly or not, pass it back",
         )
+
+
+def _check_k8s_teams(loaded: LoadedRules, pool: Pool, teams: set[str]) -> None:
+    """A kubernetes pool's own ``teams`` rules: known teams, labels or ``k8s:*`` keys only."""
+    for rule in (pool.kubernetes.teams or []) if pool.kubernetes else []:
+        key = f"pool:{pool.id}:kubernetes.teams:{rule.id}"
+        path, line = loaded.locate(key if key in loaded.where else f"pool:{pool.id}")
+        what = f"kubernetes.teams rule {rule.id!r} of pool {pool.id!r}"
+        conds = list(_conditions(rule.when)) if rule.when is not None else []
+        vf = rule.value_from
+        for column in [c.column for c in conds] + [vf.column if vf else None]:
+            if column is not None:
+                raise ConfigError(
+                    f"{what} reads column {column!r}: a container has no bill columns",
+                    path=path,
+                    line=line,
+                    hint="test a pod label (tag: team) or one of " + ", ".join(K8S_TAG_KEYS),
+                )
+        for tag in [c.tag for c in conds] + [vf.tag if vf else None]:
+            if tag is not None and tag.startswith("k8s:") and tag not in K8S_TAG_KEYS:
+                raise ConfigError(
+                    f"{what} reads unknown tag {tag!r}",
+                    path=path,
+                    line=line,
+                    hint=next(
+                        (
+                            f"did you mean {c!r}?"
+                            for c in difflib.get_close_matches(tag, K8S_TAG_KEYS, n=1)
+                        ),
+                        "use one of " + ", ".join(K8S_TAG_KEYS),
+                    ),
+                )
+        if rule.value is not None and rule.value != UNALLOCATED and rule.value not in teams:
+            raise ConfigError(
+                f"{what} names unknown team {rule.value!r}",
+                path=path,
+                line=line,
+                hint=_close("team", rule.value, teams),
+            )
 
 
 def pool_order(pools: list[Pool]) -> list[Pool]:

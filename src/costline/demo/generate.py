@@ -5,7 +5,7 @@ Layout (``demo-data/``)::
     billing/aws/acme-cur2/data/BILLING_PERIOD=2026-07/acme-cur2-00001.snappy.parquet  (×3)
     billing/azure/acme-ea-amortized/20260701-20260731/acme-ea-amortized_<guid>.csv     (×3)
     billing/gcp/acme-billing-export-detailed-2026-07.ndjson                            (×3)
-    telemetry/utilization.csv   k8s/pod_usage.csv   jobs/gpu_jobs.csv
+    telemetry/utilization.csv   k8s/pod_usage.csv   k8s/nodes.csv   jobs/gpu_jobs.csv
     owners.yaml   rules/*.yaml   metrics/*.csv      (allocation inputs)
     truth/owners.csv                                 (the true owner of every line)
     org.yaml   ground_truth.json
@@ -59,7 +59,7 @@ OWNED = (
 )
 MIN_ROWS = 100
 # NOTE: bump when the set of generated files changes, so older demo folders are regenerated.
-GENERATOR = "costline-demo/2"
+GENERATOR = "costline-demo/3"
 _PROVIDERS: dict[str, Any] = {"aws": (aws, aws_cur), "azure": (azure, azure), "gcp": (gcp, gcp)}
 
 
@@ -137,7 +137,7 @@ def generate(
         billing += renderer.write(lines[name], out / BILLING / name, seed)
     bar.update(completed=4, detail="telemetry")
     extra = _telemetry(out, plans, lines, seed)
-    extra["allocation"] = _allocation(out, lines, extra.pop("pods"), seed)
+    extra["allocation"] = _allocation(out, lines, seed)
     data = _truth(out, plans, lines, billing, extra, rows=rows, seed=seed)
     bar.update(completed=6, detail="ground truth")
     bar.finish(
@@ -153,7 +153,7 @@ def _telemetry(
     pods, cluster = telemetry.pod_usage(plans, seed)
     runaway = {j.job_id for p in plans.values() for j in p.jobs if "runaway" in j.job_id}
     jobs = telemetry.gpu_jobs(plans, lines, runaway)
-    paths = telemetry.write_all(out, util, pods, jobs)
+    paths = telemetry.write_all(out, util, pods, jobs, nodes=telemetry.node_capacity(plans))
     org_path = out / "org.yaml"
     org_path.write_text(
         yaml.safe_dump(
@@ -164,18 +164,15 @@ def _telemetry(
     )
     return {
         "paths": [*paths, org_path],
-        "pods": pods,
         "cluster": cluster,
         "overprovisioned": telemetry.overprovisioned(plans, util, lines),
         "jobs": len(jobs),
     }
 
 
-def _allocation(
-    out: Path, lines: dict[str, list[Line]], pods: list[dict[str, Any]], seed: int
-) -> dict[str, Any]:
+def _allocation(out: Path, lines: dict[str, list[Line]], seed: int) -> dict[str, Any]:
     """owners.yaml, rules/, the metrics the pools need and truth/owners.csv."""
-    paths = metrics.write_all(out, pods, seed=seed)
+    paths = metrics.write_all(out, seed=seed)
     owners = out / rules.OWNERS
     owners.write_text(rules.owners_yaml())
     paths.append(owners)
@@ -190,6 +187,11 @@ def _allocation(
         "owners_file": rules.OWNERS,
         "rules_dir": rules.RULES_DIR,
         "metrics": [{"file": f, "metric": m} for f, m in metrics.METRIC_FILES],
+        # what `costline k8s load --kind <kind> <file>` loads for the kubernetes pool
+        "kubernetes": [
+            {"file": telemetry.K8S_NODES_FILE, "kind": "nodes"},
+            {"file": telemetry.K8S_PODS_FILE, "kind": "samples"},
+        ],
         "true_owners_file": truth.OWNERS_FILE,
         "shared_services": list(rules.shared_services()),
         "true_owner_effective_cost": truth.true_owner_totals(owner_rows),

@@ -1,13 +1,12 @@
 """Business and usage metrics that drive the demo's ``metric`` pools (``metrics/*.csv``).
 
-* ``metrics/k8s_cpu_requests.csv`` — CPU request core-hours per team and day, summed from
-  ``k8s/pod_usage.csv`` (``cpu_request_cores × running_hours``); pods without a team label
-  are left out (a metric row needs a team).
 * ``metrics/data_platform_queries.csv`` — queries each consuming team ran on the data platform
   per day: heavy, medium and light users with a seeded rate each, fewer at weekends, daily
   noise.
 
-Both use the format ``costline metrics load`` reads: ``date,team,value,metric``.
+It uses the format ``costline metrics load`` reads: ``date,team,value,metric``. (The shared
+EKS cluster needs no metric: its ``method: kubernetes`` pool reads ``k8s/pod_usage.csv`` and
+``k8s/nodes.csv`` directly, see :mod:`costline.demo.telemetry`.)
 
 Example:
     >>> rows = queries(seed=1)
@@ -18,8 +17,6 @@ Example:
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +25,6 @@ from costline.demo.periods import ALL_DAYS
 from costline.demo.writers import write_csv
 
 COLUMNS = ("date", "team", "value", "metric")
-K8S_METRIC = "k8s-cpu-request-hours"
-K8S_FILE = "metrics/k8s_cpu_requests.csv"
 QUERIES_METRIC = "data-platform-queries"
 QUERIES_FILE = "metrics/data_platform_queries.csv"
 # Who queries the data platform, and how much: (mean queries per weekday, teams). The
@@ -51,20 +46,6 @@ _CONSUMERS: tuple[tuple[float, tuple[str, ...]], ...] = (
 )
 
 
-def k8s_requests(pods: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """CPU request core-hours per (day, team) of the pod usage rows (labelled pods only)."""
-    sums: dict[tuple[date, str], float] = {}
-    for p in pods:
-        if not p["team"]:
-            continue
-        key = (p["date"], p["team"])
-        sums[key] = sums.get(key, 0.0) + float(p["cpu_request_cores"]) * float(p["running_hours"])
-    return [
-        {"date": d, "team": t, "value": round(v, 3), "metric": K8S_METRIC}
-        for (d, t), v in sorted(sums.items())
-    ]
-
-
 def consumers() -> list[str]:
     """Teams that query the data platform, heaviest users first."""
     return [team for _, teams in _CONSUMERS for team in teams]
@@ -84,13 +65,10 @@ def queries(*, seed: int) -> list[dict[str, Any]]:
     return rows
 
 
-def write_all(root: Path, pods: Iterable[Mapping[str, Any]], *, seed: int) -> list[Path]:
-    return [
-        write_csv(k8s_requests(pods), COLUMNS, root / K8S_FILE),
-        write_csv(queries(seed=seed), COLUMNS, root / QUERIES_FILE),
-    ]
+def write_all(root: Path, *, seed: int) -> list[Path]:
+    return [write_csv(queries(seed=seed), COLUMNS, root / QUERIES_FILE)]
 
 
 assert {t for _, teams in _CONSUMERS for t in teams} <= TEAM_IDS
 
-METRIC_FILES: tuple[tuple[str, str], ...] = ((K8S_FILE, K8S_METRIC), (QUERIES_FILE, QUERIES_METRIC))
+METRIC_FILES: tuple[tuple[str, str], ...] = ((QUERIES_FILE, QUERIES_METRIC),)

@@ -14,7 +14,8 @@ The rule set (see docs/demo.md, "Allocation in the demo"):
   account's team, else AWS naming conventions (bucket, database and function names start with
   the team id);
 * ``30-shared.yaml`` — shared-cost pools: support, unused commitments, network, the EKS
-  cluster, the data platform, security tooling and the sandbox.
+  cluster (``method: kubernetes``: node cost split over pods by requests and usage, idle and
+  system namespaces shared), the data platform, security tooling and the sandbox.
 
 Example:
     >>> owners_yaml().startswith(MARKER)
@@ -30,7 +31,7 @@ from collections.abc import Iterable
 
 import yaml
 
-from costline.demo import metrics
+from costline.demo import aws, metrics, telemetry
 from costline.demo.org import (
     AWS_ACCOUNTS,
     AZURE_SUBSCRIPTIONS,
@@ -235,15 +236,32 @@ pools:
     select: {_account(aws_account("acme-sandbox"))}
     method: even
   # The shared EKS cluster: nodes, cluster fee, inter-AZ traffic, all in acme-eks-shared.
-  # TODO(kubernetes): switch to `method: kubernetes` once it lands (node cost split into
-  # CPU/RAM by requests and usage, idle kept visible, kube-system and monitoring shared, the
-  # unlabelled legacy-batch namespace mapped). Until then: CPU request core-hours per team
-  # from k8s/pod_usage.csv ({metrics.K8S_FILE}); legacy-batch has no team, so its share
-  # falls to the labelled teams.
+  # Each node's daily cost is split into CPU and memory (AWS's 9:1 weights per vCPU-hour and
+  # GiB-hour) and over the pods that ran on it, by the greater of request and usage
+  # ({telemetry.K8S_PODS_FILE}; capacity from {telemetry.K8S_NODES_FILE}: `costline k8s load`).
+  # Every part names its namespace: AllocatedResourceId = k8s://{aws.EKS_CLUSTER}/<namespace>.
   - id: kubernetes
     select: {_account(aws_account("acme-eks-shared"))}
-    method: metric
-    driver: {{metric: {metrics.K8S_METRIC}}}
+    method: kubernetes
+    kubernetes:
+      cluster: {aws.EKS_CLUSTER}
+      # Capacity no pod requested is charged to the teams, per resource, by what they hold
+      # in the cluster that day (AWS's "unused cost" rule), so a team's chargeback is the full
+      # cost of running its pods; it stays visible as the parts of k8s://{aws.EKS_CLUSTER}/__idle__.
+      idle: {{mode: share, scope: cluster, split: weighted}}
+      # System namespaces serve every tenant: re-shared by the tenants' direct cost.
+      shared: {{namespaces: [kube-system, monitoring]}}
+      # The cluster fee and inter-AZ traffic (not nodes): likewise, by direct cost.
+      overhead: {{split: weighted}}
+      # Pods carry a `team` label, except legacy-batch: its namespace is the platform team's
+      # until a team claims it (an unlabelled pod would otherwise stay `unallocated`).
+      teams:
+        - id: legacy-batch-namespace
+          when: {{tag: "k8s:namespace", equals: legacy-batch}}
+          value: k8s-platform
+        - id: pod-team-label
+          when: {{tag: team, present: true}}
+          value_from: {{tag: team}}
   # The data platform (Redshift, the S3 and BigQuery lake, Glue, the Spark workers): split by
   # the queries each team ran that day ({metrics.QUERIES_FILE}).
   - id: data-platform

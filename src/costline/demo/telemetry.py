@@ -7,6 +7,9 @@
 * ``k8s/pod_usage.csv`` — the shared EKS cluster: per pod and day its namespace, ``team``
   label, CPU/memory requests and average usage, running hours. Requests fill about 70 % of
   the nodes; the rest is idle capacity. One namespace has no ``team`` label.
+* ``k8s/nodes.csv`` — the cluster's nodes: instance id (the bill's ``ResourceId``, which is
+  also the pods' ``node``), cluster, vCPU and memory of the instance type; the capacity a
+  ``method: kubernetes`` pool divides each node's cost by.
 * ``jobs/gpu_jobs.csv`` — GPU training and inference jobs with their resource and list cost.
 """
 
@@ -40,6 +43,8 @@ UTIL_COLUMNS = (
     "mem_p95_pct",
     "gpu_avg_pct",
 )
+K8S_PODS_FILE = "k8s/pod_usage.csv"
+K8S_NODES_FILE = "k8s/nodes.csv"
 POD_COLUMNS = (
     "date",
     "cluster",
@@ -54,6 +59,7 @@ POD_COLUMNS = (
     "mem_usage_avg_gib",
     "running_hours",
 )
+NODE_COLUMNS = ("node_resource_id", "cluster", "node", "cpu_cores", "memory_gib")
 JOB_COLUMNS = (
     "job_id",
     "provider",
@@ -265,6 +271,24 @@ def pod_usage(plans: dict[str, Plan], seed: int) -> tuple[list[dict[str, Any]], 
     return rows, _cluster_truth(nodes, node_type, loads, rows)
 
 
+def node_capacity(plans: dict[str, Plan]) -> list[dict[str, Any]]:
+    """One row per EKS node of the bill: its instance id and the instance type's capacity."""
+    from costline.demo import aws
+
+    machine = prices.EC2[aws.EKS_NODE_TYPE]
+    return [
+        {
+            "node_resource_id": s.resource_id,
+            "cluster": aws.EKS_CLUSTER,
+            "node": s.resource_id,
+            "cpu_cores": machine.vcpu,
+            "memory_gib": machine.memory_gib,
+        }
+        for s in plans["aws"].streams
+        if s.attrs.get("role") == "eks-node"
+    ]
+
+
 def _pod_row(
     day: date, node: str, w: Workload, pod: str, hours: int, rng: random.Random
 ) -> dict[str, Any]:
@@ -364,10 +388,16 @@ def _hours(job: Job) -> int:
 
 
 def write_all(
-    root: Path, util: list[dict[str, Any]], pods: list[dict[str, Any]], jobs: list[dict[str, Any]]
+    root: Path,
+    util: list[dict[str, Any]],
+    pods: list[dict[str, Any]],
+    jobs: list[dict[str, Any]],
+    *,
+    nodes: list[dict[str, Any]],
 ) -> list[Path]:
     return [
         write_csv(util, UTIL_COLUMNS, root / "telemetry" / "utilization.csv"),
-        write_csv(pods, POD_COLUMNS, root / "k8s" / "pod_usage.csv"),
+        write_csv(pods, POD_COLUMNS, root / K8S_PODS_FILE),
+        write_csv(nodes, NODE_COLUMNS, root / K8S_NODES_FILE),
         write_csv(jobs, JOB_COLUMNS, root / "jobs" / "gpu_jobs.csv"),
     ]

@@ -21,7 +21,7 @@ import pytest
 import sqlglot
 from pydantic import ValidationError
 
-from costline.allocation import allocate
+from costline.allocation import allocate, ensure_tables
 from costline.allocation.k8s_aws import compare_aws_split, load_aws_split
 from costline.allocation.kubernetes import (
     key_exprs,
@@ -183,6 +183,17 @@ def run(con: duckdb.DuckDBPyConnection, loaded: LoadedRules) -> dict[str, Decima
     return amounts(con)
 
 
+def by_resource(
+    con: duckdb.DuckDBPyConnection,
+) -> dict[tuple[str, str | None, str | None], Decimal]:
+    """EffectiveCost per (team, AllocatedResourceId, AllocatedResourceName) of allocated_cost."""
+    rows = con.execute(
+        "SELECT x_Team, AllocatedResourceId, AllocatedResourceName, SUM(EffectiveCost) "
+        "FROM allocated_cost GROUP BY ALL"
+    ).fetchall()
+    return {(r[0], r[1], r[2]): r[3] for r in rows}
+
+
 # -- the OpenCost spec's worked example -----------------------------------------------------
 def test_opencost_spec_worked_example(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     # OpenCost spec, Appendix A: a node with 1 GPU, 1 CPU and 1 GB costs $35/month; base
@@ -207,6 +218,12 @@ def test_opencost_spec_worked_example(con: duckdb.DuckDBPyConnection, tmp_path: 
         "data": Decimal("15"),
         "web": Decimal("15"),
         "api": Decimal("5"),
+    }
+    # One part per team and namespace (the samples' namespace is the team's name here).
+    assert by_resource(con) == {
+        ("data", "k8s://c1/data", "data"): Decimal(15),
+        ("web", "k8s://c1/web", "web"): Decimal(15),
+        ("api", "k8s://c1/api", "api"): Decimal(5),
     }
 
 
@@ -330,6 +347,11 @@ def test_idle_kept_and_shared_namespace_weighted(
     assert near(got["web"], 13 + DNS_WEB + FEE_WEB)
     assert near(got["api"], Fraction(155, 10) + DNS_API + FEE_API)
     assert got["idle:c1"] == Decimal(18)
+    # dns and the fee are parts of the receiving namespaces; idle is the cluster's.
+    parts = by_resource(con)
+    assert parts[("idle:c1", "k8s://c1/__idle__", "__idle__")] == Decimal(18)
+    assert near(parts[("web", "k8s://c1/web", "web")], 13 + DNS_WEB + FEE_WEB)
+    assert ("data", None, None) in parts  # a direct row keeps the bill's (NULL here)
     assert got["data"] == Decimal(7)
     assert "platform" not in got  # kube-system was shared, not charged to its label's team
     assert sum(got.values()) == Decimal(69)
@@ -350,6 +372,95 @@ def test_idle_shared_by_node_weighted_per_resource(
     assert near(got["api"], Fraction(155, 10) + DNS_API + FEE_API + Fraction(84, 10))
     assert "idle:c1" not in got
     assert sum(got.values()) == Decimal(69)
+
+
+def test_parts_per_team_and_namespace_name_their_resource(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # Node $52/day, 4 vCPU, 16 GiB: the AWS unit (1/52 of the node) is $1.
+    #   web in shop: 1 vCPU, 4 GiB → 24 core-h, 96 GiB-h → 9·24/96 + 16·96/384 = 9 + 4 = $13
+    #   web in cart: 0.5 vCPU, 2 GiB → 4.5 + 2 = $6.5
+    #   api in orders: 1 vCPU, 2 GiB → 9 + 2 = $11
+    #   kube-system dns (shared): 0.5 vCPU, 1 GiB → 4.5 + 1 = $5.5
+    #   idle: vCPU 36·(4 − 3)/4 = $9, memory 16·(16 − 9)/16 = $7 → $16 (13+6.5+11+5.5+16 = 52)
+    # Idle shared on the node per resource by allocation: vCPU $9 over web 1.5 : api 1 → 5.4,
+    # 3.6; memory $7 over web 6 : api 2 GiB → 5.25, 1.75: web 10.65, api 5.35, both as parts
+    # of k8s://c1/__idle__. dns ($5.5) and the cluster fee ($10, overhead) go by direct cost
+    # 13 : 6.5 : 11 (total 30.5) to the receiving namespaces shop, cart and orders.
+    bill(con, "i-n1", "52")
+    bill(con, "arn:aws:eks:us-east-1:1:cluster/c1", "10", service="Amazon EKS")
+    bill(con, "i-other", "7", service="Amazon S3", tags={"team": "data"})  # direct
+    bill(con, "support-1", "3", service="Support")  # a proportional pool: all to data
+    load(
+        con,
+        tmp_path,
+        [
+            sample("web", ns="shop", pod="shop-1", cpu=(1, 0.5), mem_gib=(4, 2)),
+            sample("web", ns="cart", pod="cart-1", cpu=(0.5, 0.5), mem_gib=(2, 1)),
+            sample("api", ns="orders", pod="api-1", cpu=(1, 0.2), mem_gib=(2, 2)),
+            sample("platform", ns="kube-system", pod="dns-1", cpu=(0.5, 0.1), mem_gib=(1, 0.5)),
+        ],
+        [("i-n1", "c1", "n1", 4, 16, 0)],
+    )
+    pool = k8s_pool(
+        shared={"namespaces": ["kube-system"]},
+        idle={"mode": "share", "scope": "node", "split": "weighted"},
+    )
+    loaded = label_team_rules(pool)
+    support = {"id": "support", "select": {"column": "ServiceName", "equals": "Support"},
+               "method": "proportional"}  # fmt: skip
+    loaded.rules.pools.append(Pool.model_validate(support))
+    allocate(con, loaded, owners(), SEP)
+    got = by_resource(con)
+    spread = Fraction(155, 10) / Fraction(305, 10)  # dns + fee per $ of direct cost
+    want = {
+        ("web", "k8s://c1/shop", "shop"): 13 + 13 * spread,
+        ("web", "k8s://c1/cart", "cart"): Fraction(65, 10) + Fraction(65, 10) * spread,
+        ("api", "k8s://c1/orders", "orders"): 11 + 11 * spread,
+        ("web", "k8s://c1/__idle__", "__idle__"): Fraction(1065, 100),
+        ("api", "k8s://c1/__idle__", "__idle__"): Fraction(535, 100),
+        ("data", None, None): Fraction(10),  # the S3 row and the support pool's part
+    }
+    assert set(got) == set(want)
+    assert all(near(got[k], v) for k, v in want.items()), got
+    assert sum(got.values()) == Decimal(72)
+    # Stored on the parts (NULL where the pool names no resource: proportional, even, ...).
+    parts = con.execute(
+        "SELECT x_RuleId, AllocatedResourceId IS NULL, count(*) FROM allocation_parts "
+        "GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
+    # node row: shop, cart, orders, 2 idle parts; fee: shop, cart, orders; support: 1
+    assert parts == [("pool:eks", False, 8), ("pool:support", True, 1)]
+    # A what-if run (nothing published) gives its parts the same resources.
+    allocate(con, loaded, owners(), SEP, publish=False)
+    what_if = con.execute(
+        "SELECT x_Team, AllocatedResourceId, AllocatedResourceName, SUM(EffectiveCost) "
+        "FROM _a_out GROUP BY ALL"
+    ).fetchall()
+    assert {(r[0], r[1], r[2]): r[3] for r in what_if} == got
+
+
+def test_parts_table_of_an_earlier_layout_gets_the_resource_columns(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # A store written before AllocatedResourceId/Name existed keeps its parts and gains the
+    # columns (NULL: the view falls back to the cost row's resource).
+    bill(con, "i-n1", "24")
+    load(
+        con,
+        tmp_path,
+        [sample("web", cpu=(4, 0), mem_gib=(16, 0))],
+        [("i-n1", "c1", "n1", 4, 16, 0)],
+    )
+    allocate(con, label_team_rules(k8s_pool()), owners(), SEP)
+    con.execute("DROP VIEW allocated_cost")
+    con.execute("DROP VIEW allocation_facts")
+    con.execute("ALTER TABLE allocation_parts DROP COLUMN AllocatedResourceName")
+    con.execute("ALTER TABLE allocation_parts DROP COLUMN AllocatedResourceId")
+    ensure_tables(con)
+    assert by_resource(con) == {("web", None, None): Decimal(24)}
+    allocate(con, label_team_rules(k8s_pool()), owners(), SEP)
+    assert by_resource(con) == {("web", "k8s://c1/web", "web"): Decimal(24)}
 
 
 def test_idle_and_shared_even_by_cluster(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
@@ -748,6 +859,48 @@ def test_bad_nodes_and_opencost_files(con: duckdb.DuckDBPyConnection, tmp_path: 
 def test_invalid_kubernetes_pools_are_rejected(settings: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         Pool.model_validate({"id": "k", "select": {"column": "x", "equals": "y"}, **settings})
+
+
+@pytest.mark.parametrize(
+    ("rule", "message", "hint"),
+    [
+        ("{id: t1, when: {tag: team, present: true}, value: wbe}",
+         "kubernetes.teams rule 't1' of pool 'eks' names unknown team 'wbe'", "did you mean 'web'?"),
+        ("{id: t1, when: {column: ServiceName, equals: x}, value: web}",
+         "reads column 'ServiceName': a container has no bill columns", "k8s:namespace"),
+        ("{id: t1, value_from: {column: ResourceId}}", "reads column 'ResourceId'", "tag: team"),
+        ("{id: t1, when: {tag: 'k8s:namspace', equals: shop}, value: web}",
+         "reads unknown tag 'k8s:namspace'", "did you mean 'k8s:namespace'?"),
+    ],
+)  # fmt: skip
+def test_kubernetes_teams_rules_are_checked_with_file_and_line(
+    tmp_path: Path, rule: str, message: str, hint: str
+) -> None:
+    from costline.config.rules_loader import check_rules, load_rules
+    from costline.core.errors import ConfigError
+    from costline.schema.focus import STORE_COLUMNS
+
+    columns = [c.name for c in STORE_COLUMNS]
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "pools:\n"
+        "  - id: eks\n"
+        "    select: {column: ServiceName, equals: Amazon EC2}\n"
+        "    method: kubernetes\n"
+        "    kubernetes:\n"
+        "      teams:\n"
+        "        - {id: ok, when: {tag: 'k8s:namespace', equals: legacy}, value: data}\n"
+        f"        - {rule}\n"  # line 8
+    )
+    loaded = load_rules(path)
+    with pytest.raises(ConfigError) as err:
+        check_rules(loaded, owners(), columns)
+    assert message in str(err.value)
+    assert f"{path}:8" in str(err.value)
+    assert err.value.hint is not None and hint in err.value.hint
+    # the valid first rule alone passes
+    path.write_text("\n".join(path.read_text().splitlines()[:7]) + "\n")
+    check_rules(load_rules(path), owners(), columns)
 
 
 def test_weights_sql_is_portable_to_spark() -> None:
