@@ -17,6 +17,8 @@ Example:
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -63,6 +65,7 @@ def run_demo(
             allocatable_table(ws, truth),
         ),
         *allocate_demo(ws, out, truth, progress),
+        *anomalies_demo(ws, truth, progress),
         ("demo: top 10 services by effective cost", top_services_table(ws, truth)),
         ("demo: ingest", ingest_table(ws, report)),
     ]
@@ -166,27 +169,71 @@ def allocate_demo(
         return []
     months: list[str] = list(truth["generator"]["months"])
     progress.start("allocate demo months", total=len(months))
-    for item in truth["allocation"]["metrics"]:
-        ws.load_metrics(out / item["file"], metric=item["metric"])
+    load_allocation_inputs(ws, out, truth)
     reports = []
     for i, month in enumerate(months, start=1):
         reports.append(ws.allocate(month))
         progress.update(completed=i, detail=month)
     owner = true_owner_table(ws, out, truth)
     share = owner.rows[-1][3] if owner.rows else 0.0
+    k8s = kubernetes_table(ws, truth)
+    idle = (
+        f"; kubernetes idle {k8s.rows[-1][3]:,.2f} ({k8s.rows[-1][4]:.1f} % of the cluster)"
+        if k8s.rows
+        else ""
+    )
     progress.finish(
         f"allocated {len(months)} months with rules {reports[0].rules_version}: "
-        f"{share:.2f} % of spend at its true owner"
+        f"{share:.2f} % of spend at its true owner{idle}"
     )
     latest = months[-1]
     return [
         ("demo: allocation coverage by rule, all demo months", coverage_table(ws, reports)),
         ("demo: spend allocated to its true owner (truth/owners.csv)", owner),
         (
+            "demo: kubernetes split of the shared EKS cluster (idle = k8s://<cluster>/__idle__ "
+            "parts, shared to the teams)",
+            k8s,
+        ),
+        (
             f"demo: chargeback {latest} by cost center (top 10; total = the bill)",
             chargeback_table(ws, truth, latest),
         ),
     ]
+
+
+def load_allocation_inputs(ws: Workspace, out: Path, truth: dict[str, Any]) -> None:
+    """Load the drivers the demo's pools read: metrics, and the cluster's nodes and pods."""
+    for item in truth["allocation"]["metrics"]:
+        ws.load_metrics(out / item["file"], metric=item["metric"])
+    for item in truth["allocation"].get("kubernetes", []):
+        ws.load_kubernetes(item["kind"], out / item["file"])
+
+
+_K8S_SQL = """
+SELECT coalesce(strftime(BillingPeriodStart, '%Y-%m'), 'all') AS month,
+       x_RuleId AS pool, sum({basis}) AS cost,
+       coalesce(sum({basis}) FILTER (WHERE AllocatedResourceName = '__idle__'), 0) AS idle,
+       round(100 * CAST(coalesce(sum({basis}) FILTER (WHERE AllocatedResourceName = '__idle__'),
+             0) AS DOUBLE) / CAST(sum({basis}) AS DOUBLE), 1) AS idle_pct,
+       count(DISTINCT AllocatedResourceId) FILTER (WHERE AllocatedResourceName <> '__idle__')
+         AS namespaces,
+       count(DISTINCT x_Team) FILTER (WHERE x_Team NOT LIKE 'unallocated%') AS teams,
+       coalesce(sum({basis}) FILTER (WHERE x_Team LIKE 'unallocated%'), 0) AS unallocated
+FROM allocated_cost WHERE {scope} AND list_contains(?, x_RuleId)
+GROUP BY GROUPING SETS ((BillingPeriodStart, x_RuleId), ())
+ORDER BY GROUPING(BillingPeriodStart), month, pool"""
+
+
+def kubernetes_table(ws: Workspace, truth: dict[str, Any]) -> QueryResult:
+    """Per month and kubernetes pool: cost, the idle capacity's part of it (shared to the
+    teams as ``k8s://<cluster>/__idle__`` parts), namespaces and teams charged."""
+    pools = [f"pool:{p.id}" for p in ws.rules().rules.pools if p.method == "kubernetes"]
+    if not pools:
+        return QueryResult(["month", "pool", "cost", "idle", "idle_pct"], [])
+    basis = ws.config.allocation.basis
+    sql = _K8S_SQL.format(basis=basis, scope=_DEMO_ROWS)
+    return ws.query(sql, [*_scope(truth), pools])
 
 
 def install_allocation_inputs(ws: Workspace, out: Path) -> Path | None:
@@ -351,3 +398,102 @@ def _bill(truth: dict[str, Any], month: str, basis: str) -> Decimal | None:
     if key is None:
         return None
     return sum((Decimal(t[key]) for t in truth["totals"] if t["month"] == month), Decimal(0))
+
+
+# -- anomalies ------------------------------------------------------------------------------
+ANOMALY_WARMUP_DAYS = 14  # the first two weeks only build the baselines
+
+
+def matches_truth(anomaly: dict[str, Any], injected: dict[str, Any]) -> bool:
+    """Whether a found anomaly is an injected one: same provider, a series dimension equal to
+    the injected stream's account, service or team (an Azure account may be the subscription's
+    path ``/subscriptions/<id>``), and days overlapping the injected days (± 1 day)."""
+    dims = anomaly["dims"]
+    provider = dims.get("x_Provider")
+    if provider is not None and provider != injected["provider"]:
+        return False
+    values = [str(v) for k, v in dims.items() if k != "x_Provider" and v]
+    names = [str(injected[k]) for k in ("account_id", "service", "team") if injected.get(k)]
+    if not any(v == n or v.endswith("/" + n) for v in values for n in names):
+        return False
+    days = [dt.date.fromisoformat(d) for d in injected["days"]]
+    slack = dt.timedelta(days=1)
+    return bool(
+        anomaly["first_day"] <= max(days) + slack and anomaly["last_day"] >= min(days) - slack
+    )
+
+
+def detect_demo_anomalies(ws: Workspace, truth: dict[str, Any]) -> dict[str, Any]:
+    """Run detection over the demo months (after the warm-up) and score it against the
+    injected anomalies: precision, recall, F1 and detection delay."""
+    first = ws.query("SELECT min(CAST(ChargePeriodStart AS DATE)) FROM cost").rows[0][0]
+    since = first + dt.timedelta(days=ANOMALY_WARMUP_DAYS)
+    ws.detect_anomalies(since=since.isoformat())
+    res = ws.query(
+        "SELECT id, monitor, dims, first_day, last_day, impact, team, root_cause FROM anomalies "
+        "WHERE last_day >= ? ORDER BY first_day, id",
+        [since],
+    )
+    found = [dict(zip(res.columns, r, strict=True)) for r in res.rows]
+    for a in found:
+        a["dims"] = json.loads(a["dims"])
+    injected = [
+        t for t in truth["anomalies"] if max(dt.date.fromisoformat(d) for d in t["days"]) >= since
+    ]
+    hits = [a for a in found if any(matches_truth(a, t) for t in injected)]
+    detected = []
+    for t in injected:
+        mine = [a for a in found if matches_truth(a, t)]
+        if mine:
+            first_flag = min(a["first_day"] for a in mine)
+            detected.append((t, (first_flag - dt.date.fromisoformat(t["days"][0])).days))
+    precision = len(hits) / len(found) if found else 1.0
+    recall = len(detected) / len(injected) if injected else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "since": since,
+        "found": found,
+        "injected": injected,
+        "detected": detected,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+    }
+
+
+def anomalies_demo(
+    ws: Workspace, truth: dict[str, Any], progress: Progress
+) -> list[tuple[str, QueryResult]]:
+    """Detect the demo's anomalies and show them next to the injected ones."""
+    progress.start("detect anomalies", total=1)
+    result = detect_demo_anomalies(ws, truth)
+    progress.finish(
+        f"{len(result['found'])} anomalies; {len(result['detected'])} of "
+        f"{len(result['injected'])} injected found (precision {result['precision']:.2f}, "
+        f"recall {result['recall']:.2f}, F1 {result['f1']:.2f})"
+    )
+    rows = []
+    for a in result["found"]:
+        match = next((t for t in result["injected"] if matches_truth(a, t)), None)
+        cause = json.loads(a["root_cause"]) if a["root_cause"] else {}
+        top = next(iter((cause.get("dimensions") or {}).values()), None) or [{}]
+        rows.append(
+            (
+                a["id"],
+                ", ".join(f"{k}={v}" for k, v in a["dims"].items()),
+                f"{a['first_day']}..{a['last_day']}",
+                Decimal(a["impact"]).quantize(Decimal("0.01")),
+                a["team"] or "",
+                str(top[0].get("value", "")),
+                match["description"] if match else "(not injected)",
+            )
+        )
+    return [
+        (
+            f"demo: anomalies since {result['since']} (F1 {result['f1']:.2f} against the "
+            "injected ones)",
+            QueryResult(
+                ["id", "series", "days", "impact", "team", "top cause", "injected anomaly"], rows
+            ),
+        )
+    ]

@@ -13,13 +13,14 @@ Example:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from costline import allocation
+from costline.anomaly import engine as anomaly_engine
 from costline.config import CONFIG_FILE, CostlineConfig, load_config
 from costline.config.allocation import OwnersRegistry
 from costline.config.rules_loader import LoadedRules, load_owners, load_rules
@@ -31,6 +32,9 @@ from costline.reports import costs as costs_report
 from costline.reports import export as focus_export
 from costline.storage.base import QueryResult
 from costline.storage.duckdb import DuckDBWarehouse
+
+if TYPE_CHECKING:
+    from costline.notify import Alert, DeliveryReport
 
 ENV_WORKSPACE = "COSTLINE_WORKSPACE"
 
@@ -61,6 +65,17 @@ sources: []
 #    paths: ["exports/aws/**/*.parquet"]
 #  - name: azure
 #    paths: ["exports/azure/*.csv.gz"]
+
+# Where anomaly alerts go; secrets come from environment variables.
+# See docs/how-to/alert-channels.md, then try `costline channels test slack-payments`.
+# alerts:
+#   channels:
+#     - id: slack-payments
+#       type: slack
+#       url_env: SLACK_PAYMENTS_URL
+#   routes:
+#     payments: [slack-payments]
+#     default: [slack-payments]
 """
 
 
@@ -320,6 +335,89 @@ class Workspace:
             allocation.ensure_tables(wh.con)
             return allocation.load_metrics(wh.con, path, metric=metric)
 
+    # -- alert channels ---------------------------------------------------------------------
+    def channels(self) -> QueryResult:
+        """``alerts.channels``: id, type, where it sends (host or env var), teams routed to it."""
+        from costline.notify.channels import describe_target
+
+        routes = self.config.alerts.routes
+        rows = [
+            (
+                c.id,
+                c.type,
+                describe_target(c),
+                ", ".join(team for team, ids in routes.items() if c.id in ids),
+            )
+            for c in self.config.alerts.channels
+        ]
+        return QueryResult(["channel", "type", "target", "routes"], rows)
+
+    def test_channel(self, channel_id: str, *, team: str | None = None) -> str:
+        """Send a test alert through one channel once; returns what the channel answered.
+
+        Raises:
+            WorkspaceError: no such channel or team (the hint names the closest one).
+            DeliveryError: the channel failed (host, HTTP status and body, or SMTP reply).
+        """
+        import difflib
+
+        from costline.notify import channels, message
+
+        channel = self.config.alerts.channel(channel_id)
+        if channel is None:
+            known = [c.id for c in self.config.alerts.channels]
+            close = difflib.get_close_matches(channel_id, known, n=1)
+            raise WorkspaceError(
+                f"no channel {channel_id!r} under alerts.channels in costline.yaml",
+                hint=f"did you mean {close[0]!r}?"
+                if close
+                else f"channels: {', '.join(known) or 'none (see docs/how-to/alert-channels.md)'}",
+            )
+        contacts = None
+        if team is not None:
+            teams = self.owners().teams()
+            if team not in teams:
+                raise WorkspaceError(
+                    f"no team {team!r} in {self.owners_path}",
+                    hint="pass a team id from owners.yaml",
+                )
+            contacts = teams[team].team.contacts
+        alert = message.test_alert(channel_id, team=team, link=self.config.alerts.link)
+        return channels.send(
+            channel, alert, contacts=contacts, timeout=self.config.alerts.retry.timeout_seconds
+        )
+
+    def deliver_alerts(
+        self, alerts: Iterable[Alert], *, sleep: Callable[[float], None] | None = None
+    ) -> DeliveryReport:
+        """Send alerts (:class:`costline.notify.Alert`) to their teams' channels, with retries;
+        revisions left undelivered by earlier runs go too. Returns a ``DeliveryReport``."""
+        import time
+
+        from costline.notify import deliver, router
+        from costline.storage.alerts import AlertOutbox
+
+        contacts = (
+            {tid: info.team.contacts for tid, info in self.owners().teams().items()}
+            if self.owners_path.is_file()
+            else {}
+        )
+        with self.warehouse() as wh:
+            return deliver(
+                alerts,
+                router(self.config.alerts, contacts),
+                AlertOutbox(wh.con),
+                retry=self.config.alerts.retry,
+                sleep=sleep or time.sleep,
+            )
+
+    def alert_deliveries(self) -> QueryResult:
+        """Every alert revision × channel with its delivery status, newest first."""
+        from costline.storage.alerts import AlertOutbox
+
+        with self.warehouse() as wh:
+            return AlertOutbox(wh.con).deliveries()
+
     # -- Kubernetes inputs ------------------------------------------------------------------
     def load_kubernetes(self, kind: str, path: Path) -> int:
         """Load Kubernetes inputs: ``nodes``, ``samples``, ``opencost`` or ``aws-split``."""
@@ -368,6 +466,27 @@ class Workspace:
             allocation.ensure_tables(wh.con)
             return gpu.load_jobs(wh.con, path)
 
+    def load_gpu_jobs_from_k8s(
+        self,
+        *,
+        cluster: str | None = None,
+        job_label: str = "job",
+        model_label: str = "model",
+        team_label: str = "team",
+    ) -> int:
+        """Derive GPU jobs from the loaded Kubernetes samples (pods with GPUs and labels)."""
+        from costline.allocation import gpu_k8s
+
+        with self.warehouse() as wh:
+            allocation.ensure_tables(wh.con)
+            return gpu_k8s.load_jobs_from_k8s(
+                wh.con,
+                cluster=cluster,
+                job_label=job_label,
+                model_label=model_label,
+                team_label=team_label,
+            )
+
     def gpu_report(
         self,
         period: str,
@@ -403,3 +522,61 @@ class Workspace:
             )
         cols = list(rows[0]) if rows else ["line", by]
         return QueryResult(cols, [tuple(r[c] for c in cols) for r in rows])
+
+    # -- anomalies ------------------------------------------------------------------------------
+    def _anomaly_filters(self) -> dict[str, str]:
+        """Each monitor's filter as SQL over a cost row (tags read by their exact key)."""
+        from costline.allocation.sql import Context, condition_sql, lit, referenced_tags
+
+        filters = {}
+        for monitor in self.config.anomalies.monitors:
+            if monitor.filter is not None:
+                tags = {t: f"Tags[{lit(t)}]" for t in referenced_tags([monitor.filter], [])}
+                filters[monitor.id] = condition_sql(
+                    monitor.filter, Context(tag_exprs=tags, vtag_cols={})
+                )
+        return filters
+
+    def detect_anomalies(
+        self, *, since: str | None = None, sleep: Callable[[float], None] | None = None
+    ) -> anomaly_engine.DetectReport:
+        """Evaluate every monitor; open, update or resolve anomalies; alert the owners of the
+        opened and updated ones (``alerts:`` in costline.yaml) unless acknowledged,
+        suppressed or below ``anomalies.alert_min_severity``."""
+        import datetime as dt
+
+        with self.warehouse() as wh:
+            allocation.ensure_tables(wh.con)
+            allocated = bool(
+                wh.con.execute("SELECT count(*) FROM allocation_rows").fetchone()[0]  # type: ignore[index]
+            )
+            report = anomaly_engine.detect(
+                wh.con,
+                self.config.anomalies,
+                since=dt.date.fromisoformat(since) if since else None,
+                filters=self._anomaly_filters(),
+                allocated=allocated,
+            )
+            changed = [*report.opened, *report.updated]
+            rows = anomaly_engine.alertable(wh.con, changed, self.config.anomalies)
+        if self.config.alerts.channels:  # also retries revisions earlier runs left undelivered
+            from costline.notify.bridge import alert_of
+
+            alerts = [alert_of(r, link=self.config.alerts.link) for r in rows]
+            delivery = self.deliver_alerts(alerts, sleep=sleep)
+            report.alerts_delivered = len(delivery.delivered)
+            report.alerts_failed = len(delivery.failed)
+        report.alerts = len(rows)
+        return report
+
+    def anomalies(self, *, status: str | None = "open") -> QueryResult:
+        """Anomalies with the given status (``all`` for every one), newest first."""
+        with self.warehouse() as wh:
+            rows = anomaly_engine.list_anomalies(wh.con, status=status)
+        cols = list(anomaly_engine.LIST_COLUMNS)
+        return QueryResult(cols, [tuple(r[c] for c in cols) for r in rows])
+
+    def anomaly_feedback(self, anomaly_id: str, kind: str, reason: str | None) -> dict[str, Any]:
+        """``ack``, ``dismiss`` or ``expected`` (see :func:`costline.anomaly.engine.give_feedback`)."""
+        with self.warehouse() as wh:
+            return anomaly_engine.give_feedback(wh.con, anomaly_id, kind, reason)

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from costline.cli.docs import render_cli_reference
+from costline.config.allocation import Condition
 from costline.config.models import CostlineConfig
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -31,7 +32,9 @@ def _settings(model: type[BaseModel], prefix: str = "") -> list[str]:
         ann = field.annotation
         args = getattr(ann, "__args__", None)
         inner = args[0] if args else ann
-        if isinstance(inner, type) and issubclass(inner, BaseModel):
+        if inner is Condition:  # a rules condition: documented in docs/reference/rules.md
+            keys.append(f"{prefix}{name}")
+        elif isinstance(inner, type) and issubclass(inner, BaseModel):
             keys.append(f"{prefix}{name}")
             sep = "[]." if getattr(ann, "__origin__", None) is list else "."
             keys += _settings(inner, f"{prefix}{name}{sep}")

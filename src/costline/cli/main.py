@@ -14,6 +14,8 @@ import typer
 
 from costline import __version__
 from costline.cli import output
+from costline.cli.anomalies import anomalies_app
+from costline.cli.channels import channels_app
 from costline.cli.output import OutputFormat, render
 from costline.core.errors import CostlineError
 from costline.ingest import FileOutcome
@@ -36,6 +38,8 @@ metrics_app = typer.Typer(
     help="Business and usage metrics for metric-driven pools.", no_args_is_help=True
 )
 app.add_typer(metrics_app, name="metrics")
+app.add_typer(anomalies_app, name="anomalies")
+app.add_typer(channels_app, name="channels")
 
 _state: dict[str, object] = {"debug": False, "workspace": None}
 
@@ -415,11 +419,39 @@ def k8s_compare_aws(
 
 @gpu_app.command("load")
 def gpu_load(
-    path: Annotated[Path, typer.Argument(help="GPU jobs CSV/Parquet (job_id, team, ...).")],
+    path: Annotated[
+        Path | None, typer.Argument(help="GPU jobs CSV/Parquet (job_id, team, ...).")
+    ] = None,
+    from_k8s: Annotated[
+        bool,
+        typer.Option(
+            "--from-k8s", help="Derive the jobs from the loaded Kubernetes samples instead."
+        ),
+    ] = False,
+    cluster: Annotated[
+        str | None, typer.Option("--cluster", help="--from-k8s: only this cluster.")
+    ] = None,
+    job_label: Annotated[
+        str, typer.Option("--job-label", help="--from-k8s: label naming the job (else the pod).")
+    ] = "job",
+    model_label: Annotated[
+        str, typer.Option("--model-label", help="--from-k8s: label naming the model.")
+    ] = "model",
+    team_label: Annotated[
+        str, typer.Option("--team-label", help="--from-k8s: label naming the team.")
+    ] = "team",
 ) -> None:
     """Load GPU jobs (training and inference; MIG and time-sliced fractions; interruptions)."""
-    n = _workspace().load_gpu_jobs(path)
-    output.info(f"loaded {n:,} GPU jobs from {path}")
+    if from_k8s == (path is not None):
+        raise typer.BadParameter("give a jobs file or --from-k8s (one of them)")
+    if path is not None:
+        n = _workspace().load_gpu_jobs(path)
+        output.info(f"loaded {n:,} GPU jobs from {path}")
+        return
+    n = _workspace().load_gpu_jobs_from_k8s(
+        cluster=cluster, job_label=job_label, model_label=model_label, team_label=team_label
+    )
+    output.info(f"derived {n:,} GPU job rows from the Kubernetes samples")
 
 
 @gpu_app.command("report")

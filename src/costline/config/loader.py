@@ -9,7 +9,7 @@ import difflib
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -72,6 +72,8 @@ def line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
         if isinstance(node, yaml.MappingNode):
             match = next((v for k, v in node.value if k.value == part), None)
             key_node = next((k for k, v in node.value if k.value == part), None)
+            if key_node is None and _is_tag(node, part):
+                continue  # NOTE: pydantic puts a union member's tag (`type: slack`) in the loc.
             if key_node is not None:
                 line = key_node.start_mark.line + 1
             node = match
@@ -87,17 +89,39 @@ def line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     return line
 
 
+def _is_tag(node: yaml.MappingNode, part: int | str) -> bool:
+    return any(k.value == "type" and getattr(v, "value", None) == part for k, v in node.value)
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The models an annotation holds: ``X``, ``list[X]``, ``X | None``, a union of models."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
+
+
+def _tag_of(model: type[BaseModel]) -> object:
+    field = model.model_fields.get("type")
+    args = get_args(field.annotation) if field else ()
+    return args[0] if args else None
+
+
 def _hint(err: Mapping[str, Any], loc: list[str]) -> str | None:
     if err["type"] != "extra_forbidden":
         return "see docs/reference/config.md"
     model: type[BaseModel] = CostlineConfig
+    members: list[type[BaseModel]] = []
     for part in loc[:-1]:
+        tagged = next((m for m in members if _tag_of(m) == part), None)
+        if tagged is not None:
+            model, members = tagged, []
+            continue
         field = model.model_fields.get(part)
-        ann = getattr(field, "annotation", None) if field else None
-        args = getattr(ann, "__args__", None)
-        inner = args[0] if args else ann
-        if isinstance(inner, type) and issubclass(inner, BaseModel):
-            model = inner
+        found = _models_in(field.annotation) if field else []
+        if len(found) == 1:
+            model = found[0]
+        elif found:
+            members = found
     close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=1)
     if close:
         return f"did you mean {close[0]!r}?"

@@ -7,9 +7,13 @@ Example:
 
 from __future__ import annotations
 
-from typing import Literal
+import difflib
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from costline.config.anomalies import AnomaliesConfig
 
 
 class ConfigModel(BaseModel):
@@ -56,6 +60,163 @@ class AllocationConfig(ConfigModel):
     )
 
 
+# -- alerts ---------------------------------------------------------------------------------
+_CHANNEL_ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+_ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+DEFAULT_ROUTE = "default"
+
+
+def _check_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    try:
+        _ = parts.port  # raises on a port that is not a number in 0-65535
+    except ValueError as exc:
+        raise ValueError(f"{value!r} has a bad port: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL with a host, e.g. https://host/path")
+    return value
+
+
+class _Channel(ConfigModel):
+    id: str = Field(pattern=_CHANNEL_ID, description="Channel id that routes refer to.")
+
+
+class _UrlChannel(_Channel):
+    url: str | None = Field(None, description="Endpoint URL (a secret: prefer url_env).")
+    url_env: str | None = Field(
+        None, pattern=_ENV_NAME, description="Environment variable holding the URL."
+    )
+
+    _url = field_validator("url")(_check_url)
+
+    @model_validator(mode="after")
+    def _one_url(self) -> _UrlChannel:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError(f"channel {self.id!r}: set exactly one of url or url_env")
+        return self
+
+
+class SlackChannel(_UrlChannel):
+    """A Slack incoming webhook."""
+
+    type: Literal["slack"] = Field(description="Channel type.")
+
+
+class WebhookChannel(_UrlChannel):
+    """A generic JSON webhook (POST, ``Idempotency-Key`` header)."""
+
+    type: Literal["webhook"] = Field(description="Channel type.")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Extra headers with literal (non-secret) values."
+    )
+    headers_env: dict[str, Annotated[str, Field(pattern=_ENV_NAME)]] = Field(
+        default_factory=dict, description="Extra headers whose value is read from an env var."
+    )
+
+
+class EmailChannel(_Channel):
+    """Email through an SMTP server."""
+
+    type: Literal["email"] = Field(description="Channel type.")
+    host: str = Field(description="SMTP server host.")
+    port: int = Field(587, ge=1, le=65535, description="SMTP server port.")
+    starttls: bool = Field(True, description="Upgrade the connection with STARTTLS.")
+    username_env: str | None = Field(None, pattern=_ENV_NAME, description="Env var: SMTP user.")
+    password_env: str | None = Field(None, pattern=_ENV_NAME, description="Env var: SMTP password.")
+    from_: str = Field(alias="from", description="Sender address.")
+    to: list[str] = Field(
+        default_factory=list, description="Recipients; empty: the team's contacts.email."
+    )
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _login_pair(self) -> EmailChannel:
+        if (self.username_env is None) != (self.password_env is None):
+            raise ValueError(
+                f"channel {self.id!r}: set both username_env and password_env, or neither"
+            )
+        return self
+
+
+class JiraChannel(_Channel):
+    """Jira issues through the REST API v2 (one issue per series, updated)."""
+
+    type: Literal["jira"] = Field(description="Channel type.")
+    url: str = Field(description="Jira base URL, e.g. https://acme.atlassian.net.")
+    user_env: str | None = Field(
+        None, pattern=_ENV_NAME, description="Env var: user (basic auth); unset: bearer token."
+    )
+    token_env: str = Field(pattern=_ENV_NAME, description="Env var: API token.")
+    project: str | None = Field(None, description="Project key; None: the team's contacts.jira.")
+    issue_type: str = Field("Task", description="Issue type of created issues.")
+
+    _url = field_validator("url")(_check_url)
+
+
+ChannelConfig = Annotated[
+    SlackChannel | WebhookChannel | EmailChannel | JiraChannel, Field(discriminator="type")
+]
+
+
+class RetryConfig(ConfigModel):
+    """How a failing channel is retried within one delivery run."""
+
+    attempts: int = Field(5, ge=1, description="Attempts per alert and channel in one run.")
+    backoff_seconds: float = Field(1.0, ge=0, description="First backoff; doubles per attempt.")
+    max_backoff_seconds: float = Field(60.0, ge=0, description="Cap of one backoff.")
+    timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one network call.")
+
+
+class AlertsConfig(ConfigModel):
+    """Where anomaly alerts go: channels, routes per team, retries."""
+
+    link: str | None = Field(None, description="Base URL of links in alerts.")
+    channels: list[ChannelConfig] = Field(default_factory=list)
+    routes: dict[str, list[str]] = Field(
+        default_factory=dict, description="Team id (or default) to channel ids."
+    )
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+
+    _link = field_validator("link")(_check_url)
+
+    @field_validator("channels")
+    @classmethod
+    def _unique_ids(cls, channels: list[ChannelConfig]) -> list[ChannelConfig]:
+        seen: set[str] = set()
+        for channel in channels:
+            if channel.id in seen:
+                raise ValueError(f"channel id {channel.id!r} is listed twice")
+            seen.add(channel.id)
+        return channels
+
+    @field_validator("routes")
+    @classmethod
+    def _known_channels(
+        cls, routes: dict[str, list[str]], info: ValidationInfo
+    ) -> dict[str, list[str]]:
+        known = [c.id for c in info.data.get("channels", [])]
+        for team, ids in routes.items():
+            for channel_id in ids:
+                if channel_id not in known:
+                    close = difflib.get_close_matches(channel_id, known, n=1)
+                    tip = (
+                        f"did you mean {close[0]!r}?"
+                        if close
+                        else f"channels: {', '.join(known) or 'none'}"
+                    )
+                    raise ValueError(f"route {team!r} names unknown channel {channel_id!r}; {tip}")
+        return routes
+
+    def channel(
+        self, channel_id: str
+    ) -> SlackChannel | WebhookChannel | EmailChannel | JiraChannel | None:
+        """The channel with this id, or None."""
+        return next((c for c in self.channels if c.id == channel_id), None)
+
+
 class CostlineConfig(ConfigModel):
     """The whole ``costline.yaml``."""
 
@@ -65,3 +226,5 @@ class CostlineConfig(ConfigModel):
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     sources: list[SourceConfig] = Field(default_factory=list)
     allocation: AllocationConfig = Field(default_factory=AllocationConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    anomalies: AnomaliesConfig = Field(default_factory=AnomaliesConfig)

@@ -1,0 +1,376 @@
+"""Anomaly detection over a real workspace: FOCUS files ingested, monitors run, anomalies kept.
+
+Every expected number is computed here from the rows the test writes: the bill is $80/day of
+S3 storage + $20/day of S3 requests + $200/day of EC2 for 62 days (July and August 2024),
+constant, so the detector's baseline of each series is exactly its daily cost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from costline.anomaly import engine
+from costline.core.errors import BadInputError
+from costline.workspace import Workspace
+from tests.focus_files import COLUMNS, focus_row, write_focus_csv
+
+COLS = (*COLUMNS, "SubAccountId", "ResourceId", "RegionId", "SkuId", "ChargeFrequency")
+START = dt.date(2024, 7, 1)
+DAYS = 62  # 2024-07-01 .. 2024-08-31
+SPIKE_DAY = dt.date(2024, 8, 20)
+SPIKE = Decimal(500)
+
+
+def row(day: dt.date, service: str, sku: str, cost: Decimal | int, **extra: Any) -> dict[str, Any]:
+    month = day.replace(day=1)
+    nxt = (month + dt.timedelta(days=32)).replace(day=1)
+    r = focus_row(
+        BillingPeriodStart=f"{month}T00:00:00Z",
+        BillingPeriodEnd=f"{nxt}T00:00:00Z",
+        ChargePeriodStart=f"{day}T00:00:00Z",
+        ChargePeriodEnd=f"{day + dt.timedelta(days=1)}T00:00:00Z",
+        BilledCost=str(cost),
+        EffectiveCost=str(cost),
+        ListCost=str(cost),
+        ContractedCost=str(cost),
+        ServiceName=service,
+        SkuId=sku,
+        SubAccountId="acct-1",
+        ResourceId=extra.pop("ResourceId", f"{service.lower()}-main"),
+        RegionId="us-east-1",
+        ChargeFrequency=extra.pop("ChargeFrequency", "Usage-Based"),
+        ChargeCategory=extra.pop("ChargeCategory", "Usage"),
+    )
+    r.update(extra)
+    return r
+
+
+def bill(*, spike: bool = True, extra: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    rows = []
+    for i in range(DAYS):
+        day = START + dt.timedelta(days=i)
+        rows.append(row(day, "S3", "storage", 80))
+        rows.append(row(day, "S3", "requests", 20))
+        rows.append(row(day, "EC2", "box", 200))
+    if spike:  # a retry storm: $500 of requests on one bucket
+        rows.append(row(SPIKE_DAY, "S3", "requests", SPIKE, ResourceId="bucket-uploads"))
+    return rows + (extra or [])
+
+
+def workspace(tmp_path: Path, rows: list[dict[str, Any]], monitors: Any = None) -> Workspace:
+    ws = Workspace.init(tmp_path / "ws")
+    if monitors is not None:
+        doc = yaml.safe_load((ws.root / "costline.yaml").read_text())
+        doc["anomalies"] = {"monitors": monitors}
+        (ws.root / "costline.yaml").write_text(yaml.safe_dump(doc))
+        ws = Workspace.open(ws.root)
+    files = []
+    for month in ("07", "08"):
+        part = [r for r in rows if r["BillingPeriodStart"].startswith(f"2024-{month}")]
+        files.append(write_focus_csv(tmp_path / f"bill-{month}.csv", part, COLS))
+    report = ws.ingest(files)
+    assert not report.failed, [o.message for o in report.failed]
+    return ws
+
+
+SERVICE = [{"id": "svc", "by": ["ServiceName"], "root_cause": ["SkuId", "RegionId"]}]
+
+
+def anomalies(ws: Workspace) -> list[dict[str, Any]]:
+    res = ws.query(
+        "SELECT id, monitor, dims, status, kind, first_day, last_day, expected, actual, impact, "
+        "impact_pct, root_cause, revision, team FROM anomalies ORDER BY first_day, id"
+    )
+    return [dict(zip(res.columns, r, strict=True)) for r in res.rows]
+
+
+def test_spike_opens_one_anomaly_with_root_cause(tmp_path: Path) -> None:
+    ws = workspace(tmp_path, bill(), SERVICE)
+    report = ws.detect_anomalies(since="2024-08-01")
+    found = anomalies(ws)
+    assert len(found) == 1, found
+    a = found[0]
+    assert json.loads(a["dims"]) == {"ServiceName": "S3"}
+    assert (a["first_day"], a["last_day"]) == (SPIKE_DAY, SPIKE_DAY)
+    # baseline = the constant $100/day of S3; actual = 100 + 500
+    assert a["expected"] == Decimal(100)
+    assert a["actual"] == Decimal(100) + SPIKE
+    assert a["impact"] == SPIKE
+    assert a["impact_pct"] == pytest.approx(500.0)
+    assert a["kind"] == "spike"
+    # 11 days of August after the spike are normal (≥ resolve_after_days = 2): resolved
+    assert a["status"] == "resolved"
+    assert report.opened == [a["id"]] and report.resolved == [a["id"]]
+    cause = json.loads(a["root_cause"])
+    # requests: 520 on the day − 20 a day before = +500, all of the change
+    assert cause["dimensions"]["SkuId"][0] == {"value": "requests", "delta": "500.00", "share": 1.0}
+    assert cause["dimensions"]["RegionId"][0]["delta"] == "500.00"
+    assert cause["top_resources"][0] == {"value": "bucket-uploads", "delta": "500.00", "share": 1.0}
+    # EC2 ($200/day, constant) raises nothing; 2 series × 31 days evaluated
+    assert report.series == 2
+    assert report.points == 2 * 31
+
+
+def test_rerun_is_idempotent_and_updates_instead_of_duplicating(tmp_path: Path) -> None:
+    ws = workspace(tmp_path, bill(), SERVICE)
+    ws.detect_anomalies(since="2024-08-01")
+    first = anomalies(ws)
+    again = ws.detect_anomalies(since="2024-08-01")
+    assert anomalies(ws) == first
+    assert again.opened == [] and again.updated == []
+
+
+def test_open_anomaly_is_updated_when_the_spike_continues(tmp_path: Path) -> None:
+    # the storm lasts two days, the second day arrives in a later run
+    late = row(SPIKE_DAY + dt.timedelta(days=1), "S3", "requests", 300, ResourceId="bucket-uploads")
+    rows = [r for r in bill() if r["ChargePeriodStart"] < f"{SPIKE_DAY + dt.timedelta(days=1)}"]
+    ws = workspace(tmp_path, rows, SERVICE)
+    ws.detect_anomalies(since="2024-08-01")
+    (a,) = anomalies(ws)
+    assert a["status"] == "open" and a["revision"] == 1
+    # the next day's data lands: same series, one anomaly, revision 2, impact 500 + 300
+    path = write_focus_csv(
+        tmp_path / "bill-08b.csv",
+        [*(r for r in bill() if r["BillingPeriodStart"].startswith("2024-08")), late],
+        COLS,
+    )
+    ws.ingest([path])
+    report = ws.detect_anomalies(since="2024-08-01")
+    (b,) = anomalies(ws)
+    assert b["id"] == a["id"] and b["revision"] == 2
+    assert b["impact"] == SPIKE + 300
+    assert b["last_day"] == SPIKE_DAY + dt.timedelta(days=1)
+    assert report.updated == [a["id"]]
+
+
+def test_fees_credits_and_dollar_gates(tmp_path: Path) -> None:
+    extra = [
+        # a commitment fee posted on the 1st: planned, not an anomaly
+        row(dt.date(2024, 8, 1), "EC2", "sp-fee", 9000, ChargeFrequency="Recurring"),
+        # a credit: not spend
+        row(dt.date(2024, 8, 10), "EC2", "credit", -3000, ChargeCategory="Credit"),
+        # +$40 on S3 is 40 %, but under the $50 gate
+        row(dt.date(2024, 8, 5), "S3", "requests", 40),
+    ]
+    ws = workspace(tmp_path, bill(spike=False, extra=extra), SERVICE)
+    report = ws.detect_anomalies(since="2024-08-01")
+    assert anomalies(ws) == []
+    assert report.opened == []
+
+
+def test_new_series_alerts_once_on_cold_start(tmp_path: Path) -> None:
+    new = [row(dt.date(2024, 8, d), "SageMaker", "notebook", 300) for d in range(25, 32)]
+    ws = workspace(tmp_path, bill(spike=False, extra=new), SERVICE)
+    ws.detect_anomalies(since="2024-08-01")
+    (a,) = anomalies(ws)
+    assert json.loads(a["dims"]) == {"ServiceName": "SageMaker"}
+    assert a["kind"] == "new"
+    assert (a["first_day"], a["last_day"]) == (dt.date(2024, 8, 25), dt.date(2024, 8, 25))
+    assert a["expected"] == 0 and a["actual"] == 300
+
+
+def test_drop_needs_direction(tmp_path: Path) -> None:
+    rows = [
+        r
+        for r in bill(spike=False)
+        if not (r["ServiceName"] == "EC2" and r["ChargePeriodStart"].startswith("2024-08-15"))
+    ]
+    ws = workspace(tmp_path, rows, SERVICE)
+    ws.detect_anomalies(since="2024-08-01")
+    assert anomalies(ws) == []  # direction: up (default)
+    both = [{**SERVICE[0], "direction": "both"}]
+    ws2 = workspace(tmp_path / "b", rows, both)
+    ws2.detect_anomalies(since="2024-08-01")
+    (a,) = anomalies(ws2)
+    assert a["kind"] == "drop" and a["impact"] == -200  # EC2 spent 0 instead of 200
+
+
+def test_feedback_dismiss_raises_threshold_and_expected_masks_days(tmp_path: Path) -> None:
+    ws = workspace(tmp_path, bill(), SERVICE)
+    ws.detect_anomalies(since="2024-08-01")
+    (a,) = anomalies(ws)
+    done = ws.anomaly_feedback(a["id"], "expected", "load test")
+    assert done["status"] == "expected"
+    # the load test's day is not history any more: a re-run does not re-open it
+    report = ws.detect_anomalies(since="2024-08-01")
+    assert report.opened == [] and anomalies(ws)[0]["status"] == "expected"
+    feedback = ws.query("SELECT kind, reason, first_day FROM anomaly_feedback").rows
+    assert feedback == [("expected", "load test", SPIKE_DAY)]
+    ws.anomaly_feedback(a["id"], "dismiss", "noise")
+    key = a_key(ws, a["id"])
+    with ws.warehouse() as wh:
+        assert engine._boosts(wh.con) == {key: engine.DISMISS_BOOST}
+
+
+def a_key(ws: Workspace, anomaly_id: str) -> str:
+    return str(ws.query("SELECT series_key FROM anomalies WHERE id = ?", [anomaly_id]).rows[0][0])
+
+
+def test_feedback_on_unknown_anomaly_names_the_fix(tmp_path: Path) -> None:
+    ws = workspace(tmp_path, bill(), SERVICE)
+    with pytest.raises(BadInputError, match="no anomaly 'an-nope'") as err:
+        ws.anomaly_feedback("an-nope", "ack", None)
+    assert "costline anomalies list" in str(err.value)
+    with pytest.raises(BadInputError, match="unknown feedback"):
+        ws.anomaly_feedback("an-nope", "snooze", None)
+
+
+def test_monitor_filter_and_tag_dimension(tmp_path: Path) -> None:
+    rows = bill()
+    for r in rows:
+        r["Tags"] = json.dumps({"env": "prod" if r["ServiceName"] == "S3" else "dev"})
+    monitors = [
+        {"id": "env", "by": ["tag:env"], "filter": {"column": "ServiceName", "equals": "S3"}}
+    ]
+    ws = workspace(tmp_path, rows, monitors)
+    ws.detect_anomalies(since="2024-08-01")
+    (a,) = anomalies(ws)
+    assert json.loads(a["dims"]) == {"tag:env": "prod"}
+    assert a["impact"] == SPIKE
+
+
+# -- the CLI ----------------------------------------------------------------------------------
+def test_cli_detect_list_and_feedback(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from costline.cli.main import app
+
+    ws = workspace(tmp_path, bill(), SERVICE)
+    runner = CliRunner()
+    base = ["--workspace", str(ws.root), "anomalies"]
+    done = runner.invoke(app, [*base, "detect", "--since", "2024-08-01", "-f", "json"])
+    assert done.exit_code == 0, done.output
+    summary = {r["item"]: r["value"] for r in json.loads(done.output)}
+    (a,) = anomalies(ws)
+    assert summary["opened"] == a["id"]
+    listed = runner.invoke(app, [*base, "list", "--status", "all", "-f", "json"])
+    (item,) = json.loads(listed.output)
+    assert item["id"] == a["id"] and item["impact"] == 500
+    assert item["root_cause"].startswith("SkuId=requests +500.00 (100%)")
+    acked = runner.invoke(app, [*base, "ack", a["id"], "--reason", "on it"])
+    assert acked.exit_code == 0 and "acked" in acked.output
+    missing = runner.invoke(app, [*base, "dismiss", "an-missing"])
+    assert missing.exit_code == 1 and "no anomaly 'an-missing'" in str(missing.exception)
+
+
+def test_cli_scan_a_reference_series(reference: Path, tmp_path: Path) -> None:
+    """`anomalies scan` on a real NAB file: every row comes back, scored."""
+    import csv
+
+    from typer.testing import CliRunner
+
+    from costline.cli.main import app
+
+    path = reference / "nab" / "data" / "realKnownCause" / "nyc_taxi.csv"
+    with path.open() as fh:
+        n_rows = sum(1 for _ in csv.reader(fh)) - 1
+    done = CliRunner().invoke(app, ["anomalies", "scan", str(path), "-f", "json"])
+    assert done.exit_code == 0, done.output[-500:]
+    rows = json.loads(done.output)
+    assert len(rows) == n_rows
+    assert {"timestamp", "value", "expected", "z", "score", "flagged"} <= rows[0].keys()
+    assert all(0 <= r["score"] < 1 for r in rows)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:05:00,abc\n")
+    done = CliRunner().invoke(app, ["anomalies", "scan", str(bad)])
+    assert done.exit_code == 1
+    assert "row 2" in str(done.exception) and "value" in str(done.exception)
+
+
+def test_recurring_job_is_a_pattern_but_a_longer_run_is_new(tmp_path: Path) -> None:
+    # EC2 runs a $600/day training job for 2 days every 4 weeks; in August it runs 4 days
+    def job(first: dt.date, days: int) -> list[dict[str, Any]]:
+        return [row(first + dt.timedelta(days=i), "EC2", "gpu", 600) for i in range(days)]
+
+    rows = bill(spike=False) + job(dt.date(2024, 7, 3), 2) + job(dt.date(2024, 7, 31), 2)
+    # two-day job on Aug 28: seen before (same 1-day and 3-day sums) → no anomaly
+    same = rows + job(dt.date(2024, 8, 28), 2)
+    ws = workspace(tmp_path / "same", same, SERVICE)
+    ws.detect_anomalies(since="2024-08-10")
+    assert anomalies(ws) == []
+    # four-day run from Aug 26 ($800/day with the $200 box): day 3 makes a 3-day sum of
+    # 3 × 800 = 2400 > 1.1 × 1800 = 1980 (the largest 3-day sum before: 200 + 800 + 800);
+    # days 1-2 (3-day sums 1200 and 1800) look like the usual job
+    longer = rows + job(dt.date(2024, 8, 26), 4)
+    ws = workspace(tmp_path / "longer", longer, SERVICE)
+    ws.detect_anomalies(since="2024-08-10")
+    (a,) = anomalies(ws)
+    assert json.loads(a["dims"]) == {"ServiceName": "EC2"}
+    assert a["first_day"] == dt.date(2024, 8, 28)
+    # with the repeat test off, the usual job alerts too (the 2024-07-31 run falls before
+    # since; the Aug 28 one is evaluated)
+    off = [{**SERVICE[0], "repeats_are_normal": False}]
+    ws = workspace(tmp_path / "off", same, off)
+    ws.detect_anomalies(since="2024-08-10")
+    assert [x["first_day"] for x in anomalies(ws)] == [dt.date(2024, 8, 28)]
+
+
+# -- alerts: detection → a real webhook server on 127.0.0.1 -----------------------------------
+def with_alerts(ws: Workspace, hook_url: str, **anomalies_extra: Any) -> Workspace:
+    doc = yaml.safe_load((ws.root / "costline.yaml").read_text())
+    doc["alerts"] = {
+        "link": "https://costline.example.com",
+        "channels": [{"id": "hook", "type": "webhook", "url": hook_url}],
+        "routes": {"default": ["hook"]},
+    }
+    doc.setdefault("anomalies", {}).update(anomalies_extra)
+    (ws.root / "costline.yaml").write_text(yaml.safe_dump(doc))
+    return Workspace.open(ws.root)
+
+
+def test_detect_alerts_once_with_expected_actual_and_root_cause(tmp_path: Path) -> None:
+    from tests.notify_servers import HookServer
+
+    # the bill ends the day after the spike: the anomaly is still open (a daily run's view)
+    rows = [r for r in bill() if r["ChargePeriodStart"] < f"{SPIKE_DAY + dt.timedelta(days=2)}"]
+    with HookServer() as hook:
+        ws = with_alerts(workspace(tmp_path, rows, SERVICE), f"{hook.url}/costline")
+        report = ws.detect_anomalies(since="2024-08-01", sleep=lambda s: None)
+        again = ws.detect_anomalies(since="2024-08-01", sleep=lambda s: None)
+    (a,) = anomalies(ws)
+    assert (report.alerts, report.alerts_delivered, report.alerts_failed) == (1, 1, 0)
+    assert again.alerts == 0  # nothing new: nothing sent, and the outbox has it delivered
+    (req,) = hook.requests
+    body = req.json()
+    assert req.headers["idempotency-key"] == f"{a['id']}-1"
+    assert body["anomaly_id"] == a["id"] and body["series"] == "ServiceName=S3"
+    assert (body["expected"], body["actual"], body["impact"]) == ("100.00", "600.00", "500.00")
+    assert body["link"] == f"https://costline.example.com/anomalies/{a['id']}"
+    cause = body["root_cause"][0]
+    assert (cause["dimension"], cause["value"], cause["delta"]) == ("SkuId", "requests", "500.00")
+    assert body["top_resources"][0] == {"resource_id": "bucket-uploads", "delta": "500.00"}
+
+
+def test_suppressed_and_low_severity_anomalies_are_recorded_not_sent(tmp_path: Path) -> None:
+    from tests.notify_servers import HookServer
+
+    window = {"start": "2024-08-19", "end": "2024-08-21", "reason": "migration"}
+    rows = [r for r in bill() if r["ChargePeriodStart"] < f"{SPIKE_DAY + dt.timedelta(days=2)}"]
+    with HookServer() as hook:
+        ws = with_alerts(workspace(tmp_path / "s", rows, SERVICE), hook.url, suppress=[window])
+        report = ws.detect_anomalies(since="2024-08-01", sleep=lambda s: None)
+        # impact $500 is "medium" (≥ 500): a "high" floor keeps it quiet
+        ws2 = with_alerts(
+            workspace(tmp_path / "m", rows, SERVICE), hook.url, alert_min_severity="high"
+        )
+        report2 = ws2.detect_anomalies(since="2024-08-01", sleep=lambda s: None)
+    assert len(anomalies(ws)) == 1 and len(anomalies(ws2)) == 1
+    assert report.alerts == 0 and report2.alerts == 0
+    assert hook.requests == []
+
+
+def test_backfill_records_but_does_not_alert_what_already_resolved(tmp_path: Path) -> None:
+    from tests.notify_servers import HookServer
+
+    with HookServer() as hook:
+        ws = with_alerts(workspace(tmp_path, bill(), SERVICE), hook.url)
+        report = ws.detect_anomalies(since="2024-08-01", sleep=lambda s: None)
+    assert [a["status"] for a in anomalies(ws)] == ["resolved"]
+    assert report.alerts == 0 and hook.requests == []
