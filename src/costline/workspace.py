@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from costline import allocation
 from costline.anomaly import engine as anomaly_engine
+from costline.anomaly import store as anomaly_store
+from costline.anomaly.series import DetectReport
 from costline.config import CONFIG_FILE, CostlineConfig, load_config
 from costline.config.allocation import OwnersRegistry
 from costline.config.rules_loader import LoadedRules, load_owners, load_rules
@@ -46,7 +48,7 @@ name: {name}
 storage:
   engine: duckdb                 # the embedded default; Spark comes as an extra
   database: costline.duckdb      # relative to this folder
-  memory_limit: 2GB              # DuckDB spills larger work to temp files
+  memory_limit: 1536MB           # DuckDB spills larger work to temp files; RSS peaks ~250 MiB above
   # threads: 2                   # default: all cores
 
 ingest:
@@ -539,7 +541,7 @@ class Workspace:
 
     def detect_anomalies(
         self, *, since: str | None = None, sleep: Callable[[float], None] | None = None
-    ) -> anomaly_engine.DetectReport:
+    ) -> DetectReport:
         """Evaluate every monitor; open, update or resolve anomalies; alert the owners of the
         opened and updated ones (``alerts:`` in costline.yaml) unless acknowledged,
         suppressed or below ``anomalies.alert_min_severity``."""
@@ -558,7 +560,7 @@ class Workspace:
                 allocated=allocated,
             )
             changed = [*report.opened, *report.updated]
-            rows = anomaly_engine.alertable(wh.con, changed, self.config.anomalies)
+            rows = anomaly_store.alertable(wh.con, changed, self.config.anomalies)
         if self.config.alerts.channels:  # also retries revisions earlier runs left undelivered
             from costline.notify.bridge import alert_of
 
@@ -572,11 +574,11 @@ class Workspace:
     def anomalies(self, *, status: str | None = "open") -> QueryResult:
         """Anomalies with the given status (``all`` for every one), newest first."""
         with self.warehouse() as wh:
-            rows = anomaly_engine.list_anomalies(wh.con, status=status)
-        cols = list(anomaly_engine.LIST_COLUMNS)
+            rows = anomaly_store.list_anomalies(wh.con, status=status)
+        cols = list(anomaly_store.LIST_COLUMNS)
         return QueryResult(cols, [tuple(r[c] for c in cols) for r in rows])
 
     def anomaly_feedback(self, anomaly_id: str, kind: str, reason: str | None) -> dict[str, Any]:
-        """``ack``, ``dismiss`` or ``expected`` (see :func:`costline.anomaly.engine.give_feedback`)."""
+        """``ack``, ``dismiss`` or ``expected`` (see :func:`costline.anomaly.store.give_feedback`)."""
         with self.warehouse() as wh:
-            return anomaly_engine.give_feedback(wh.con, anomaly_id, kind, reason)
+            return anomaly_store.give_feedback(wh.con, anomaly_id, kind, reason)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from costline.anomaly import engine
+from costline.anomaly import store
 from costline.core.errors import BadInputError
 from costline.workspace import Workspace
 from tests.focus_files import COLUMNS, focus_row, write_focus_csv
@@ -206,7 +206,7 @@ def test_feedback_dismiss_raises_threshold_and_expected_masks_days(tmp_path: Pat
     ws.anomaly_feedback(a["id"], "dismiss", "noise")
     key = a_key(ws, a["id"])
     with ws.warehouse() as wh:
-        assert engine._boosts(wh.con) == {key: engine.DISMISS_BOOST}
+        assert store.boosts(wh.con) == {key: store.DISMISS_BOOST}
 
 
 def a_key(ws: Workspace, anomaly_id: str) -> str:

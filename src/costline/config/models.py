@@ -26,7 +26,9 @@ class StorageConfig(ConfigModel):
     engine: Literal["duckdb"] = Field("duckdb", description="Warehouse engine.")
     database: str = Field("costline.duckdb", description="DuckDB file, relative to the workspace.")
     memory_limit: str | None = Field(
-        "2GB", description="DuckDB memory limit; larger work spills to temp files."
+        "1536MB",
+        description="DuckDB memory limit; larger work spills to temp files (the process peaks "
+        "about 250 MiB above it).",
     )
     threads: int | None = Field(None, ge=1, description="DuckDB threads (default: all cores).")
 

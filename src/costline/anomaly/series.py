@@ -1,0 +1,116 @@
+"""Series of a monitor: the SQL that reads them, their keys, and what a run found in them.
+
+Shared by the engine (:mod:`costline.anomaly.engine`), the anomaly store
+(:mod:`costline.anomaly.store`) and the root cause (:mod:`costline.anomaly.rootcause`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from costline.config.anomalies import AnomaliesConfig
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One flagged day of a series."""
+
+    day: dt.date
+    kind: str  # spike | drop | new
+    expected: float
+    actual: float
+    z: float
+
+
+@dataclass
+class SeriesResult:
+    monitor: str
+    key: str
+    dims: dict[str, str | None]
+    currency: str
+    flags: list[Flag]
+
+
+@dataclass
+class DetectReport:
+    """What a run evaluated and changed."""
+
+    first_day: dt.date | None = None
+    last_day: dt.date | None = None
+    series: int = 0
+    points: int = 0
+    opened: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    resolved: list[str] = field(default_factory=list)
+    alerts: int = 0
+    alerts_delivered: int = 0
+    alerts_failed: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "alerts": self.alerts,
+            "alerts_delivered": self.alerts_delivered,
+            "alerts_failed": self.alerts_failed,
+            "first_day": self.first_day.isoformat() if self.first_day else None,
+            "last_day": self.last_day.isoformat() if self.last_day else None,
+            "series": self.series,
+            "points": self.points,
+            "opened": self.opened,
+            "updated": self.updated,
+            "resolved": self.resolved,
+        }
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def dimension_sql(dim: str, *, allocated: bool) -> str:
+    """SQL for one ``by`` dimension over ``cost c`` (joined to ``allocation_rows a``)."""
+    if dim.startswith("tag:"):
+        return f"c.Tags[{lit(dim[4:])}]"
+    if dim == "team":
+        return "a.x_Team" if allocated else "CAST(NULL AS VARCHAR)"
+    if dim == "cost_center":
+        return "t.cost_center" if allocated else "CAST(NULL AS VARCHAR)"
+    return f"CAST(c.{ident(dim)} AS VARCHAR)"
+
+
+def source_sql(dims: Sequence[str], where: str, *, allocated: bool) -> str:
+    """FROM clause: the cost rows a monitor's filter (SQL over a cost row) keeps, joined to
+    the published allocation when a dimension needs it."""
+    cost = "cost c" if where == "TRUE" else f"(SELECT * FROM cost WHERE {where}) c"
+    if allocated and any(d in ("team", "cost_center") for d in dims):
+        return (
+            f"{cost} LEFT JOIN allocation_rows a ON a.x_ChargeId = c.x_ChargeId "
+            "LEFT JOIN allocation_teams t ON t.run_id = a.x_AllocationRunId AND t.team = a.x_Team"
+        )
+    return cost
+
+
+def charge_filter(config: AnomaliesConfig) -> str:
+    """Rows that belong in a spend series (fees and credits out unless configured in)."""
+    parts = ["TRUE"]
+    if config.exclude_fees:
+        parts.append("COALESCE(c.ChargeFrequency, 'Usage-Based') NOT IN ('Recurring', 'One-Time')")
+        parts.append("COALESCE(c.ChargeCategory, 'Usage') <> 'Purchase'")
+    if not config.include_credits:
+        parts.append("COALESCE(c.ChargeCategory, 'Usage') <> 'Credit'")
+    return " AND ".join(parts)
+
+
+def series_key(monitor: str, dims: Mapping[str, str | None], currency: str) -> str:
+    text = json.dumps([monitor, sorted(dims.items()), currency], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
