@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -39,6 +40,19 @@ if TYPE_CHECKING:
     from costline.notify import Alert, DeliveryReport
 
 ENV_WORKSPACE = "COSTLINE_WORKSPACE"
+
+
+@dataclass
+class WatchCycle:
+    """One ``costline watch`` cycle: the files that became ready, their ingest, the detection
+    over the series they touched (None when nothing loaded), and the latency from the newest
+    file's modification time (when it landed) to the end of alert delivery."""
+
+    files: list[str]
+    ingest: IngestReport
+    detect: DetectReport | None
+    latency_s: float
+
 
 CONFIG_TEMPLATE = """\
 # costline workspace configuration. Every key is documented in docs/reference/config.md.
@@ -545,19 +559,32 @@ class Workspace:
         """Evaluate every monitor; open, update or resolve anomalies; alert the owners of the
         opened and updated ones (``alerts:`` in costline.yaml) unless acknowledged,
         suppressed or below ``anomalies.alert_min_severity``."""
-        import datetime as dt
 
         with self.warehouse() as wh:
             allocation.ensure_tables(wh.con)
             allocated = bool(
                 wh.con.execute("SELECT count(*) FROM allocation_rows").fetchone()[0]  # type: ignore[index]
             )
+        return self._detect(
+            dt.date.fromisoformat(since) if since else None, allocated=allocated, sleep=sleep
+        )
+
+    def _detect(
+        self,
+        since: dt.date | None,
+        *,
+        allocated: bool,
+        ingestions: Sequence[str] = (),
+        sleep: Callable[[float], None] | None = None,
+    ) -> DetectReport:
+        with self.warehouse() as wh:
             report = anomaly_engine.detect(
                 wh.con,
                 self.config.anomalies,
-                since=dt.date.fromisoformat(since) if since else None,
+                since=since,
                 filters=self._anomaly_filters(),
                 allocated=allocated,
+                ingestions=ingestions,
             )
             changed = [*report.opened, *report.updated]
             rows = anomaly_store.alertable(wh.con, changed, self.config.anomalies)
@@ -582,3 +609,80 @@ class Workspace:
         """``ack``, ``dismiss`` or ``expected`` (see :func:`costline.anomaly.store.give_feedback`)."""
         with self.warehouse() as wh:
             return anomaly_store.give_feedback(wh.con, anomaly_id, kind, reason)
+
+    # -- watch ----------------------------------------------------------------------------------
+    def watch(
+        self,
+        folder: Path,
+        *,
+        interval: float = 5.0,
+        cycles: int | None = None,
+        sleep: Callable[[float], None] | None = None,
+        on_cycle: Callable[[WatchCycle], None] | None = None,
+    ) -> list[WatchCycle]:
+        """Poll ``folder``; ingest each export once it is complete, evaluate only the series
+        its rows touch, and alert. Runs ``cycles`` polls (forever when None)."""
+        import time
+
+        from costline.watch import FolderPoller
+
+        if not folder.exists():
+            raise WorkspaceError(
+                f"{folder} does not exist", hint="create the landing folder, or fix the path"
+            )
+        pause = sleep or time.sleep
+        poller = FolderPoller(folder)
+        done: list[WatchCycle] = []
+        n = 0
+        while cycles is None or n < cycles:
+            n += 1
+            ready = poller.poll()
+            if ready:
+                cycle = self._watch_cycle(ready)
+                done.append(cycle)
+                if on_cycle:
+                    on_cycle(cycle)
+            if cycles is None or n < cycles:
+                pause(interval)
+        return done
+
+    def _watch_cycle(self, files: list[Path]) -> WatchCycle:
+        import time
+
+        landed = max(f.stat().st_mtime for f in files)
+        before = {
+            r[0]: r[1]
+            for r in self.query(
+                "SELECT x_Provider, max(CAST(ChargePeriodStart AS DATE)) FROM cost GROUP BY 1"
+            ).rows
+        }
+        report = self.ingest(files)
+        ids = [o.ingestion_id for o in report.outcomes if o.status == "loaded" and o.ingestion_id]
+        detect = None
+        if ids:
+            marks = ", ".join("?" for _ in ids)
+            spans = self.query(
+                "SELECT x_Provider, min(CAST(ChargePeriodStart AS DATE)), "
+                "max(CAST(ChargePeriodStart AS DATE)) FROM cost "
+                f"WHERE x_IngestionId IN ({marks}) GROUP BY 1",
+                ids,
+            ).rows
+            # from the last day the store already had (a month-to-date export's new days and
+            # its last, partial one), or the file's first day for a provider seen first now
+            starts: list[dt.date] = []
+            for provider, first, last in spans:
+                known = before.get(provider)
+                starts.append(known if known is not None and first <= known <= last else first)
+            if starts:
+                with self.warehouse() as wh:
+                    allocation.ensure_tables(wh.con)
+                    allocated = bool(
+                        wh.con.execute("SELECT count(*) FROM allocation_rows").fetchone()[0]  # type: ignore[index]
+                    )
+                detect = self._detect(min(starts), allocated=allocated, ingestions=ids)
+        return WatchCycle(
+            files=[str(f) for f in files],
+            ingest=report,
+            detect=detect,
+            latency_s=max(0.0, time.time() - landed),
+        )

@@ -374,3 +374,112 @@ def test_backfill_records_but_does_not_alert_what_already_resolved(tmp_path: Pat
         report = ws.detect_anomalies(since="2024-08-01", sleep=lambda s: None)
     assert [a["status"] for a in anomalies(ws)] == ["resolved"]
     assert report.alerts == 0 and hook.requests == []
+
+
+# -- costline watch ---------------------------------------------------------------------------
+def test_poller_hands_over_stable_files_once_per_version(tmp_path: Path) -> None:
+    from costline.watch import FolderPoller
+
+    poller = FolderPoller(tmp_path)
+    (tmp_path / "a.csv").write_text("1")
+    (tmp_path / "b.csv.part").write_text("uploading")
+    (tmp_path / ".hidden.csv").write_text("x")
+    (tmp_path / "_temporary").mkdir()
+    (tmp_path / "_temporary" / "c.csv").write_text("x")
+    assert poller.poll() == []  # first sight: not known to be complete yet
+    assert poller.poll() == [tmp_path / "a.csv"]
+    assert poller.poll() == []  # handed over once
+    (tmp_path / "a.csv").write_text("12")  # a month-to-date export gains a day
+    assert poller.poll() == []
+    assert poller.poll() == [tmp_path / "a.csv"]
+    assert FolderPoller(tmp_path / "missing").poll() == []
+
+
+def test_watch_ingests_new_files_evaluates_touched_series_and_alerts(tmp_path: Path) -> None:
+    from tests.notify_servers import HookServer
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    ws = Workspace.init(tmp_path / "ws")
+    rows = bill()
+    july = [r for r in rows if r["BillingPeriodStart"].startswith("2024-07")]
+    aug = [r for r in rows if r["BillingPeriodStart"].startswith("2024-08")]
+    before_spike = [r for r in aug if r["ChargePeriodStart"] < f"{SPIKE_DAY}"]
+    write_focus_csv(landing / "bill-07.csv", july, COLS)
+    write_focus_csv(landing / "bill-08.csv", before_spike, COLS)
+    with HookServer() as hook:
+        doc = yaml.safe_load((ws.root / "costline.yaml").read_text())
+        doc["anomalies"] = {"monitors": SERVICE}
+        doc["alerts"] = {
+            "channels": [{"id": "hook", "type": "webhook", "url": hook.url}],
+            "routes": {"default": ["hook"]},
+        }
+        (ws.root / "costline.yaml").write_text(yaml.safe_dump(doc))
+        ws = Workspace.open(ws.root)
+        first = ws.watch(landing, interval=0, cycles=2, sleep=lambda s: None)
+        assert len(first) == 1 and len(first[0].files) == 2
+        d0 = first[0].detect
+        # both series are new to the store: a cold-start anomaly each, already resolved by
+        # the later days of the same files (a backfill), so nobody is paged
+        assert d0 is not None and len(d0.opened) == 2 and d0.resolved == d0.opened
+        assert d0.alerts == 0 and hook.requests == []
+        # the month-to-date export is rewritten with the spike day: one file, one cycle
+        spike_day = [r for r in aug if r["ChargePeriodStart"] < f"{SPIKE_DAY + dt.timedelta(1)}"]
+        write_focus_csv(landing / "bill-08.csv", spike_day, COLS)
+        # and another account's export lands: only its series is new to evaluate
+        other = [
+            {**row(d, "Lambda", "invocations", 5), "BillingAccountId": "other"}
+            for d in (SPIKE_DAY - dt.timedelta(days=i) for i in range(3))
+        ]
+        write_focus_csv(landing / "other.csv", other, COLS)
+        second = ws.watch(landing, interval=0, cycles=2, sleep=lambda s: None)
+    (cycle,) = second
+    assert sorted(Path(f).name for f in cycle.files) == ["bill-07.csv", "bill-08.csv", "other.csv"]
+    statuses = {Path(o.file).name: o.status for o in cycle.ingest.outcomes}
+    assert statuses == {"bill-07.csv": "unchanged", "bill-08.csv": "loaded", "other.csv": "loaded"}
+    d = cycle.detect
+    assert d is not None
+    # touched: S3 and EC2 (rewritten August file), Lambda (new account): not more
+    assert d.series == 3
+    (a,) = [x for x in anomalies(ws) if x["kind"] == "spike"]
+    assert d.opened == [a["id"]] and a["first_day"] == SPIKE_DAY and a["status"] == "open"
+    assert d.alerts_delivered == 1
+    (req,) = hook.requests
+    assert req.json()["anomaly_id"] == a["id"]
+    assert cycle.latency_s >= 0
+
+
+def test_watch_names_a_missing_folder(tmp_path: Path) -> None:
+    from costline.core.errors import WorkspaceError
+
+    ws = Workspace.init(tmp_path / "ws")
+    with pytest.raises(WorkspaceError, match="does not exist"):
+        ws.watch(tmp_path / "nope", cycles=1)
+
+
+def test_a_provider_whose_export_lags_is_not_read_as_zero_spend(tmp_path: Path) -> None:
+    # AWS data runs to Aug 31; GCP's export has only arrived up to its spike day, Aug 20.
+    # GCP's days after Aug 20 are unknown, not $0: its spike stays open instead of being
+    # resolved by days that have not arrived (and no drop is flagged for them).
+    gcp = [
+        {
+            **row(START + dt.timedelta(days=i), "BigQuery", "analysis", 100),
+            "ProviderName": "Google Cloud",
+            "PublisherName": "Google Cloud",
+            "InvoiceIssuerName": "Google Cloud",
+            "BillingAccountId": "gcp-acct",
+        }
+        for i in range((SPIKE_DAY - START).days + 1)
+    ]
+    gcp[-1]["BilledCost"] = gcp[-1]["EffectiveCost"] = "700"
+    both = [{**SERVICE[0], "direction": "both"}]
+    ws = workspace(tmp_path, bill(spike=False, extra=gcp), both)
+    providers = dict(
+        ws.query("SELECT x_Provider, max(ChargePeriodStart) FROM cost GROUP BY 1").rows
+    )
+    assert len(providers) == 2
+    ws.detect_anomalies(since="2024-08-01")
+    (a,) = anomalies(ws)
+    assert json.loads(a["dims"]) == {"ServiceName": "BigQuery"}
+    assert a["first_day"] == SPIKE_DAY and a["impact"] == 600
+    assert a["status"] == "open"

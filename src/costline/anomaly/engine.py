@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 import duckdb
@@ -42,6 +42,7 @@ from costline.anomaly.series import (
     charge_filter,
     dimension_sql,
     ident,
+    lit,
     series_key,
     source_sql,
 )
@@ -59,18 +60,26 @@ def detect(
     since: dt.date | None = None,
     filters: Mapping[str, str] | None = None,
     allocated: bool = False,
+    ingestions: Sequence[str] = (),
     now: dt.datetime | None = None,
 ) -> DetectReport:
     """Evaluate every monitor from ``since`` (default: the last 7 days with data) and open,
-    update or resolve anomalies. ``filters`` holds each monitor's filter as SQL over ``c``."""
+    update or resolve anomalies. ``filters`` holds each monitor's filter as SQL over ``c``.
+
+    With ``ingestions`` (ids of just-loaded files), only the series with rows of those
+    ingestions on or after ``since`` are evaluated: what ``costline watch`` does per new file.
+    """
     store.ensure_tables(con)
     report = DetectReport()
-    row = con.execute(
-        f"SELECT max(CAST(ChargePeriodStart AS DATE)) FROM cost c WHERE {charge_filter(config)}"
-    ).fetchone()
-    if not row or row[0] is None:
+    horizons = dict(
+        con.execute(
+            "SELECT x_Provider, max(CAST(ChargePeriodStart AS DATE)) FROM cost c "
+            f"WHERE {charge_filter(config)} GROUP BY 1"
+        ).fetchall()
+    )
+    if not horizons:
         return report
-    last: dt.date = row[0]
+    last: dt.date = max(horizons.values())
     first = since or last - dt.timedelta(days=6)
     report.first_day, report.last_day = first, last
     stamp = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -81,7 +90,17 @@ def detect(
         for monitor in config.monitors:
             where = (filters or {}).get(monitor.id, "TRUE")
             results = _evaluate(
-                con, config, monitor, first, last, where, allocated, boosts, masked, report
+                con,
+                config,
+                monitor,
+                (first, last),
+                where,
+                allocated,
+                boosts,
+                masked,
+                report,
+                ingestions,
+                horizons,
             )
             state = store.load_state(con, monitor.id)
             for res in results:
@@ -99,14 +118,16 @@ def _evaluate(
     con: duckdb.DuckDBPyConnection,
     config: AnomaliesConfig,
     monitor: Monitor,
-    first: dt.date,
-    last: dt.date,
+    span: tuple[dt.date, dt.date],
     where: str,
     allocated: bool,
     boosts: Mapping[str, float],
     masked: Mapping[str, list[tuple[dt.date, dt.date]]],
     report: DetectReport,
+    ingestions: Sequence[str],
+    horizons: Mapping[str, dt.date],
 ) -> list[SeriesResult]:
+    first, last = span
     start = first - dt.timedelta(days=config.lookback_days)
     n_days = (last - start).days + 1
     dims = [dimension_sql(d, allocated=allocated) for d in monitor.by]
@@ -114,39 +135,55 @@ def _evaluate(
     basis = f"c.{ident(config.basis)}"
     sql = (
         f"SELECT {', '.join(f'd{i}' for i in range(len(dims)))}, cur, "
-        "list(day ORDER BY day), list(v ORDER BY day) FROM ("
-        f"SELECT {cols}, c.BillingCurrency AS cur, "
+        "list(day ORDER BY day), list(v ORDER BY day), list_distinct(flatten(list(provs))) "
+        f"FROM (SELECT {cols}, c.BillingCurrency AS cur, list(DISTINCT c.x_Provider) AS provs, "
         f"datediff('day', DATE '{start.isoformat()}', CAST(c.ChargePeriodStart AS DATE)) AS day, "
         f"CAST(SUM({basis}) AS DOUBLE) AS v FROM {source_sql(monitor.by, where, allocated=allocated)} "
         f"WHERE c.ChargePeriodStart >= TIMESTAMP '{start.isoformat()}' "
         f"AND c.ChargePeriodStart < TIMESTAMP '{(last + dt.timedelta(days=1)).isoformat()}' "
         f"AND {charge_filter(config)} GROUP BY ALL) GROUP BY ALL"
     )
+    if ingestions:  # only the series the new files touched
+        ids = ", ".join(lit(i) for i in ingestions)
+        touched = (
+            f"SELECT DISTINCT {cols}, c.BillingCurrency AS cur FROM "
+            f"{source_sql(monitor.by, where, allocated=allocated)} "
+            f"WHERE c.x_IngestionId IN ({ids}) "
+            f"AND c.ChargePeriodStart >= TIMESTAMP '{first.isoformat()}' "
+            f"AND {charge_filter(config)}"
+        )
+        on = " AND ".join(
+            [*(f"s.d{i} IS NOT DISTINCT FROM t.d{i}" for i in range(len(dims))), "s.cur = t.cur"]
+        )
+        sql = f"SELECT s.* FROM ({sql}) s SEMI JOIN ({touched}) t ON {on}"
     detector = DetectorConfig(window=min(config.lookback_days, DetectorConfig().window))
     eval_from = (first - start).days
     series = []
     for row in con.execute(sql).fetchall():
-        *values, currency, days, amounts = row
+        *values, currency, days, amounts, providers = row
         dim_values = dict(zip(monitor.by, values, strict=True))
         key = series_key(monitor.id, dim_values, currency)
+        horizon = min((horizons[p] for p in providers if p in horizons), default=last)
         x = np.full(n_days, np.nan)
         born = min(days)
-        x[born:] = 0.0  # a day without rows after the series began spent nothing
+        # a day without rows after the series began spent nothing, up to the series' horizon;
+        # after it the data has not arrived (NaN: not scored, not history)
+        x[born : (horizon - start).days + 1] = 0.0
         x[np.asarray(days)] = np.asarray(amounts, dtype=float)
         for a, b in masked.get(key, []):  # "expected" feedback: those days are not history
             lo, hi = (a - start).days, (b - start).days
             x[max(lo, 0) : max(hi + 1, 0)] = np.nan
-        series.append((key, dim_values, currency, born, x))
+        series.append((key, dim_values, currency, born, x, horizon))
     if not series:
         return []
     scored = score_matrix(np.stack([s[4] for s in series]), detector)
     out = []
-    for (key, dim_values, currency, born, x), sc in zip(series, scored, strict=True):
+    for (key, dim_values, currency, born, x, horizon), sc in zip(series, scored, strict=True):
         report.series += 1
-        report.points += max(0, n_days - max(eval_from, born))
+        report.points += max(0, (horizon - start).days + 1 - max(eval_from, born))
         boost = boosts.get(key, 1.0)
         flags = _flags(config, monitor, x, sc.expected, sc.z, start, eval_from, born, boost)
-        out.append(SeriesResult(monitor.id, key, dim_values, currency, flags))
+        out.append(SeriesResult(monitor.id, key, dim_values, currency, flags, horizon))
     return out
 
 

@@ -37,6 +37,9 @@ class SeriesResult:
     dims: dict[str, str | None]
     currency: str
     flags: list[Flag]
+    # the last day the series' data is complete to: the earliest of its providers' last days
+    # (an export that has not arrived yet is not a day of zero spend)
+    horizon: dt.date | None = None
 
 
 @dataclass

@@ -164,7 +164,7 @@ def upsert(
             }
             report.opened.append(new_id)
     current = state.open.get(res.key)
-    if current and (last - current["last_day"]).days >= gap:
+    if current and ((res.horizon or last) - current["last_day"]).days >= gap:
         _resolve(con, state, res.key, stamp, report)
 
 

@@ -473,6 +473,42 @@ def gpu_report(
 
 
 @app.command()
+def watch(
+    folder: Annotated[Path, typer.Argument(help="Landing folder to watch (recursively).")],
+    interval: Annotated[
+        float, typer.Option(help="Seconds between polls; a file is taken once stable for one.")
+    ] = 5.0,
+    cycles: Annotated[
+        int | None, typer.Option(help="Stop after this many polls (default: run until Ctrl-C).")
+    ] = None,
+) -> None:
+    """Ingest export files as they land, evaluate the series they touch, alert."""
+    from costline.workspace import WatchCycle
+
+    def report(cycle: WatchCycle) -> None:
+        d = cycle.detect
+        loaded = sum(o.rows for o in cycle.ingest.outcomes if o.status == "loaded")
+        found = (
+            f"{len(d.opened)} opened, {len(d.updated)} updated, {d.alerts_delivered} alerts sent"
+            + (f", {d.alerts_failed} failed" if d.alerts_failed else "")
+            if d
+            else "nothing new to evaluate"
+        )
+        statuses = ", ".join(sorted({o.status for o in cycle.ingest.outcomes}))
+        output.info(
+            f"{len(cycle.files)} file(s) ({statuses}, {loaded:,} rows): {found}; "
+            f"landed → done in {cycle.latency_s:.1f} s"
+        )
+
+    ws = _workspace()
+    output.info(f"watching {folder} every {interval:g} s (Ctrl-C to stop)")
+    try:
+        ws.watch(folder, interval=interval, cycles=cycles, on_cycle=report)
+    except KeyboardInterrupt:
+        output.info("stopped")
+
+
+@app.command()
 def demo(
     rows: Annotated[
         int, typer.Option(help="Approximate line items per provider per month.")
