@@ -354,11 +354,30 @@ def main() -> None:
     p.add_argument("--root", type=Path)
     p.add_argument("--out", type=Path)
     args = p.parse_args()
+    if args.child == "build":
+        build(args.root, args.rows)
+        return
     if args.child:
         child(args.child, args.root, args.out)
         return
     DATA.mkdir(exist_ok=True)
-    root = build(DATA / f"alloc-{args.rows}", args.rows)
+    root = DATA / f"alloc-{args.rows}"
+    # NOTE: built in a child process: Linux reports a forked child's peak RSS as at least the
+    # parent's RSS at the fork, so building here (GBs at 100M rows) would inflate every
+    # measured run's peak.
+    subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            "build",
+            "--root",
+            str(root),
+            "--rows",
+            str(args.rows),
+        ],
+        check=True,
+    )
     kinds = ("sql", "costline") if args.no_rerun else ("sql", "costline", "costline-rerun")
     results: dict[str, list[dict[str, object]]] = {k: [] for k in kinds}
     for _ in range(args.repeat):

@@ -610,6 +610,40 @@ class Workspace:
         with self.warehouse() as wh:
             return anomaly_store.give_feedback(wh.con, anomaly_id, kind, reason)
 
+    def load_usage(
+        self, path: Path, *, provider: str | None = None, skip_unpriced: bool = False
+    ) -> dict[str, Any]:
+        """Load a usage file as estimated cost for detection before the bill (see
+        :func:`costline.anomaly.estimates.load_usage`)."""
+        from costline.anomaly import estimates
+
+        with self.warehouse() as wh:
+            return estimates.load_usage(
+                wh.con, path, provider=provider, skip_unpriced=skip_unpriced
+            )
+
+    def reconcile_estimates(self, *, days: int = 14) -> tuple[QueryResult, QueryResult]:
+        """Estimated vs billed cost on the days both cover, and the anomalies flagged on
+        estimates that the bill confirmed or not (see :func:`costline.anomaly.reconcile.reconcile`)."""
+        from costline.anomaly import reconcile
+
+        with self.warehouse() as wh:
+            allocation.ensure_tables(wh.con)
+            allocated = bool(
+                wh.con.execute("SELECT count(*) FROM allocation_rows").fetchone()[0]  # type: ignore[index]
+            )
+            rows, settled = reconcile.reconcile(
+                wh.con,
+                self.config.anomalies,
+                days=days,
+                filters=self._anomaly_filters(),
+                allocated=allocated,
+            )
+        cols = list(reconcile.RECONCILE_COLUMNS)
+        report = QueryResult(cols, [tuple(r[c] for c in cols) for r in rows])
+        scols = ["id", "monitor", "series", "days", "estimated", "billed", "outcome", "status"]
+        return report, QueryResult(scols, [tuple(r[c] for c in scols) for r in settled])
+
     # -- watch ----------------------------------------------------------------------------------
     def watch(
         self,

@@ -1,7 +1,10 @@
 """Robust, causal anomaly scoring of one series (pure numpy).
 
 Each point is compared with what its own past predicts, never with the future, so the same
-code scores a stream as it arrives (``costline watch``) and a whole history (``scan``):
+code scores a stream as it arrives (``costline watch``) and a whole history. This robust
+z-score scores the daily cost series (:mod:`costline.anomaly.engine`); ``scan`` and
+``nab_scores`` (metric series of any interval) use the streaming detector of
+:mod:`costline.anomaly.streaming` instead:
 
 1. **Baseline**: the median of the recent history (``window`` points). When the series has a
    season (7 for daily cost, a day for sub-daily data) and at least ``min_seasons`` of them
@@ -27,15 +30,15 @@ import datetime as dt
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from costline.anomaly.streaming import StreamingConfig, score_stream
+
 MAD_TO_SIGMA = 1.4826
-# nab_scores: a score that starts an episode (|z| ≥ 4.16 with z_scale 6), and the quiet time
-# after it. Chosen on the NAB corpus (development data); never on ms-cloud-monitoring.
-NAB_ONSET = 0.5
-NAB_REFRACTORY_DAYS = 0.5
+# scan: the likelihood z of an alert at medium sensitivity, Φ⁻¹(0.95) (the NAB-chosen 0.95).
+_ALERT_Z_MEDIUM = 1.6448536269514722
 
 
 @dataclass(frozen=True)
@@ -215,30 +218,52 @@ def interval_seconds(timestamps: Sequence[object]) -> float:
 def nab_scores(timestamps: Sequence[object], values: Sequence[float]) -> list[float]:
     """Scores for the NAB harness (``benchmarks/anomaly``), as an alerting system emits them.
 
-    The detector's defaults for the data's interval; then only the *onset* of a deviation
-    scores (a point whose score reaches ``NAB_ONSET``, at least ``NAB_REFRACTORY_DAYS`` after
-    the previous onset), every other point 0: one alert per episode, like an anomaly that is
-    updated instead of repeated. NAB charges each detection outside a window as a false
-    positive, so a detector that keeps flagging through an episode loses.
+    The streaming detector (:mod:`costline.anomaly.streaming`, default parameters): each
+    row's log-scaled anomaly likelihood, except the rows within ``refractory`` rows after an
+    alert, which score 0: one alert per episode, like an anomaly that is updated instead of
+    repeated (NAB charges each detection outside a window as a false positive). NAB then
+    picks its own threshold; on the NAB corpus it lands on the detector's alert threshold
+    (likelihood 0.95, score 0.13). ``timestamps`` are not used: the detector counts rows.
     """
-    seconds = interval_seconds(timestamps)
-    scores = score_series(values, DetectorConfig.for_interval(seconds)).score
-    refractory = max(1, round(NAB_REFRACTORY_DAYS * 86_400 / seconds))
-    out = [0.0] * len(scores)
-    last = -refractory - 1
-    for t, value in enumerate(scores):
-        if value >= NAB_ONSET and t - last > refractory:
-            out[t], last = float(value), t
-    return out
+    config = StreamingConfig()
+    scored = score_stream(values, config)
+    quiet = np.zeros(len(scored.score), dtype=bool)
+    for t in np.flatnonzero(scored.alert):
+        quiet[t + 1 : t + 1 + config.refractory] = True
+    return [0.0 if q else float(s) for q, s in zip(quiet, scored.score, strict=True)]
+
+
+def alert_likelihood(z_threshold: float) -> float:
+    """The streaming detector's alert likelihood for a robust-z sensitivity (3.5, 4.5, 6).
+
+    ``medium`` (z 4.5) is the NAB-chosen likelihood 0.95, i.e. a likelihood ``z`` of
+    ``Φ⁻¹(0.95) = 1.645``; other sensitivities scale that ``z`` in proportion:
+    high (3.5) → ``Φ(1.279) = 0.900``, low (6) → ``Φ(2.193) = 0.986``.
+
+    Example:
+        >>> [round(alert_likelihood(z), 3) for z in (3.5, 4.5, 6.0)]
+        [0.9, 0.95, 0.986]
+    """
+    z = _ALERT_Z_MEDIUM * z_threshold / 4.5
+    return 0.5 * math.erfc(-z / math.sqrt(2.0))
 
 
 def scan(
     timestamps: Sequence[object], values: Sequence[float], *, z_threshold: float = 4.5
 ) -> list[dict[str, object]]:
-    """Every point of a ``timestamp,value`` series with its baseline, robust z, score and
-    whether it is flagged (``|z| ≥ z_threshold``): what ``costline anomalies scan`` prints."""
-    config = DetectorConfig.for_interval(interval_seconds(timestamps))
-    scored = score_series(values, config)
+    """Every point of a ``timestamp,value`` series scored by the streaming detector
+    (:mod:`costline.anomaly.streaming`): what ``costline anomalies scan`` prints.
+
+    Per row: ``expected`` is the value at the end of the most similar earlier context (the
+    nearest past pattern; None before there is one), ``z`` the anomaly likelihood's z (how far
+    the recent novelty is above this series' usual, in its standard deviations), ``score`` the
+    log-scaled likelihood in [0, 1), and ``flagged`` the detector's alert: the likelihood
+    reaches :func:`alert_likelihood` of ``z_threshold`` (0.95 at the default 4.5), at least a
+    refractory period (288 rows) after the previous alert, so an episode is flagged once, on
+    its first row.
+    """
+    config = replace(StreamingConfig(), alert=alert_likelihood(z_threshold))
+    scored = score_stream(values, config)
     out: list[dict[str, object]] = []
     for i, (ts, value) in enumerate(zip(timestamps, values, strict=True)):
         expected = scored.expected[i]
@@ -249,7 +274,7 @@ def scan(
                 "expected": None if math.isnan(expected) else round(float(expected), 6),
                 "z": round(float(scored.z[i]), 4),
                 "score": round(float(scored.score[i]), 6),
-                "flagged": bool(abs(scored.z[i]) >= z_threshold),
+                "flagged": bool(scored.alert[i]),
             }
         )
     return out

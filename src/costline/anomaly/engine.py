@@ -6,6 +6,8 @@ One run (``costline anomalies detect``):
    dimensions and billing currency) over ``lookback_days`` before the first day evaluated,
    read in one GROUP BY. Recurring and one-time charges (commitment fees posted on the 1st,
    purchases) and credits stay out by default: they are planned, not anomalies.
+   With estimates (:mod:`costline.anomaly.estimates`), each provider's days after its last
+   billed day come from ``estimated_cost`` and their flags are marked estimated.
 2. Each series is scored by :func:`costline.anomaly.detect.score_series` (weekly season, MAD
    robust z, re-baselining after a level shift). A day is flagged when ``|z|`` passes the
    monitor's sensitivity (raised for series the team dismissed before), the direction
@@ -25,6 +27,7 @@ storage code.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
@@ -41,6 +44,7 @@ from costline.anomaly.series import (
     SeriesResult,
     charge_filter,
     dimension_sql,
+    estimates_view_sql,
     ident,
     lit,
     series_key,
@@ -79,7 +83,11 @@ def detect(
     )
     if not horizons:
         return report
-    last: dt.date = max(horizons.values())
+    estimated = _estimated_through(con, config, horizons)
+    if estimated:
+        con.execute(estimates_view_sql(horizons))
+        report.estimated_through = max(estimated.values())
+    last: dt.date = max([*horizons.values(), *estimated.values()])
     first = since or last - dt.timedelta(days=6)
     report.first_day, report.last_day = first, last
     stamp = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -101,6 +109,7 @@ def detect(
                 report,
                 ingestions,
                 horizons,
+                estimated=bool(estimated),
             )
             state = store.load_state(con, monitor.id)
             for res in results:
@@ -126,6 +135,8 @@ def _evaluate(
     report: DetectReport,
     ingestions: Sequence[str],
     horizons: Mapping[str, dt.date],
+    *,
+    estimated: bool = False,
 ) -> list[SeriesResult]:
     first, last = span
     start = first - dt.timedelta(days=config.lookback_days)
@@ -133,12 +144,15 @@ def _evaluate(
     dims = [dimension_sql(d, allocated=allocated) for d in monitor.by]
     cols = ", ".join(f"{e} AS d{i}" for i, e in enumerate(dims))
     basis = f"c.{ident(config.basis)}"
+    est = "COALESCE(c.x_Estimated, FALSE)" if estimated else "FALSE"
     sql = (
         f"SELECT {', '.join(f'd{i}' for i in range(len(dims)))}, cur, "
-        "list(day ORDER BY day), list(v ORDER BY day), list_distinct(flatten(list(provs))) "
+        "list(day ORDER BY day), list(v ORDER BY day), list_distinct(flatten(list(provs))), "
+        "list(day) FILTER (WHERE est) "
         f"FROM (SELECT {cols}, c.BillingCurrency AS cur, list(DISTINCT c.x_Provider) AS provs, "
         f"datediff('day', DATE '{start.isoformat()}', CAST(c.ChargePeriodStart AS DATE)) AS day, "
-        f"CAST(SUM({basis}) AS DOUBLE) AS v FROM {source_sql(monitor.by, where, allocated=allocated)} "
+        f"bool_or({est}) AS est, CAST(SUM({basis}) AS DOUBLE) AS v "
+        f"FROM {source_sql(monitor.by, where, allocated=allocated, estimated=estimated)} "
         f"WHERE c.ChargePeriodStart >= TIMESTAMP '{start.isoformat()}' "
         f"AND c.ChargePeriodStart < TIMESTAMP '{(last + dt.timedelta(days=1)).isoformat()}' "
         f"AND {charge_filter(config)} GROUP BY ALL) GROUP BY ALL"
@@ -160,10 +174,12 @@ def _evaluate(
     eval_from = (first - start).days
     series = []
     for row in con.execute(sql).fetchall():
-        *values, currency, days, amounts, providers = row
+        *values, currency, days, amounts, providers, est_days = row
         dim_values = dict(zip(monitor.by, values, strict=True))
         key = series_key(monitor.id, dim_values, currency)
         horizon = min((horizons[p] for p in providers if p in horizons), default=last)
+        if est_days:  # fed by estimates: the series ends at its last estimated day
+            horizon = max(horizon, start + dt.timedelta(days=max(est_days)))
         x = np.full(n_days, np.nan)
         born = min(days)
         # a day without rows after the series began spent nothing, up to the series' horizon;
@@ -173,18 +189,39 @@ def _evaluate(
         for a, b in masked.get(key, []):  # "expected" feedback: those days are not history
             lo, hi = (a - start).days, (b - start).days
             x[max(lo, 0) : max(hi + 1, 0)] = np.nan
-        series.append((key, dim_values, currency, born, x, horizon))
+        marked = {start + dt.timedelta(days=d) for d in est_days or ()}
+        series.append((key, dim_values, currency, born, x, horizon, marked))
     if not series:
         return []
     scored = score_matrix(np.stack([s[4] for s in series]), detector)
     out = []
-    for (key, dim_values, currency, born, x, horizon), sc in zip(series, scored, strict=True):
+    for (key, dim_values, currency, born, x, horizon, marked), sc in zip(
+        series, scored, strict=True
+    ):
         report.series += 1
         report.points += max(0, (horizon - start).days + 1 - max(eval_from, born))
         boost = boosts.get(key, 1.0)
         flags = _flags(config, monitor, x, sc.expected, sc.z, start, eval_from, born, boost)
-        out.append(SeriesResult(monitor.id, key, dim_values, currency, flags, horizon))
+        flags = [dataclasses.replace(f, estimated=f.day in marked) for f in flags]
+        out.append(SeriesResult(monitor.id, key, dim_values, currency, flags, horizon, estimated))
     return out
+
+
+def _estimated_through(
+    con: duckdb.DuckDBPyConnection, config: AnomaliesConfig, horizons: Mapping[str, dt.date]
+) -> dict[str, dt.date]:
+    """Per provider, the last estimated day when ``estimated_cost`` has days after the
+    provider's bill and ``anomalies.estimates`` is not false (unset: on when there are rows)."""
+    if config.estimates is False:
+        return {}
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'estimated_cost' "
+        "AND schema_name = 'main'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return {}
+    rows = con.execute("SELECT x_Provider, max(day) FROM estimated_cost GROUP BY 1").fetchall()
+    return {p: d for p, d in rows if p in horizons and d > horizons[p]}
 
 
 def _flags(

@@ -46,7 +46,7 @@ def root_cause(
     )
     base_from = min(flagged) - dt.timedelta(days=baseline_days)
     skip = ", ".join(f"DATE '{d.isoformat()}'" for d in flagged)
-    source = source_sql([*monitor.by, *wanted], where, allocated=allocated)
+    source = source_sql([*monitor.by, *wanted], where, allocated=allocated, estimated=res.estimated)
     basis = f"c.{ident(config.basis)}"
     out: dict[str, Any] = {"peak_day": peak.isoformat(), "dimensions": {}}
     for dim in wanted:

@@ -17,6 +17,8 @@ from typing import Any
 from costline.config.anomalies import AnomaliesConfig
 
 CENT = Decimal("0.01")
+# Temp view of the cost rows plus the estimated days after each provider's bill.
+ESTIMATED_VIEW = "_cost_and_estimates"
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class Flag:
     expected: float
     actual: float
     z: float
+    # the day's cost (of some provider of the series) is an estimate: usage × price, no bill yet
+    estimated: bool = False
 
 
 @dataclass
@@ -40,6 +44,8 @@ class SeriesResult:
     # the last day the series' data is complete to: the earliest of its providers' last days
     # (an export that has not arrived yet is not a day of zero spend)
     horizon: dt.date | None = None
+    # read from ESTIMATED_VIEW (the bill plus estimated days after it), also for its root cause
+    estimated: bool = False
 
 
 @dataclass
@@ -56,6 +62,8 @@ class DetectReport:
     alerts: int = 0
     alerts_delivered: int = 0
     alerts_failed: int = 0
+    # the last estimated day scored (None: no estimates after any provider's bill)
+    estimated_through: dt.date | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +77,9 @@ class DetectReport:
             "opened": self.opened,
             "updated": self.updated,
             "resolved": self.resolved,
+            "estimated_through": (
+                self.estimated_through.isoformat() if self.estimated_through else None
+            ),
         }
 
 
@@ -91,10 +102,12 @@ def dimension_sql(dim: str, *, allocated: bool) -> str:
     return f"CAST(c.{ident(dim)} AS VARCHAR)"
 
 
-def source_sql(dims: Sequence[str], where: str, *, allocated: bool) -> str:
+def source_sql(dims: Sequence[str], where: str, *, allocated: bool, estimated: bool = False) -> str:
     """FROM clause: the cost rows a monitor's filter (SQL over a cost row) keeps, joined to
-    the published allocation when a dimension needs it."""
-    cost = "cost c" if where == "TRUE" else f"(SELECT * FROM cost WHERE {where}) c"
+    the published allocation when a dimension needs it. ``estimated`` reads
+    :data:`ESTIMATED_VIEW` (made by :func:`estimates_view_sql`) instead of ``cost``."""
+    table = ESTIMATED_VIEW if estimated else "cost"
+    cost = f"{table} c" if where == "TRUE" else f"(SELECT * FROM {table} WHERE {where}) c"
     if allocated and any(d in ("team", "cost_center") for d in dims):
         return (
             f"{cost} LEFT JOIN allocation_rows a ON a.x_ChargeId = c.x_ChargeId "
@@ -117,3 +130,23 @@ def charge_filter(config: AnomaliesConfig) -> str:
 def series_key(monitor: str, dims: Mapping[str, str | None], currency: str) -> str:
     text = json.dumps([monitor, sorted(dims.items()), currency], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def estimates_view_sql(horizons: Mapping[str, dt.date]) -> str:
+    """``CREATE TEMP VIEW`` :data:`ESTIMATED_VIEW`: every ``cost`` row, plus the rows of
+    ``estimated_cost`` dated after their provider's billed horizon (``horizons``: provider →
+    last billed day), summed per day and shaped as usage cost rows with ``x_Estimated`` true.
+    A day up to the horizon comes from the bill only: the bill replaces the estimate."""
+    bills = ", ".join(f"({lit(p)}, DATE '{d.isoformat()}')" for p, d in horizons.items())
+    return (
+        f"CREATE OR REPLACE TEMP VIEW {ESTIMATED_VIEW} AS SELECT * FROM cost UNION ALL BY NAME "
+        "SELECT e.x_Provider, e.SubAccountId, e.ServiceName, e.ResourceId, e.RegionId, "
+        "e.x_UsageType, e.BillingCurrency, CAST(e.day AS TIMESTAMP) AS ChargePeriodStart, "
+        "CAST(e.day + 1 AS TIMESTAMP) AS ChargePeriodEnd, 'Usage' AS ChargeCategory, "
+        "'Usage-Based' AS ChargeFrequency, 'estimate' AS x_SourceKind, TRUE AS x_Estimated, "
+        "CAST(SUM(e.quantity) AS DECIMAL(38, 10)) AS ConsumedQuantity, "
+        "CAST(SUM(e.EffectiveCost) AS DECIMAL(38, 10)) AS EffectiveCost, "
+        "CAST(SUM(e.EffectiveCost) AS DECIMAL(38, 10)) AS BilledCost "
+        f"FROM estimated_cost e JOIN (VALUES {bills}) h(provider, billed) "
+        "ON e.x_Provider = h.provider WHERE e.day > h.billed GROUP BY ALL"
+    )

@@ -32,7 +32,8 @@ ANOMALIES_DDL = """CREATE TABLE IF NOT EXISTS anomalies (
   first_day DATE, last_day DATE, peak_day DATE,
   expected DECIMAL(38, 10), actual DECIMAL(38, 10), impact DECIMAL(38, 10), impact_pct DOUBLE,
   z DOUBLE, team VARCHAR, root_cause VARCHAR, days VARCHAR, revision INTEGER,
-  created_at TIMESTAMP, updated_at TIMESTAMP, feedback VARCHAR, reason VARCHAR)"""
+  created_at TIMESTAMP, updated_at TIMESTAMP, feedback VARCHAR, reason VARCHAR,
+  estimated BOOLEAN)"""
 
 FEEDBACK_DDL = """CREATE TABLE IF NOT EXISTS anomaly_feedback (
   series_key VARCHAR, anomaly_id VARCHAR, kind VARCHAR, reason VARCHAR, given_at TIMESTAMP,
@@ -43,6 +44,8 @@ FEEDBACK_KINDS = ("ack", "dismiss", "expected")
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(ANOMALIES_DDL)
+    # NOTE: workspaces made before estimates lack the column; it goes last, as in the DDL
+    con.execute("ALTER TABLE anomalies ADD COLUMN IF NOT EXISTS estimated BOOLEAN")
     con.execute(FEEDBACK_DDL)
 
 
@@ -169,12 +172,15 @@ def upsert(
 
 
 def _day(f: Flag) -> dict[str, Any]:
-    return {
+    day = {
         "kind": f.kind,
         "expected": round(f.expected, 2),
         "actual": round(f.actual, 2),
         "z": None if math.isinf(f.z) else round(f.z, 2),
     }
+    if f.estimated:  # usage × price, not yet billed
+        day["estimated"] = True
+    return day
 
 
 def _resolve(
@@ -235,7 +241,8 @@ def _write(
     created = con.execute("SELECT created_at FROM anomalies WHERE id = ?", [anomaly_id]).fetchone()
     con.execute("DELETE FROM anomalies WHERE id = ?", [anomaly_id])
     con.execute(
-        "INSERT INTO anomalies VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO anomalies VALUES "
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             anomaly_id,
             monitor.id,
@@ -261,6 +268,7 @@ def _write(
             stamp,
             None,
             None,
+            any(d.get("estimated") for d in days.values()),
         ],
     )
 
@@ -350,7 +358,8 @@ def list_anomalies(
     where = "TRUE" if status in (None, "all") else "status = ?"
     params: list[Any] = [] if status in (None, "all") else [status]
     rows = con.execute(
-        "SELECT id, status, severity, kind, monitor, dims, team, first_day, last_day, currency, "
+        "SELECT id, status, severity, kind || CASE WHEN estimated THEN ' (estimated)' ELSE '' "
+        "END, monitor, dims, team, first_day, last_day, currency, "
         "expected, actual, impact, impact_pct, root_cause FROM anomalies "
         f"WHERE {where} ORDER BY last_day DESC, abs(impact) DESC LIMIT {int(limit)}",
         params,

@@ -86,11 +86,16 @@ def expected(
 def scan(
     path: Annotated[Path, typer.Argument(help="CSV with the columns timestamp,value.")],
     sensitivity: Annotated[
-        str, typer.Option(help="low (z ≥ 6), medium (4.5) or high (3.5).")
+        str,
+        typer.Option(
+            help="Alert at anomaly likelihood low 0.986, medium 0.95 or high 0.90 "
+            "(the streaming detector; the first 100 rows only learn)."
+        ),
     ] = "medium",
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
-    """Score every point of any timestamp,value series (no workspace needed)."""
+    """Score every point of any timestamp,value series with the streaming detector (no
+    workspace needed); ``flagged`` marks the first row of each alert episode."""
     from costline.anomaly.detect import scan as scan_series
     from costline.anomaly.nab_corpus import read_series
     from costline.config.anomalies import SENSITIVITY_Z
@@ -107,3 +112,79 @@ def scan(
     rows = scan_series(times, values, z_threshold=SENSITIVITY_Z[sensitivity])
     cols = ["timestamp", "value", "expected", "z", "score", "flagged"]
     render(cols, [tuple(r[c] for c in cols) for r in rows], fmt, title=str(path))
+
+
+usage_app = typer.Typer(
+    help="Estimated cost before the bill: load usage × price, reconcile it with the bill.",
+    no_args_is_help=True,
+)
+anomalies_app.add_typer(usage_app, name="usage")
+
+
+@usage_app.command("load")
+def usage_load(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV or Parquet: timestamp, provider, account, service, quantity "
+            "[, usage_type, region, resource, unit_price, currency]."
+        ),
+    ],
+    provider: Annotated[
+        str | None, typer.Option(help="Provider of rows (or a file) without one, e.g. aws.")
+    ] = None,
+    skip_unpriced: Annotated[
+        bool,
+        typer.Option(
+            "--skip-unpriced",
+            help="Leave out rows with no unit_price and no observed rate in the bill "
+            "(default: they are an error).",
+        ),
+    ] = False,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Load usage as estimated cost; detection scores it on the days after the bill.
+
+    Loading the same file again replaces its rows.
+    """
+    done = _workspace().load_usage(path, provider=provider, skip_unpriced=skip_unpriced)
+    rows = [
+        (k, ", ".join(f"{c} {v}" for c, v in done[k].items()) if k == "cost" else done[k])
+        for k in (
+            "file",
+            "rows",
+            "skipped",
+            "priced_from_file",
+            "priced_from_bill",
+            "first_day",
+            "last_day",
+            "cost",
+        )
+    ]
+    render(["item", "value"], rows, fmt, title="estimated cost loaded")
+
+
+@usage_app.command("reconcile")
+def usage_reconcile(
+    days: Annotated[
+        int,
+        typer.Option(min=1, help="Billed days to compare, per provider (up to its bill's end)."),
+    ] = 14,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Estimated vs billed cost where both exist; settle anomalies flagged on estimates.
+
+    An anomaly day flagged on an estimate takes the billed cost; one whose billed days no
+    longer pass the monitor's gates is resolved with the reason "not in the bill".
+    """
+    from costline.cli.output import info
+
+    report, settled = _workspace().reconcile_estimates(days=days)
+    render(report.columns, report.rows, fmt, title=f"estimated vs billed (last {days} days)")
+    if fmt is OutputFormat.table and settled.rows:
+        render(settled.columns, settled.rows, fmt, title="anomalies flagged on estimates")
+    outcomes = [r[settled.columns.index("outcome")] for r in settled.rows]
+    info(
+        f"{len(outcomes)} anomaly(ies) settled: {outcomes.count('confirmed')} confirmed by the "
+        f"bill, {outcomes.count('not in the bill')} not in the bill"
+    )

@@ -158,6 +158,11 @@ class AnomaliesConfig(_Model):
     resolve_after_days: int = Field(
         2, ge=1, description="An open anomaly with this many normal days after it resolves."
     )
+    estimates: bool | None = Field(
+        None,
+        description="Score the estimated cost loaded by `costline anomalies usage load` on the "
+        "days after each provider's bill (default: on when there are estimates).",
+    )
 
     @field_validator("monitors")
     @classmethod

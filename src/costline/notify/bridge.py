@@ -43,13 +43,15 @@ def alert_of(row: Mapping[str, Any], *, link: str | None) -> Alert:
         for r in (cause.get("top_resources") or [])[:5]
     )
     revision = int(row["revision"])
+    # flagged on usage × price before the bill (see `costline anomalies usage`)
+    estimated = " (estimated)" if row.get("estimated") else ""
     return Alert(
         anomaly_id=str(row["id"]),
         key=str(row["series_key"]),
         revision=revision,
         status="open" if revision == 1 else "updated",
         severity=cast(Severity, row["severity"]),
-        title=f"{_KIND.get(row['kind'], 'Anomaly')}: {series}",
+        title=f"{_KIND.get(row['kind'], 'Anomaly')}{estimated}: {series}",
         series=series,
         team=row.get("team"),
         period=period,
