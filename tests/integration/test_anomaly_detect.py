@@ -483,3 +483,43 @@ def test_a_provider_whose_export_lags_is_not_read_as_zero_spend(tmp_path: Path) 
     assert json.loads(a["dims"]) == {"ServiceName": "BigQuery"}
     assert a["first_day"] == SPIKE_DAY and a["impact"] == 600
     assert a["status"] == "open"
+
+
+def test_hourly_monitor_flags_the_hour(tmp_path: Path) -> None:
+    # an hourly bill: $10 an hour in business hours (9-17), $2 otherwise, for 3 weeks of
+    # August; at 2024-08-20 03:00 a job burns $60 in one hour (normally $2 at 3 am)
+    rows = []
+    for i in range(21 * 24):
+        at = dt.datetime(2024, 8, 1) + dt.timedelta(hours=i)
+        cost = 10 if 9 <= at.hour < 17 else 2
+        if at == dt.datetime(2024, 8, 20, 3):
+            cost = 60
+        r = row(at.date(), "EC2", "box", cost)
+        r["ChargePeriodStart"] = f"{at.isoformat()}Z"
+        r["ChargePeriodEnd"] = f"{(at + dt.timedelta(hours=1)).isoformat()}Z"
+        rows.append(r)
+    monitors = [
+        {
+            "id": "hourly",
+            "by": ["ServiceName"],
+            "granularity": "hourly",
+            "impact": {"min_abs": 20, "min_pct": 50},
+            "cold_start": {"min_abs": 1000},
+        }
+    ]
+    ws = Workspace.init(tmp_path / "ws")
+    doc = yaml.safe_load((ws.root / "costline.yaml").read_text())
+    doc["anomalies"] = {"monitors": monitors}
+    (ws.root / "costline.yaml").write_text(yaml.safe_dump(doc))
+    ws = Workspace.open(ws.root)
+    assert not ws.ingest([write_focus_csv(tmp_path / "hourly.csv", rows, COLS)]).failed
+    report = ws.detect_anomalies(since="2024-08-15")
+    (a,) = anomalies(ws)
+    # the same hour on the days before (a daily season): $2 → expected 2, actual 60
+    assert (a["expected"], a["actual"], a["impact"]) == (2, 60, 58)
+    days = json.loads(ws.query("SELECT days FROM anomalies").rows[0][0])
+    assert list(days) == ["2024-08-20T03:00:00"]
+    assert a["first_day"] == a["last_day"] == dt.date(2024, 8, 20)
+    assert a["id"].endswith("-2024082003")
+    # business hours at $10 are normal for a daily season; the hours of Aug 15-21 evaluated
+    assert report.points == 7 * 24

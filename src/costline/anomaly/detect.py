@@ -127,7 +127,7 @@ def score_matrix(values: np.ndarray, config: DetectorConfig) -> list[Scored]:
                 seasonal = (
                     (span >= season * config.min_seasons)
                     & ((~np.isnan(same)).sum(axis=1) >= config.min_seasons)
-                    & ((~np.isnan(diffs)).sum(axis=1) >= config.min_history)
+                    & ((~np.isnan(diffs)).sum(axis=1) >= min(config.min_history, season))
                 )
                 if seasonal.any():
                     d_med = np.nanmedian(diffs, axis=1)
@@ -195,7 +195,7 @@ def _baseline(x: np.ndarray, lo: int, t: int, config: DetectorConfig) -> tuple[f
         same = same[~np.isnan(same)]
         diffs = hist[season:] - hist[:-season]
         diffs = diffs[~np.isnan(diffs)]
-        if len(same) >= config.min_seasons and len(diffs) >= config.min_history:
+        if len(same) >= config.min_seasons and len(diffs) >= min(config.min_history, season):
             mad = float(np.median(np.abs(diffs - np.median(diffs))))
             return float(np.median(same)), MAD_TO_SIGMA * mad / math.sqrt(2)
     clean = hist[~np.isnan(hist)]

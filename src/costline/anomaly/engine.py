@@ -83,6 +83,17 @@ def detect(
     )
     if not horizons:
         return report
+    hourly = any(m.granularity == "hourly" for m in config.monitors)
+    hour_horizons: dict[str, dt.datetime] = (
+        dict(
+            con.execute(
+                "SELECT x_Provider, max(date_trunc('hour', ChargePeriodStart)) FROM cost c "
+                f"WHERE {charge_filter(config)} GROUP BY 1"
+            ).fetchall()
+        )
+        if hourly
+        else {}
+    )
     estimated = _estimated_through(con, config, horizons)
     if estimated:
         con.execute(estimates_view_sql(horizons))
@@ -108,8 +119,8 @@ def detect(
                 masked,
                 report,
                 ingestions,
-                horizons,
-                estimated=bool(estimated),
+                hour_horizons if monitor.granularity == "hourly" else horizons,
+                estimated=bool(estimated) and monitor.granularity == "daily",
             )
             state = store.load_state(con, monitor.id)
             for res in results:
@@ -139,8 +150,24 @@ def _evaluate(
     estimated: bool = False,
 ) -> list[SeriesResult]:
     first, last = span
-    start = first - dt.timedelta(days=config.lookback_days)
-    n_days = (last - start).days + 1
+    hourly = monitor.granularity == "hourly"
+    step = dt.timedelta(hours=1) if hourly else dt.timedelta(days=1)
+    unit = "hour" if hourly else "day"
+    per_day = 24 if hourly else 1
+    # buckets: days (dates) or hours (datetimes) from ``start``
+    start: dt.date = first - dt.timedelta(days=config.lookback_days)
+    if hourly:
+        start = dt.datetime.combine(start, dt.time())
+    end = dt.datetime.combine(last, dt.time(23)) if hourly else last
+
+    def index(value: dt.date) -> int:
+        return int((value - start) / step)
+
+    n_buckets = index(end) + 1
+    bucket = (
+        "date_trunc('hour', c.ChargePeriodStart)" if hourly else "CAST(c.ChargePeriodStart AS DATE)"
+    )
+    origin = f"TIMESTAMP '{start.isoformat()}'" if hourly else f"DATE '{start.isoformat()}'"
     dims = [dimension_sql(d, allocated=allocated) for d in monitor.by]
     cols = ", ".join(f"{e} AS d{i}" for i, e in enumerate(dims))
     basis = f"c.{ident(config.basis)}"
@@ -150,7 +177,7 @@ def _evaluate(
         "list(day ORDER BY day), list(v ORDER BY day), list_distinct(flatten(list(provs))), "
         "list(day) FILTER (WHERE est) "
         f"FROM (SELECT {cols}, c.BillingCurrency AS cur, list(DISTINCT c.x_Provider) AS provs, "
-        f"datediff('day', DATE '{start.isoformat()}', CAST(c.ChargePeriodStart AS DATE)) AS day, "
+        f"datediff('{unit}', {origin}, {bucket}) AS day, "
         f"bool_or({est}) AS est, CAST(SUM({basis}) AS DOUBLE) AS v "
         f"FROM {source_sql(monitor.by, where, allocated=allocated, estimated=estimated)} "
         f"WHERE c.ChargePeriodStart >= TIMESTAMP '{start.isoformat()}' "
@@ -170,26 +197,34 @@ def _evaluate(
             [*(f"s.d{i} IS NOT DISTINCT FROM t.d{i}" for i in range(len(dims))), "s.cur = t.cur"]
         )
         sql = f"SELECT s.* FROM ({sql}) s SEMI JOIN ({touched}) t ON {on}"
-    detector = DetectorConfig(window=min(config.lookback_days, DetectorConfig().window))
-    eval_from = (first - start).days
+    detector = (
+        # two days before the first score: the daily season from the start (a flat median
+        # would read every morning ramp as a level shift)
+        dataclasses.replace(DetectorConfig.for_interval(3600), window=7 * 24, min_history=48)
+        if hourly
+        else DetectorConfig(window=min(config.lookback_days, DetectorConfig().window))
+    )
+    eval_from = index(dt.datetime.combine(first, dt.time()) if hourly else first)
     series = []
     for row in con.execute(sql).fetchall():
         *values, currency, days, amounts, providers, est_days = row
         dim_values = dict(zip(monitor.by, values, strict=True))
         key = series_key(monitor.id, dim_values, currency)
-        horizon = min((horizons[p] for p in providers if p in horizons), default=last)
+        horizon = min((horizons[p] for p in providers if p in horizons), default=end)
         if est_days:  # fed by estimates: the series ends at its last estimated day
-            horizon = max(horizon, start + dt.timedelta(days=max(est_days)))
-        x = np.full(n_days, np.nan)
+            horizon = max(horizon, start + step * max(est_days))
+        x = np.full(n_buckets, np.nan)
         born = min(days)
-        # a day without rows after the series began spent nothing, up to the series' horizon;
-        # after it the data has not arrived (NaN: not scored, not history)
-        x[born : (horizon - start).days + 1] = 0.0
+        # a bucket without rows after the series began spent nothing, up to the series'
+        # horizon; after it the data has not arrived (NaN: not scored, not history)
+        x[born : index(horizon) + 1] = 0.0
         x[np.asarray(days)] = np.asarray(amounts, dtype=float)
         for a, b in masked.get(key, []):  # "expected" feedback: those days are not history
-            lo, hi = (a - start).days, (b - start).days
-            x[max(lo, 0) : max(hi + 1, 0)] = np.nan
-        marked = {start + dt.timedelta(days=d) for d in est_days or ()}
+            lo, hi = (a - first).days, (b - first).days  # days relative to ``first``
+            lo_i = eval_from + lo * per_day
+            hi_i = eval_from + (hi + 1) * per_day
+            x[max(lo_i, 0) : max(hi_i, 0)] = np.nan
+        marked = {start + step * d for d in est_days or ()}
         series.append((key, dim_values, currency, born, x, horizon, marked))
     if not series:
         return []
@@ -199,9 +234,11 @@ def _evaluate(
         series, scored, strict=True
     ):
         report.series += 1
-        report.points += max(0, (horizon - start).days + 1 - max(eval_from, born))
+        report.points += max(0, index(horizon) + 1 - max(eval_from, born))
         boost = boosts.get(key, 1.0)
-        flags = _flags(config, monitor, x, sc.expected, sc.z, start, eval_from, born, boost)
+        flags = _flags(
+            config, monitor, x, (sc.expected, sc.z), start, eval_from, born, boost, step, detector
+        )
         flags = [dataclasses.replace(f, estimated=f.day in marked) for f in flags]
         out.append(SeriesResult(monitor.id, key, dim_values, currency, flags, horizon, estimated))
     return out
@@ -228,19 +265,23 @@ def _flags(
     config: AnomaliesConfig,
     monitor: Monitor,
     x: np.ndarray,
-    expected: np.ndarray,
-    z: np.ndarray,
+    scores: tuple[np.ndarray, np.ndarray],
     start: dt.date,
     eval_from: int,
     born: int,
     boost: float,
+    step: dt.timedelta,
+    detector: DetectorConfig,
 ) -> list[Flag]:
+    """The flagged buckets of one series (days, or hours as datetimes)."""
+    expected, z = scores
+    per_day = round(dt.timedelta(days=1) / step)
     flags: list[Flag] = []
     threshold = monitor.z_threshold * boost
     gate = monitor.impact
     cold_done = False
     for t in range(max(eval_from, born), len(x)):
-        day = start + dt.timedelta(days=t)
+        day = start + step * t
         actual = x[t]
         if math.isnan(actual) or day.day in config.fee_days:
             continue
@@ -249,7 +290,7 @@ def _flags(
             history = x[born:t]
             if (
                 not cold_done
-                and len(history[~np.isnan(history)]) < DetectorConfig().min_history
+                and len(history[~np.isnan(history)]) < detector.min_history
                 and Decimal(str(actual)) >= monitor.cold_start.min_abs
             ):
                 flags.append(Flag(day, "new", 0.0, float(actual), math.inf))
@@ -263,7 +304,8 @@ def _flags(
             continue
         if base < float(monitor.min_spend) and actual < float(monitor.min_spend):
             continue
-        if up and monitor.repeats_are_normal and _seen_before(x, t, born, config.lookback_days):
+        lookback = config.lookback_days * per_day
+        if up and monitor.repeats_are_normal and _seen_before(x, t, born, lookback):
             continue
         delta = abs(actual - base)
         pct = 100.0 * delta / abs(base) if base else math.inf

@@ -65,6 +65,16 @@ def masked_days(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[dt.date,
     return out
 
 
+def day_of(value: dt.date) -> dt.date:
+    """The day of a daily bucket (a date) or an hourly one (a datetime)."""
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def parse_day(key: str) -> dt.date:
+    """The day of a bucket key: ``2024-08-20`` (daily) or ``2024-08-20T13:00:00`` (hourly)."""
+    return dt.datetime.fromisoformat(key).date()
+
+
 def _episodes(flags: Sequence[Flag], gap: int) -> list[list[Flag]]:
     """Flags split where more than ``gap`` normal days separate them."""
     out: list[list[Flag]] = []
@@ -125,11 +135,11 @@ def upsert(
     gap = config.resolve_after_days
     covered = state.covered.get(res.key)
     for episode in _episodes(res.flags, gap):
-        fresh = [f for f in episode if covered is None or f.day > covered]
+        fresh = [f for f in episode if covered is None or day_of(f.day) > covered]
         if not fresh:
             continue
         current = state.open.get(res.key)
-        if current and (fresh[0].day - current["last_day"]).days <= gap:
+        if current and (day_of(fresh[0].day) - current["last_day"]).days <= gap:
             days = {**current["days"], **{f.day.isoformat(): _day(f) for f in fresh}}
             if days != current["days"]:
                 revision = current["revision"] + 1
@@ -149,25 +159,26 @@ def upsert(
                 current.update(
                     days=days,
                     revision=revision,
-                    last_day=max(dt.date.fromisoformat(d) for d in days),
+                    last_day=max(parse_day(d) for d in days),
                 )
                 report.updated.append(current["id"])
         else:
             if current:
                 _resolve(con, state, res.key, stamp, report)
-            new_id = f"an-{res.key[:8]}-{fresh[0].day:%Y%m%d}"
+            stamp_fmt = "%Y%m%d%H" if isinstance(fresh[0].day, dt.datetime) else "%Y%m%d"
+            new_id = f"an-{res.key[:8]}-{fresh[0].day.strftime(stamp_fmt)}"
             days = {f.day.isoformat(): _day(f) for f in fresh}
             _write(con, monitor, res, new_id, days, 1, stamp, where, allocated, config, "open")
             state.open[res.key] = {
                 "id": new_id,
-                "last_day": fresh[-1].day,
+                "last_day": day_of(fresh[-1].day),
                 "days": days,
                 "revision": 1,
                 "status": "open",
             }
             report.opened.append(new_id)
     current = state.open.get(res.key)
-    if current and ((res.horizon or last) - current["last_day"]).days >= gap:
+    if current and (day_of(res.horizon or last) - current["last_day"]).days >= gap:
         _resolve(con, state, res.key, stamp, report)
 
 
@@ -232,8 +243,8 @@ def _write(
         config,
         monitor,
         res,
-        dt.date.fromisoformat(peak),
-        [dt.date.fromisoformat(k) for k in ordered],
+        parse_day(peak),
+        [parse_day(k) for k in ordered],
         where=where,
         allocated=allocated,
     )
@@ -252,9 +263,9 @@ def _write(
             status,
             kind,
             severity_of(impact),
-            dt.date.fromisoformat(ordered[0]),
-            dt.date.fromisoformat(ordered[-1]),
-            dt.date.fromisoformat(peak),
+            parse_day(ordered[0]),
+            parse_day(ordered[-1]),
+            parse_day(peak),
             expected,
             actual,
             impact,

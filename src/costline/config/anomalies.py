@@ -64,6 +64,11 @@ class Monitor(_Model):
     sensitivity: Literal["low", "medium", "high"] = Field(
         "medium", description="Robust z needed: low 6, medium 4.5, high 3.5."
     )
+    granularity: Literal["daily", "hourly"] = Field(
+        "daily",
+        description="Series per day, or per hour where the bill is hourly (a daily season, "
+        "the last 7 days as history; estimates feed daily monitors only).",
+    )
     direction: Literal["up", "down", "both"] = Field("up", description="Spikes, drops or both.")
     min_spend: Decimal = Field(
         Decimal(10),
