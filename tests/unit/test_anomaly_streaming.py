@@ -16,6 +16,7 @@ from costline.anomaly.streaming import (
     log_score,
     score_stream,
 )
+from costline.anomaly.streaming import _likelihood_z as likelihood_z
 
 CFG = StreamingConfig()
 PERIOD = 48  # rows per cycle of the periodic test series
@@ -89,11 +90,41 @@ def test_warm_up_rows_never_score() -> None:
     assert (s.score[: CFG.min_history] == 0).all() and not s.alert[: CFG.min_history].any()
 
 
+def test_likelihood_learns_from_live_rows_only_and_waits_for_its_estimation_rows() -> None:
+    # white noise in [0, 1] whose first two rows are 0 and 1: never a new extreme, every
+    # context is somewhat novel (raw > 0 on every live row), and nothing is ever anomalous
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0.0, 1.0, 800)
+    x[0], x[1] = 0.0, 1.0
+    s = score_stream(x)
+    ready = CFG.min_history + CFG.estimation  # 200: 100 warm-up rows, 100 estimation rows
+    assert s.raw[CFG.min_history :].min() > 0
+    assert (s.z[:ready] == 0).all() and (s.likelihood[:ready] == 0.5).all()
+    assert (s.z[ready:] != 0).any()
+    # an estimator whose μ, σ include the warm-up rows' zero scores alerted here at row 106
+    assert not s.alert.any()
+
+
+def test_likelihood_z_by_hand() -> None:
+    cfg = StreamingConfig(context=2, segments=1, history=4, short=2, min_history=1, estimation=2)
+    raw = np.array([0.0, 1.0, 0.0, 1.0, 3.0])
+    # m_t = mean of the last 2 raw scores from row 1 on (row 0 is warm-up):
+    #   m = [0, 1, 0.5, 0.5, 2]
+    # row 2: only m_1 before it (1 < estimation 2) → z 0
+    # row 3: m_1, m_2 = 1, 0.5 → μ 0.75, σ 0.25 → z = (0.5 − 0.75) / 0.25 = −1
+    # row 4: m_1..m_3 = 1, 0.5, 0.5 → μ 2/3, σ² = 1.5/3 − 4/9 = 1/18 → z = (2 − 2/3)·√18 = 4√2
+    z = likelihood_z(raw, cfg)
+    assert z.tolist()[:3] == [0.0, 0.0, 0.0]
+    assert z[3] == pytest.approx(-1.0) and z[4] == pytest.approx(4 * math.sqrt(2))
+
+
 def test_bad_config_is_refused() -> None:
     with pytest.raises(ValueError, match="multiple of segments"):
         StreamingConfig(context=10, segments=3)
     with pytest.raises(ValueError, match="likelihood"):
         StreamingConfig(alert=1.0)
+    with pytest.raises(ValueError, match="estimation"):
+        StreamingConfig(estimation=0)
 
 
 def test_log_score_and_alert_onsets() -> None:

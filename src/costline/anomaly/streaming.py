@@ -16,13 +16,17 @@ scoring a stream point by point give the same numbers. Pure numpy. Three steps:
    cycle, a recurring batch job) scores low however large it is; a spike, a level shift, a
    changed shape or a missing daily peak scores high.
 2. **Anomaly likelihood** (Ahmad et al. 2017, Numenta's ``anomaly_likelihood``): is the
-   recent raw score unusual *for this series*? With ``μ, σ`` the mean and standard deviation
-   of the raw scores of the previous ``history`` rows (σ floored at ``min_std``) and ``m_t`` the
-   mean of the last ``short`` raw scores,
+   recent raw score unusual *for this series*? With ``m_t`` the mean of the last ``short``
+   raw scores and ``μ, σ`` the mean and standard deviation of those averages ``m`` over the
+   previous ``history`` rows (σ floored at ``min_std``),
 
    ``z_t = (m_t − μ) / σ``,  ``likelihood_t = Φ(z_t)`` (the normal CDF).
 
-   A noisy series raises its own μ and σ and so needs a larger raw score to alarm.
+   As in Numenta's estimator, the distribution is that of the *averaged* scores (the ones
+   being compared), it is estimated from live rows only (the warm-up rows have no raw score;
+   counting them as zeros made σ tiny and raised an alert just after every warm-up), and the
+   likelihood stays 0.5 until ``estimation`` live rows exist. A noisy series raises its own
+   μ and σ and so needs a larger raw score to alarm.
 3. **New extremes** (the "spatial anomaly" rule of Numenta's NAB detector): a value outside
    the range of all past values by more than ``novelty`` × that range sets the likelihood to
    ``1 − 10⁻⁶`` (no shape history needed to see a value never reached before).
@@ -31,7 +35,9 @@ The score is the likelihood on a log scale, ``score = −log10(1 − likelihood 
 in ``[0, 1)`` (0.13 at likelihood 0.95, 0.6 at 1 − 10⁻⁶), as NAB's Numenta detectors
 report it. An **alert** is a row whose likelihood reaches ``alert`` and that comes at least
 ``refractory`` rows after the previous alert: one alert per episode, later rows of the same
-episode are not repeated. The first ``min_history`` rows only learn (score 0, no alert).
+episode are not repeated. The first ``min_history`` rows only learn (score 0, no alert);
+the likelihood then needs ``estimation`` more rows before it leaves 0.5 (only a new extreme
+alerts sooner).
 Missing values (NaN) carry the last value forward for the context and never score.
 
 Parameters and where they come from:
@@ -40,9 +46,10 @@ Parameters and where they come from:
 * ``history`` 1000 rows, ``alert`` 0.95, ``novelty`` 0.05: **chosen on the NAB corpus**
   (development data, ``benchmarks/anomaly/nab_run.py``; grid of 3–4 values each). The
   held-out ``ms-cloud-monitoring`` set was never used to choose anything.
-* ``short`` 10 (Numenta's averaging window), ``min_std`` 0.05, ``raw_scale`` 0.5,
-  ``refractory`` 288 rows (a day of 5-minute data), ``min_history`` 100: fixed a priori,
-  checked on NAB only for being in a flat region.
+* ``short`` 10 (Numenta's averaging window), ``estimation`` 100 (Numenta's
+  ``estimationSamples``), ``min_std`` 0.05, ``raw_scale`` 0.5, ``refractory`` 288 rows (a day
+  of 5-minute data), ``min_history`` 100: fixed a priori, checked on NAB only for being in a
+  flat region (``estimation`` 50–288 moves the standard score by at most 0.1).
 
 Sources: S. Ahmad, A. Lavin, S. Purdy, Z. Agha, "Unsupervised real-time anomaly detection
 for streaming data", Neurocomputing 262 (2017) (anomaly likelihood, spatial anomaly);
@@ -83,6 +90,7 @@ class StreamingConfig:
     alert: float = 0.95
     refractory: int = 288
     min_history: int = 100
+    estimation: int = 100
 
     def __post_init__(self) -> None:
         if self.context < 1 or self.segments < 1 or self.context % self.segments:
@@ -90,8 +98,10 @@ class StreamingConfig:
                 f"context ({self.context}) must be a positive multiple of segments"
                 f" ({self.segments})"
             )
-        if self.history <= self.context or self.short < 1 or self.min_history < 1:
-            raise ValueError("history must exceed context; short and min_history must be ≥ 1")
+        if self.history <= self.context or min(self.short, self.min_history, self.estimation) < 1:
+            raise ValueError(
+                "history must exceed context; short, min_history and estimation must be ≥ 1"
+            )
         if not 0.5 < self.alert < 1.0:
             raise ValueError(f"alert is a likelihood in (0.5, 1), got {self.alert}")
 
@@ -223,21 +233,26 @@ def _nearest_context(x: np.ndarray, cfg: StreamingConfig) -> tuple[np.ndarray, n
 
 
 def _likelihood_z(raw: np.ndarray, cfg: StreamingConfig) -> np.ndarray:
-    """``(mean of the last short raw scores − μ) / max(σ, min_std)``, with μ, σ over the
-    ``history`` rows before the current one."""
+    """``(m_t − μ) / max(σ, min_std)`` with ``m_t`` the mean of the last ``short`` live raw
+    scores and ``μ, σ`` the mean and standard deviation of ``m`` over the live rows among the
+    ``history`` rows before the current one; 0 until ``estimation`` such rows exist."""
     n = len(raw)
     if n == 0:
         return raw.copy()
-    total = np.concatenate([[0.0], np.cumsum(raw)])
-    squares = np.concatenate([[0.0], np.cumsum(raw * raw)])
     rows = np.arange(n)
-    lo = np.maximum(0, rows - cfg.history)
-    count = np.maximum(rows - lo, 1)
-    mean = (total[rows] - total[lo]) / count
-    var = np.maximum((squares[rows] - squares[lo]) / count - mean * mean, 0.0)
-    start = np.maximum(0, rows + 1 - cfg.short)
+    first = np.minimum(cfg.min_history, rows)  # warm-up rows hold no raw score
+    total = np.concatenate([[0.0], np.cumsum(raw)])
+    start = np.maximum(first, rows + 1 - cfg.short)
     recent = (total[rows + 1] - total[start]) / (rows + 1 - start)
-    return np.asarray((recent - mean) / np.maximum(np.sqrt(var), cfg.min_std))
+    m_total = np.concatenate([[0.0], np.cumsum(recent)])
+    m_squares = np.concatenate([[0.0], np.cumsum(recent * recent)])
+    lo = np.maximum(first, rows - cfg.history)
+    count = rows - lo
+    size = np.maximum(count, 1)
+    mean = (m_total[rows] - m_total[lo]) / size
+    var = np.maximum((m_squares[rows] - m_squares[lo]) / size - mean * mean, 0.0)
+    z = (recent - mean) / np.maximum(np.sqrt(var), cfg.min_std)
+    return np.asarray(np.where(count >= cfg.estimation, z, 0.0))
 
 
 _erfc = np.vectorize(math.erfc, otypes=[float])
