@@ -42,6 +42,24 @@ if TYPE_CHECKING:
 ENV_WORKSPACE = "COSTLINE_WORKSPACE"
 
 
+def _alerted(con: Any, ids: Sequence[str]) -> list[str]:
+    """The anomalies among ``ids`` whose alert reached at least one channel."""
+    if not ids:
+        return []
+    known = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'alert_deliveries'"
+    ).fetchone()
+    if not known or not known[0]:
+        return []
+    marks = ", ".join("?" for _ in ids)
+    rows = con.execute(
+        "SELECT DISTINCT anomaly_id FROM alert_deliveries "
+        f"WHERE status = 'delivered' AND anomaly_id IN ({marks})",
+        list(ids),
+    ).fetchall()
+    return sorted(r[0] for r in rows)
+
+
 @dataclass
 class WatchCycle:
     """One ``costline watch`` cycle: the files that became ready, their ingest, the detection
@@ -588,10 +606,23 @@ class Workspace:
             )
             changed = [*report.opened, *report.updated]
             rows = anomaly_store.alertable(wh.con, changed, self.config.anomalies)
+            ended = (
+                anomaly_store.alertable(
+                    wh.con,
+                    _alerted(wh.con, report.resolved),
+                    self.config.anomalies,
+                    status="resolved",
+                )
+                if self.config.alerts.channels
+                else []
+            )
         if self.config.alerts.channels:  # also retries revisions earlier runs left undelivered
             from costline.notify.bridge import alert_of
 
-            alerts = [alert_of(r, link=self.config.alerts.link) for r in rows]
+            link = self.config.alerts.link
+            alerts = [alert_of(r, link=link) for r in rows]
+            # a resolution is news only to whoever heard of the anomaly
+            alerts += [alert_of(r, link=link, resolved=True) for r in ended]
             delivery = self.deliver_alerts(alerts, sleep=sleep)
             report.alerts_delivered = len(delivery.delivered)
             report.alerts_failed = len(delivery.failed)

@@ -523,3 +523,26 @@ def test_hourly_monitor_flags_the_hour(tmp_path: Path) -> None:
     assert a["id"].endswith("-2024082003")
     # business hours at $10 are normal for a daily season; the hours of Aug 15-21 evaluated
     assert report.points == 7 * 24
+
+
+def test_resolution_is_sent_to_whoever_got_the_alert(tmp_path: Path) -> None:
+    from tests.notify_servers import HookServer
+
+    rows = [r for r in bill() if r["ChargePeriodStart"] < f"{SPIKE_DAY + dt.timedelta(days=2)}"]
+    with HookServer() as hook:
+        ws = with_alerts(workspace(tmp_path, rows, SERVICE), f"{hook.url}/costline")
+        ws.detect_anomalies(since="2024-08-01", sleep=lambda s: None)
+        (a,) = anomalies(ws)
+        assert a["status"] == "open"
+        # the rest of August arrives: normal days, the anomaly resolves
+        aug = [r for r in bill() if r["BillingPeriodStart"].startswith("2024-08")]
+        ws.ingest([write_focus_csv(tmp_path / "bill-08-full.csv", aug, COLS)])
+        report = ws.detect_anomalies(since="2024-08-01", sleep=lambda s: None)
+        again = ws.detect_anomalies(since="2024-08-01", sleep=lambda s: None)
+    assert report.resolved == [a["id"]] and report.alerts_delivered == 1
+    assert again.alerts_delivered == 0
+    opened, resolved = hook.requests
+    assert opened.json()["status"] == "open"
+    body = resolved.json()
+    assert (body["status"], body["revision"], body["anomaly_id"]) == ("resolved", 2, a["id"])
+    assert resolved.headers["idempotency-key"] == f"{a['id']}-2"

@@ -424,11 +424,15 @@ def summarize_cause(cause: Mapping[str, Any]) -> str:
 
 
 def alertable(
-    con: duckdb.DuckDBPyConnection, ids: Sequence[str], config: AnomaliesConfig
+    con: duckdb.DuckDBPyConnection,
+    ids: Sequence[str],
+    config: AnomaliesConfig,
+    *,
+    status: str = "open",
 ) -> list[dict[str, Any]]:
-    """The anomalies among ``ids`` to alert on: open (not acknowledged), at least
-    ``alert_min_severity``, outside every suppression window; as plain dicts (one per row of
-    ``anomalies``, JSON columns decoded) for the notify layer."""
+    """The anomalies among ``ids`` to alert on: in ``status`` (open: not acknowledged), at
+    least ``alert_min_severity``, outside every suppression window; as plain dicts (one per row
+    of ``anomalies``, JSON columns decoded) for the notify layer."""
     if not ids:
         return []
     floor = SEVERITY_ORDER.index(config.alert_min_severity)
@@ -438,7 +442,7 @@ def alertable(
     out = []
     for values in res.fetchall():
         row = dict(zip(cols, values, strict=True))
-        if row["status"] != "open" or SEVERITY_ORDER.index(row["severity"]) < floor:
+        if row["status"] != status or SEVERITY_ORDER.index(row["severity"]) < floor:
             continue
         if any(
             w.covers(row["monitor"], row["team"], row["first_day"], row["last_day"])

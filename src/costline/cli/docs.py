@@ -23,12 +23,15 @@ one red line naming the fix, exit code 1; `--debug` shows the traceback.
 
 
 def _commands() -> Iterator[list[str]]:
-    root = get_command(app)
-    yield []
-    for name, cmd in sorted(getattr(root, "commands", {}).items()):
-        yield [name]
-        for sub in sorted(getattr(cmd, "commands", {})):
-            yield [name, sub]
+    """Every command path, groups before their commands, at any depth
+    (``anomalies usage load`` included)."""
+
+    def walk(cmd: object, path: list[str]) -> Iterator[list[str]]:
+        yield path
+        for name, sub in sorted(getattr(cmd, "commands", {}).items()):
+            yield from walk(sub, [*path, name])
+
+    yield from walk(get_command(app), [])
 
 
 def render_cli_reference() -> str:

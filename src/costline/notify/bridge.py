@@ -27,8 +27,9 @@ CENT = Decimal("0.01")  # anomaly amounts are sums of daily amounts rounded to c
 _KIND = {"spike": "Spend spike", "drop": "Spend drop", "new": "New spend"}
 
 
-def alert_of(row: Mapping[str, Any], *, link: str | None) -> Alert:
-    """The alert for one revision of one anomaly (revision 1 opens, later ones update)."""
+def alert_of(row: Mapping[str, Any], *, link: str | None, resolved: bool = False) -> Alert:
+    """The alert for one revision of one anomaly (revision 1 opens, later ones update). With
+    ``resolved``, the notice that it is over: the next revision, status ``resolved``."""
     series = ", ".join(f"{k}={v}" for k, v in row["dims"].items())
     first, last = row["first_day"], row["last_day"]
     period = first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
@@ -42,14 +43,14 @@ def alert_of(row: Mapping[str, Any], *, link: str | None) -> Alert:
         ResourceDelta(str(r["value"]), Decimal(r["delta"]))
         for r in (cause.get("top_resources") or [])[:5]
     )
-    revision = int(row["revision"])
+    revision = int(row["revision"]) + (1 if resolved else 0)
     # flagged on usage × price before the bill (see `costline anomalies usage`)
     estimated = " (estimated)" if row.get("estimated") else ""
     return Alert(
         anomaly_id=str(row["id"]),
         key=str(row["series_key"]),
         revision=revision,
-        status="open" if revision == 1 else "updated",
+        status="resolved" if resolved else "open" if revision == 1 else "updated",
         severity=cast(Severity, row["severity"]),
         title=f"{_KIND.get(row['kind'], 'Anomaly')}{estimated}: {series}",
         series=series,
