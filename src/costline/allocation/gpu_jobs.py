@@ -51,13 +51,11 @@ from costline.allocation.k8s_inputs import (
     check_values,
     in_transaction,
     missing_column,
-    need_file,
-    read_header,
-    reader_sql,
     utc,
 )
 from costline.allocation.sql import ident, lit
 from costline.core.errors import BadInputError, Location
+from costline.core.inputs import need_file, read_header, reader_sql
 
 JOBS_DDL = """CREATE TABLE IF NOT EXISTS gpu_jobs (
     job_id VARCHAR NOT NULL, team VARCHAR, resource_id VARCHAR NOT NULL,

@@ -29,14 +29,12 @@ from costline.allocation.k8s_inputs import (
     ensure_k8s_tables,
     in_transaction,
     missing_column,
-    need_file,
-    read_header,
-    reader_sql,
     utc,
 )
 from costline.allocation.kubernetes import pod_costs_sql, settings_of
 from costline.allocation.sql import ident, lit
 from costline.config.allocation import Pool, RuleSet
+from costline.core.inputs import need_file, read_header, reader_sql
 
 HINT_CUR = "give the CUR line items file itself (CUR 2.0 or legacy CSV)"
 

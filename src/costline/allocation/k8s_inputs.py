@@ -30,6 +30,7 @@ import duckdb
 
 from costline.allocation.sql import ident, lit
 from costline.core.errors import BadInputError, Location
+from costline.core.inputs import need_file, read_header, reader_sql
 
 GIB = 1073741824  # bytes in a GiB: memory capacity and requests are GiB-hours in the split
 
@@ -96,32 +97,6 @@ def ensure_k8s_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 # -- shared helpers -------------------------------------------------------------------------
-def reader_sql(path: Path, *, csv_extra: str = "") -> str:
-    if path.name.lower().endswith(".parquet"):
-        return f"read_parquet({lit(str(path))})"
-    return f"read_csv({lit(str(path))}, all_varchar = true, header = true{csv_extra})"
-
-
-def need_file(path: Path) -> None:
-    if not path.is_file():
-        raise BadInputError(
-            "file not found", location=Location(str(path)), reason="missing", hint="check the path"
-        )
-
-
-def read_header(con: duckdb.DuckDBPyConnection, path: Path, source: str, hint: str) -> list[str]:
-    try:
-        described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
-    except duckdb.Error as exc:
-        raise BadInputError(
-            f"cannot read: {str(exc).splitlines()[0]}",
-            location=Location(str(path)),
-            reason="unreadable",
-            hint=hint,
-        ) from exc
-    return [str(c[0]) for c in described]
-
-
 def _resolve(
     header: list[str], aliases: Mapping[str, tuple[str, ...]]
 ) -> tuple[dict[str, str], list[str]]:

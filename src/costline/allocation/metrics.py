@@ -13,15 +13,9 @@ import duckdb
 
 from costline.allocation.sql import lit
 from costline.core.errors import BadInputError, Location
+from costline.core.inputs import need_file, read_header, reader_sql
 
 REQUIRED = ("date", "team", "value")
-
-
-def _reader(path: Path) -> str:
-    name = path.name.lower()
-    if name.endswith(".parquet"):
-        return f"read_parquet({lit(str(path))})"
-    return f"read_csv({lit(str(path))}, all_varchar = true, header = true)"
 
 
 def load_metrics(con: duckdb.DuckDBPyConnection, path: Path, *, metric: str | None = None) -> int:
@@ -30,20 +24,15 @@ def load_metrics(con: duckdb.DuckDBPyConnection, path: Path, *, metric: str | No
     Raises:
         BadInputError: missing column, unparsable date or number, or no metric name.
     """
-    if not path.is_file():
-        raise BadInputError(
-            "file not found", location=Location(str(path)), reason="missing", hint="check the path"
-        )
-    try:
-        described = con.execute(f"DESCRIBE SELECT * FROM {_reader(path)}").fetchall()
-    except duckdb.Error as exc:
-        raise BadInputError(
-            f"cannot read metrics file: {str(exc).splitlines()[0]}",
-            location=Location(str(path)),
-            reason="unreadable",
-            hint="write a CSV with a header row: date,team,value[,metric]",
-        ) from exc
-    raw = {str(c[0]).strip().lower(): str(c[0]) for c in described}
+    need_file(path)
+    described = read_header(
+        con,
+        path,
+        reader_sql(path),
+        "write a CSV with a header row: date,team,value[,metric]",
+        what="metrics file",
+    )
+    raw = {c.strip().lower(): c for c in described}
     cols = list(raw)
     missing = [c for c in REQUIRED if c not in cols]
     if missing:
@@ -68,7 +57,7 @@ def load_metrics(con: duckdb.DuckDBPyConnection, path: Path, *, metric: str | No
     select = (
         f"SELECT row_number() OVER () AS _row, {metric_sql} AS metric, "
         f"CAST({col('date')} AS VARCHAR) AS d, trim(CAST({col('team')} AS VARCHAR)) AS team, "
-        f"CAST({col('value')} AS VARCHAR) AS v FROM {_reader(path)}"
+        f"CAST({col('value')} AS VARCHAR) AS v FROM {reader_sql(path)}"
     )
     con.execute(f"CREATE OR REPLACE TEMP TABLE _m_raw AS {select}")
     for column, test in (

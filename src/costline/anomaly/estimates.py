@@ -33,6 +33,7 @@ import duckdb
 
 from costline.anomaly.series import ident, lit
 from costline.core.errors import BadInputError, Location
+from costline.core.inputs import need_file, read_header, reader_sql
 
 ESTIMATED_DDL = """CREATE TABLE IF NOT EXISTS estimated_cost (
   day DATE NOT NULL, hour TIMESTAMP, x_Provider VARCHAR NOT NULL, SubAccountId VARCHAR,
@@ -138,32 +139,15 @@ def load_usage(
 
 def _columns(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
     """Canonical name → the file's header for each column present."""
-    if not path.is_file():
-        raise BadInputError(
-            "file not found", location=Location(str(path)), reason="missing", hint="check the path"
-        )
-    try:
-        described = con.execute(f"DESCRIBE SELECT * FROM {_reader(path)}").fetchall()
-    except duckdb.Error as exc:
-        raise BadInputError(
-            f"cannot read usage file: {str(exc).splitlines()[0]}",
-            location=Location(str(path)),
-            reason="unreadable",
-            hint=HINT,
-        ) from exc
-    header = {str(c[0]).strip().lower(): str(c[0]) for c in described}
+    need_file(path)
+    described = read_header(con, path, reader_sql(path), HINT, what="usage file")
+    header = {c.strip().lower(): c for c in described}
     found = {}
     for name, spellings in ALIASES.items():
         raw = next((header[s] for s in spellings if s in header), None)
         if raw is not None:
             found[name] = raw
     return found
-
-
-def _reader(path: Path) -> str:
-    if path.name.lower().endswith(".parquet"):
-        return f"read_parquet({lit(str(path))})"
-    return f"read_csv({lit(str(path))}, all_varchar = true, header = true)"
 
 
 def _missing(path: Path, column: str, hint: str) -> BadInputError:
@@ -193,7 +177,7 @@ def _parse_sql(path: Path, found: Mapping[str, str], provider: str | None) -> st
         f"{text('service')} AS service, {text('resource')} AS resource, "
         f"{text('region')} AS region, {text('usage_type')} AS usage_type, "
         f"upper({text('currency')}) AS currency, {text('quantity')} AS q, "
-        f"{text('unit_price')} AS p FROM {_reader(path)})"
+        f"{text('unit_price')} AS p FROM {reader_sql(path)})"
     )
 
 

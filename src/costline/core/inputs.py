@@ -1,0 +1,50 @@
+"""Files a user hands to a loader (metrics, Kubernetes samples, GPU jobs, usage): the DuckDB
+reader for them, and the two checks every loader starts with, with errors naming the file.
+
+Stdlib only: the connection is whatever DuckDB connection the caller holds.
+
+Example:
+    >>> from pathlib import Path
+    >>> reader_sql(Path("m.parquet")), reader_sql(Path("it's.csv"))
+    ("read_parquet('m.parquet')", "read_csv('it''s.csv', all_varchar = true, header = true)")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from costline.core.errors import BadInputError, Location
+
+
+def reader_sql(path: Path, *, csv_extra: str = "") -> str:
+    """``read_parquet(...)`` for a ``.parquet`` file, else ``read_csv(...)`` with every column
+    read as text (the loader parses and reports bad values itself)."""
+    quoted = "'" + str(path).replace("'", "''") + "'"
+    if path.name.lower().endswith(".parquet"):
+        return f"read_parquet({quoted})"
+    return f"read_csv({quoted}, all_varchar = true, header = true{csv_extra})"
+
+
+def need_file(path: Path) -> None:
+    if not path.is_file():
+        raise BadInputError(
+            "file not found", location=Location(str(path)), reason="missing", hint="check the path"
+        )
+
+
+def read_header(con: Any, path: Path, source: str, hint: str, *, what: str = "file") -> list[str]:
+    """The column names of ``source`` (a reader over ``path``); a file DuckDB cannot read is a
+    ``BadInputError`` naming it, DuckDB's first line and ``hint``."""
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    except Exception as exc:
+        if not type(exc).__module__.lstrip("_").startswith("duckdb"):
+            raise
+        raise BadInputError(
+            f"cannot read {what}: {str(exc).splitlines()[0]}",
+            location=Location(str(path)),
+            reason="unreadable",
+            hint=hint,
+        ) from exc
+    return [str(c[0]) for c in described]
