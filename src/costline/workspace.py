@@ -42,6 +42,13 @@ if TYPE_CHECKING:
 ENV_WORKSPACE = "COSTLINE_WORKSPACE"
 
 
+def _allocation_published(con: Any) -> bool:
+    """Whether any allocation run is published (team and cost-center dimensions need one)."""
+    allocation.ensure_tables(con)
+    row = con.execute("SELECT count(*) FROM allocation_rows").fetchone()
+    return bool(row and row[0])
+
+
 def _alerted(con: Any, ids: Sequence[str]) -> list[str]:
     """The anomalies among ``ids`` whose alert reached at least one channel."""
     if not ids:
@@ -578,24 +585,17 @@ class Workspace:
         opened and updated ones (``alerts:`` in costline.yaml) unless acknowledged,
         suppressed or below ``anomalies.alert_min_severity``."""
 
-        with self.warehouse() as wh:
-            allocation.ensure_tables(wh.con)
-            allocated = bool(
-                wh.con.execute("SELECT count(*) FROM allocation_rows").fetchone()[0]  # type: ignore[index]
-            )
-        return self._detect(
-            dt.date.fromisoformat(since) if since else None, allocated=allocated, sleep=sleep
-        )
+        return self._detect(dt.date.fromisoformat(since) if since else None, sleep=sleep)
 
     def _detect(
         self,
         since: dt.date | None,
         *,
-        allocated: bool,
         ingestions: Sequence[str] = (),
         sleep: Callable[[float], None] | None = None,
     ) -> DetectReport:
         with self.warehouse() as wh:
+            allocated = _allocation_published(wh.con)
             report = anomaly_engine.detect(
                 wh.con,
                 self.config.anomalies,
@@ -659,10 +659,7 @@ class Workspace:
         from costline.anomaly import reconcile
 
         with self.warehouse() as wh:
-            allocation.ensure_tables(wh.con)
-            allocated = bool(
-                wh.con.execute("SELECT count(*) FROM allocation_rows").fetchone()[0]  # type: ignore[index]
-            )
+            allocated = _allocation_published(wh.con)
             rows, settled = reconcile.reconcile(
                 wh.con,
                 self.config.anomalies,
@@ -739,12 +736,7 @@ class Workspace:
                 known = before.get(provider)
                 starts.append(known if known is not None and first <= known <= last else first)
             if starts:
-                with self.warehouse() as wh:
-                    allocation.ensure_tables(wh.con)
-                    allocated = bool(
-                        wh.con.execute("SELECT count(*) FROM allocation_rows").fetchone()[0]  # type: ignore[index]
-                    )
-                detect = self._detect(min(starts), allocated=allocated, ingestions=ids)
+                detect = self._detect(min(starts), ingestions=ids)
         return WatchCycle(
             files=[str(f) for f in files],
             ingest=report,

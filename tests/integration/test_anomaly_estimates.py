@@ -24,7 +24,8 @@ from costline.cli.main import app
 from costline.core.errors import BadInputError
 from costline.notify.bridge import alert_of
 from costline.workspace import Workspace
-from tests.focus_files import COLUMNS, focus_row, write_focus_csv
+from tests.focus_files import COLUMNS, write_focus_csv
+from tests.integration.test_anomaly_detect import row as daily_row
 
 COLS = (
     *COLUMNS,
@@ -56,28 +57,19 @@ def row(
     *,
     region: str = "us-east-1",
 ) -> dict[str, Any]:
-    month = day.replace(day=1)
-    nxt = (month + dt.timedelta(days=32)).replace(day=1)
-    return focus_row(
-        BillingPeriodStart=f"{month}T00:00:00Z",
-        BillingPeriodEnd=f"{nxt}T00:00:00Z",
-        ChargePeriodStart=f"{day}T00:00:00Z",
-        ChargePeriodEnd=f"{day + dt.timedelta(days=1)}T00:00:00Z",
-        BilledCost=str(cost),
-        EffectiveCost=str(cost),
-        ListCost=str(cost),
-        ContractedCost=str(cost),
-        ServiceName=service,
-        SkuId=usage_type,
+    """A daily bill row (``test_anomaly_detect.row``) with quantities and a usage type."""
+    unit = "Requests" if service == "S3" else "Hours"
+    return daily_row(
+        day,
+        service,
+        usage_type,
+        cost,
         SkuPriceId=usage_type,
-        SubAccountId="acct-1",
-        ResourceId=f"{service.lower()}-main",
         RegionId=region,
-        ChargeFrequency="Usage-Based",
         ConsumedQuantity=str(quantity),
-        ConsumedUnit="Requests" if service == "S3" else "Hours",
+        ConsumedUnit=unit,
         PricingQuantity=str(quantity),
-        PricingUnit="Requests" if service == "S3" else "Hours",
+        PricingUnit=unit,
         x_UsageType=usage_type,
     )
 
