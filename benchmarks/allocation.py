@@ -148,7 +148,7 @@ def build(root: Path, rows: int) -> Path:
     from costline.workspace import Workspace
 
     marker = root / "rows.txt"
-    if marker.exists() and marker.read_text() == f"{rows}:k8s":
+    if marker.exists() and marker.read_text() == f"{rows}:k8s:ids":
         return root
     if root.exists():
         import shutil
@@ -159,7 +159,8 @@ def build(root: Path, rows: int) -> Path:
     (root / "rules" / "bench.yaml").write_text(yaml.safe_dump(rules(), sort_keys=False))
     con = duckdb.connect(str(ws.database_path))
     con.execute("SET memory_limit = '2GB'")
-    cols = [r[0] for r in con.execute("DESCRIBE cost").fetchall()]
+    # every column but x_ChargeId, which the cost table gives each row on insert
+    cols = [r[0] for r in con.execute("DESCRIBE cost").fetchall() if r[0] != "x_ChargeId"]
     values = {
         "x_Provider": "'aws'",
         "BillingAccountId": "'payer'",
@@ -201,7 +202,8 @@ def build(root: Path, rows: int) -> Path:
         ),
     }
     select = ", ".join(values.get(c, "NULL") for c in cols)
-    con.execute(f"INSERT INTO cost SELECT {select} FROM range({rows}) t(i)")
+    names = ", ".join(f'"{c}"' for c in cols)
+    con.execute(f"INSERT INTO cost ({names}) SELECT {select} FROM range({rows}) t(i)")
     con.execute("CHECKPOINT")
     nodes, samples = root / "k8s-nodes.csv", root / "k8s-samples.csv"
     con.execute(
@@ -214,7 +216,7 @@ def build(root: Path, rows: int) -> Path:
     con.close()
     ws.load_kubernetes("nodes", nodes)
     ws.load_kubernetes("samples", samples)
-    marker.write_text(f"{rows}:k8s")
+    marker.write_text(f"{rows}:k8s:ids")
     return root
 
 

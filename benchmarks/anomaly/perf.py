@@ -55,7 +55,8 @@ def build(root: Path, series: int, days: int) -> Path:
     }
     (root / "costline.yaml").write_text(yaml.safe_dump(doc))
     con = duckdb.connect(str(ws.database_path))
-    cols = [r[0] for r in con.execute("DESCRIBE cost").fetchall()]
+    # every column but x_ChargeId, which the cost table gives each row on insert
+    cols = [r[0] for r in con.execute("DESCRIBE cost").fetchall() if r[0] != "x_ChargeId"]
     day = f"DATE '{START}' + CAST(d AS INTEGER)"
     base = "(20 + hash(r, 1) % 500)"
     weekly = f"(CASE WHEN dayofweek({day}) IN (0, 6) THEN 0.6 ELSE 1.0 END)"
@@ -77,7 +78,10 @@ def build(root: Path, series: int, days: int) -> Path:
         "BilledCost": f"CAST({base} * {weekly} * {noise} * {spike} AS DECIMAL(38, 10))",
     }
     select = ", ".join(values.get(c, "NULL") for c in cols)
-    con.execute(f"INSERT INTO cost SELECT {select} FROM range({series}) a(r), range({days}) b(d)")
+    names = ", ".join(f'"{c}"' for c in cols)
+    con.execute(
+        f"INSERT INTO cost ({names}) SELECT {select} FROM range({series}) a(r), range({days}) b(d)"
+    )
     con.execute("CHECKPOINT")
     con.close()
     marker.write_text(f"{series}x{days}")

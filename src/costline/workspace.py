@@ -45,7 +45,7 @@ ENV_WORKSPACE = "COSTLINE_WORKSPACE"
 def _allocation_published(con: Any) -> bool:
     """Whether any allocation run is published (team and cost-center dimensions need one)."""
     allocation.ensure_tables(con)
-    row = con.execute("SELECT count(*) FROM allocation_rows").fetchone()
+    row = con.execute("SELECT count(*) FROM allocation_groups").fetchone()
     return bool(row and row[0])
 
 
@@ -330,9 +330,12 @@ class Workspace:
     def unallocated_charges(self, period: str) -> int:
         """Charges of the month without an allocation (ingested after the last run, or never run)."""
         where = allocation.plan.period_filter(allocation.parse_period(period))
+        # Rows a run grouped have ids up to its high-water mark (cost rows never change).
         result = self._allocated(
-            f"SELECT (SELECT count(*) FROM cost WHERE {where}) - "
-            f"(SELECT count(*) FROM allocation_rows WHERE {where})"
+            f"SELECT count(*) FROM cost c WHERE {where} AND (c.x_ChargeId IS NULL OR "
+            "c.x_ChargeId > COALESCE((SELECT max(r.max_charge_id) FROM _allocation_runs r "
+            f"WHERE r.run_id IN (SELECT x_AllocationRunId FROM allocation_groups WHERE {where})), "
+            "-1))"
         )
         return int(result.rows[0][0])
 

@@ -189,8 +189,8 @@ def test_allocation_conserves_and_matches_model(
     assert src == dst
     # 2. parts of each charge sum to it
     bad = con.execute(
-        "SELECT c.rowid FROM cost c JOIN (SELECT x_ChargeId, SUM(EffectiveCost) AS s "
-        "FROM allocated_cost GROUP BY 1) a ON a.x_ChargeId = c.rowid WHERE a.s <> c.EffectiveCost"
+        "SELECT c.x_ChargeId FROM cost c JOIN (SELECT x_ChargeId, SUM(EffectiveCost) AS s "
+        "FROM allocated_cost GROUP BY 1) a ON a.x_ChargeId = c.x_ChargeId WHERE a.s <> c.EffectiveCost"
     ).fetchall()
     assert bad == []
     # 3. per-recipient totals equal the exact model within the rounding of the parts

@@ -11,9 +11,13 @@ import duckdb
 import pytest
 
 from costline.ingest.plan import _self_delimited, select_sql
+from costline.schema.focus import STORE_COLUMNS
 from costline.sources import _sql
 from costline.sources.base import Field, RawColumns, RowSplit
 from costline.storage.duckdb import DuckDBWarehouse
+
+# the cost table also has x_ChargeId (given on insert): name the columns loaded
+STORE_NAMES = ", ".join(f'"{c.name}"' for c in STORE_COLUMNS)
 
 COLS = RawColumns.of({"kind": "VARCHAR", "cost": "VARCHAR", "qty": "VARCHAR", "unit": "VARCHAR"})
 # (kind, cost, qty, unit): a usage line, a fee, a tax without quantity or unit.
@@ -50,7 +54,7 @@ def mapping() -> dict[str, Field]:
 def load(sql: str) -> list[tuple[object, ...]]:
     wh = DuckDBWarehouse(None)
     wh.ensure_schema()
-    wh.con.execute(f"INSERT INTO cost BY POSITION {sql}")
+    wh.con.execute(f"INSERT INTO cost ({STORE_NAMES}) {sql}")
     return wh.query(
         "SELECT ChargeCategory, BilledCost, PricingQuantity, ListUnitPrice, ListCost, "
         "PricingUnit, ConsumedUnit, x_RowSplit FROM cost ORDER BY BilledCost"

@@ -5,9 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from costline.ingest.plan import select_sql
+from costline.schema.focus import STORE_COLUMNS
 from costline.sources import _sql
 from costline.sources.base import Field, RawColumns, RowSplit
 from costline.storage.duckdb import DuckDBWarehouse
+
+# the cost table also has x_ChargeId (given on insert): name the columns loaded
+STORE_NAMES = ", ".join(f'"{c.name}"' for c in STORE_COLUMNS)
 
 
 def test_split_adds_a_row_only_where_its_condition_holds() -> None:
@@ -30,7 +34,7 @@ def test_split_adds_a_row_only_where_its_condition_holds() -> None:
             "EffectiveCost": _sql.money(cols, "unused"),
         },
     )
-    wh.con.execute(f"INSERT INTO cost BY POSITION {select_sql(base, reader, [unused])}")
+    wh.con.execute(f"INSERT INTO cost ({STORE_NAMES}) {select_sql(base, reader, [unused])}")
     rows = wh.query(
         "select ChargeCategory, CommitmentDiscountStatus, BilledCost, EffectiveCost "
         "from cost order by all"

@@ -82,13 +82,14 @@ def _lines_ctes(pool: Pool, period: dt.date, *, run_id: str, basis: str) -> list
     )
     rid = ident("ResourceId")
     return [
-        f"pp AS (SELECT p.x_ChargeId, CASE WHEN p.x_Team = {lit(LEGACY_IDLE)} THEN {idle} "
+        f"pp AS (SELECT p.x_GroupId, CASE WHEN p.x_Team = {lit(LEGACY_IDLE)} THEN {idle} "
         f"ELSE p.x_Team END AS team, p.{ident(basis)} AS amount "
         f"FROM allocation_parts p WHERE p.x_AllocationRunId = {run} "
         f"AND strpos(p.x_AllocationPath, {_path_marker(pool)}) > 0)",
-        f"pc AS (SELECT pp.team, pp.amount, c.BillingPeriodStart, c.{rid}, c.ChargePeriodStart, "
-        f"c.ChargePeriodEnd FROM pp JOIN (SELECT * FROM cost WHERE {period_filter(period)}) c "
-        "ON c.x_ChargeId = pp.x_ChargeId)",
+        # a gpu pool's groups keep the node's resource id and charge period (publish.py)
+        f"pc AS (SELECT pp.team, pp.amount, g.BillingPeriodStart, g.{rid}, g.ChargePeriodStart, "
+        "g.ChargePeriodEnd FROM pp JOIN allocation_groups g "
+        f"ON g.x_AllocationRunId = {run} AND g.x_GroupId = pp.x_GroupId)",
         f"pt AS (SELECT team FROM allocation_teams WHERE run_id = {run})",
         *model_ctes(settings, rows="pc", teams="pt"),
         f"pb AS (SELECT {_KEYS}, SUM(amount) AS amount FROM (SELECT BillingPeriodStart AS k0, "

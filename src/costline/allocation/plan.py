@@ -26,6 +26,7 @@ from decimal import Decimal
 from costline.allocation import gpu, kubernetes
 from costline.allocation.sql import (
     Context,
+    TagSql,
     condition_sql,
     ident,
     lit,
@@ -142,46 +143,57 @@ def _key_exprs(pool: Pool) -> list[str]:
     return ["BillingPeriodStart", *(ident(c) for c in pool.partition), *bucket]
 
 
-def build_plan(
-    rules: RuleSet,
-    owners: OwnersRegistry,
-    *,
-    period: dt.date,
-    raw_tag_keys: list[str],
-    run_id: str,
-    version: str,
-    source: str = "cost",
-    out_table: str = "allocated_cost",
-    charge_id: str = "rowid",
-    keep: list[str] | None = None,
-) -> Plan:
-    """Compile a validated rule set for one billing period (first day of the month).
-
-    ``charge_id`` is the expression naming each charge (the cost table's stable ``x_ChargeId``
-    when publishing); ``keep`` narrows ``_a_rows`` to those columns plus what the run computes.
-    """
+def rule_context(rules: RuleSet, raw_tag_keys: list[str]) -> tuple[dict[str, TagSql], Context]:
+    """The tags the rules read (how each is read) and where rules find them: tag ``x`` in
+    column ``"_t:x"``, virtual tag ``y`` in column ``"_v:y"``."""
     conds, vfs = _conditions(rules)
     tags = tag_exprs(rules.tags, referenced_tags(conds, vfs), raw_tag_keys)
-    tag_cols = {name: ident(f"_t:{name}") for name in tags}
-    vtag_cols = {vt.key: ident(f"_v:{vt.key}") for vt in rules.virtual_tags}
-    ctx = Context(tag_exprs=tag_cols, vtag_cols=vtag_cols)
+    return tags, Context(
+        tag_exprs={name: ident(f"_t:{name}") for name in tags},
+        vtag_cols={vt.key: ident(f"_v:{vt.key}") for vt in rules.virtual_tags},
+    )
 
-    layers = [
-        # Store columns by name: a cost table enriched by earlier runs has x_ChargeId etc.
-        f"l0 AS (SELECT {charge_id} AS x_ChargeId, "
-        f"{', '.join(ident(c.name) for c in STORE_COLUMNS)} "
-        f"FROM {source} WHERE {period_filter(period)})",
+
+def tag_layers(tags: dict[str, TagSql], source: str, *, grouped: bool = False) -> list[str]:
+    """CTEs ``l1`` (folded canonical tag values) and ``l2`` (aliases applied: ``"_t:x"``).
+
+    Over cost rows the raw value is read here; over groups (``grouped``) it is the group key
+    column ``"_tr:x"`` already (folding and aliases then run once per group).
+    """
+    return [
         "l1 AS (SELECT *"
-        + "".join(f", {expr} AS {ident(f'_traw:{n}')}" for n, (expr, _) in tags.items())
-        + " FROM l0)",
+        + "".join(
+            f", {t.folded(ident(f'_tr:{n}') if grouped else t.raw)} AS {ident(f'_traw:{n}')}"
+            for n, t in tags.items()
+        )
+        + f" FROM {source})",
         "l2 AS (SELECT *"
         + "".join(
-            f", {(alias or '{col}').format(col=ident(f'_traw:{n}'))} AS {tag_cols[n]}"
-            for n, (_, alias) in tags.items()
+            f", {t.aliased(ident(f'_traw:{n}'))} AS {ident(f'_t:{n}')}" for n, t in tags.items()
         )
         + " FROM l1)",
     ]
-    prev = "l2"
+
+
+def owner_select(
+    rules: RuleSet,
+    owners: OwnersRegistry,
+    ctx: Context,
+    source: str,
+    *,
+    head: str = "SELECT *, ",
+    pool_conditions: dict[str, str] | None = None,
+) -> str:
+    """CTEs over ``source`` (with tag columns) evaluating the virtual tags, then a SELECT that
+    adds ``_pool`` (the pool whose ``select`` took the row), ``_pool_hits``, ``_owner`` (a pool,
+    a known team, or ``unallocated``) and ``_rule`` (what decided the owner).
+
+    ``pool_conditions`` replaces a pool's ``select`` by SQL over ``source`` (a column computed
+    earlier); ``head`` starts the final SELECT list.
+    """
+    vtag_cols = ctx.vtag_cols
+    layers: list[str] = []
+    prev = source
     for i, vt in enumerate(rules.virtual_tags):
         # One CASE per virtual tag yields value and rule id together (conditions run once).
         packed = " ".join(
@@ -202,17 +214,20 @@ def build_plan(
     owner_vtag = rules.owner.vtag
     owner_col = vtag_cols.get(owner_vtag)
     pools = rules.pools
+    chosen = pool_conditions or {}
+    selects = [chosen.get(p.id) or condition_sql(p.select, ctx) for p in pools]
     pool_case = (
         "CASE "
         + " ".join(
-            f"WHEN {condition_sql(p.select, ctx)} THEN {lit(POOL_PREFIX + p.id)}" for p in pools
+            f"WHEN {sel} THEN {lit(POOL_PREFIX + p.id)}"
+            for p, sel in zip(pools, selects, strict=True)
         )
         + " ELSE NULL END"
         if pools
         else "CAST(NULL AS VARCHAR)"
     )
     pool_hits = (
-        " + ".join(f"CASE WHEN {condition_sql(p.select, ctx)} THEN 1 ELSE 0 END" for p in pools)
+        " + ".join(f"CASE WHEN {sel} THEN 1 ELSE 0 END" for sel in selects)
         if len(pools) > 1
         else "0"
     )
@@ -223,18 +238,11 @@ def build_plan(
         else "FALSE"
     )
     owner_rule = ident(f"_vr:{owner_vtag}") if owner_col else "NULL"
-    rows_sql = (
-        "CREATE OR REPLACE TEMP TABLE _a_rows AS WITH "
-        + ",\n".join(layers)
-        + f",\nsel AS (SELECT *, {pool_case} AS _pool, {pool_hits} AS _pool_hits, "
+    return (
+        "".join(f"{layer},\n" for layer in layers)
+        + f"sel AS (SELECT *, {pool_case} AS _pool, {pool_hits} AS _pool_hits, "
         + f"{team_ok} AS _known FROM {prev})\n"
-        + (
-            "SELECT *, "
-            if keep is None
-            else "SELECT x_ChargeId, "
-            + ", ".join([ident(c) for c in keep] + list(vtag_cols.values()))
-            + ", _pool, _pool_hits, "
-        )
+        + head
         + f"COALESCE(_pool, CASE WHEN _known THEN {owner_col or 'NULL'} "
         + f"ELSE {lit(UNALLOCATED)} END)"
         + " AS _owner, "
@@ -244,19 +252,74 @@ def build_plan(
         + "FROM sel"
     )
 
+
+def teams_table_sql(owners: OwnersRegistry) -> str:
+    """The temp table ``_a_teams``: team → cost center, department, business unit."""
     team_rows = [
         f"({lit(tid)}, {lit(info.team.cost_center)}, {lit(info.department)}, "
         f"{lit(info.business_unit)})"
         for tid, info in sorted(owners.teams().items())
     ]
-    teams_sql = (
+    if not team_rows:
+        return (
+            "CREATE OR REPLACE TEMP TABLE _a_teams (team VARCHAR, cost_center VARCHAR, "
+            "department VARCHAR, business_unit VARCHAR)"
+        )
+    return (
         "CREATE OR REPLACE TEMP TABLE _a_teams AS SELECT * FROM (VALUES "
         + ", ".join(team_rows)
         + ") t(team, cost_center, department, business_unit)"
-        if team_rows
-        else "CREATE OR REPLACE TEMP TABLE _a_teams (team VARCHAR, cost_center VARCHAR, "
-        "department VARCHAR, business_unit VARCHAR)"
     )
+
+
+def build_plan(
+    rules: RuleSet,
+    owners: OwnersRegistry,
+    *,
+    period: dt.date,
+    raw_tag_keys: list[str],
+    run_id: str,
+    version: str,
+    source: str = "cost",
+    out_table: str = "allocated_cost",
+    charge_id: str = "rowid",
+    keep: list[str] | None = None,
+) -> Plan:
+    """Compile a validated rule set for one billing period (first day of the month).
+
+    ``charge_id`` is the expression naming each charge (the cost table's stable ``x_ChargeId``
+    when publishing); ``keep`` narrows ``_a_rows`` to those columns plus what the run computes.
+    """
+    tags, ctx = rule_context(rules, raw_tag_keys)
+    vtag_cols = dict(ctx.vtag_cols)
+    layers = [
+        # Store columns by name: a cost table enriched by earlier runs has x_ChargeId etc.
+        f"l0 AS (SELECT {charge_id} AS x_ChargeId, "
+        f"{', '.join(ident(c.name) for c in STORE_COLUMNS)} "
+        f"FROM {source} WHERE {period_filter(period)})",
+        *tag_layers(tags, "l0"),
+    ]
+    rows_sql = (
+        "CREATE OR REPLACE TEMP TABLE _a_rows AS WITH "
+        + ",\n".join(layers)
+        + ",\n"
+        + owner_select(
+            rules,
+            owners,
+            ctx,
+            "l2",
+            head=(
+                "SELECT *, "
+                if keep is None
+                else "SELECT x_ChargeId, "
+                + ", ".join([ident(c) for c in keep] + list(vtag_cols.values()))
+                + ", _pool, _pool_hits, "
+            ),
+        )
+    )
+    owner_vtag = rules.owner.vtag
+
+    teams_sql = teams_table_sql(owners)
 
     carried = ["x_ChargeId", *(c.name for c in STORE_COLUMNS), *vtag_cols.values(), "_rule"]
     carried_sql = ", ".join(c if c.startswith('"') else ident(c) for c in carried)
@@ -267,7 +330,7 @@ def build_plan(
         f"FROM _a_rows WHERE _pool IS NOT NULL"
     )
     steps: list[PoolStep] = []
-    for i, pool in enumerate(pool_order(pools)):
+    for i, pool in enumerate(pool_order(rules.pools)):
         ratio_table = f"_a_ratio_{i}"
         ratio_sql = _ratio_sql(pool, ratio_table, parts, period, rules=rules)
         nxt = f"_a_parts_{i + 1}"
@@ -452,21 +515,34 @@ def _round_money(x: str) -> str:
     return f"CAST(CAST({integer} AS DECIMAL(27, 0)) + {fraction} AS DECIMAL(38, 10))"
 
 
-def _split_money(col: str) -> str:
-    c = f"x.{ident(col)}"
+def split_money(c: str, lo: str, hi: str) -> str:
+    """The part of amount ``c`` between cumulative ratios ``lo`` and ``hi``:
+    ``round(c × hi) − round(c × lo)``, exactly ``c`` when ``lo ≤ 0`` and ``hi ≥ 1``."""
     # [spark helper] The operands are DECIMAL(37, 10): Spark gives DECIMAL(38, 10) − DECIMAL(38,
     # 10) fewer decimals (precision 39 does not fit; it keeps 6), DuckDB does not care.
     return (
-        f"CASE WHEN r.recipient IS NULL THEN {c} ELSE CAST("
-        f"CAST(CASE WHEN r.hi >= 1.0 THEN {c} ELSE "
-        f"{_round_money(f'CAST({c} AS DOUBLE) * r.hi')} END AS DECIMAL(37, 10)) - "
-        f"CAST(CASE WHEN r.lo <= 0.0 THEN CAST(0 AS DECIMAL(38, 10)) ELSE "
-        f"{_round_money(f'CAST({c} AS DOUBLE) * r.lo')} END AS DECIMAL(37, 10)) "
-        "AS DECIMAL(38, 10)) END"
+        "CAST("
+        f"CAST(CASE WHEN {hi} >= 1.0 THEN {c} ELSE "
+        f"{_round_money(f'CAST({c} AS DOUBLE) * {hi}')} END AS DECIMAL(37, 10)) - "
+        f"CAST(CASE WHEN {lo} <= 0.0 THEN CAST(0 AS DECIMAL(38, 10)) ELSE "
+        f"{_round_money(f'CAST({c} AS DOUBLE) * {lo}')} END AS DECIMAL(37, 10)) "
+        "AS DECIMAL(38, 10))"
     )
 
 
-def _split_sql(pool: Pool, ratio: str, parts: str, out: str, carried: list[str]) -> str:
+def _split_money(col: str) -> str:
+    c = f"x.{ident(col)}"
+    return f"CASE WHEN r.recipient IS NULL THEN {c} ELSE {split_money(c, 'r.lo', 'r.hi')} END"
+
+
+def _split_sql(
+    pool: Pool, ratio: str, parts: str, out: str, carried: list[str], *, track: bool = False
+) -> str:
+    """Parts owned by ``pool`` split over its ratio table; other parts pass through.
+
+    ``track`` carries each part's cumulative ratios per step in ``_los``/``_his`` (lists), so
+    a charge of a group can be split the way its group was (see ``allocation/publish.py``).
+    """
     keys = _key_exprs(pool)
     on = " AND ".join(f"{_qualify(e)} IS NOT DISTINCT FROM r.k{i}" for i, e in enumerate(keys))
     me = lit(POOL_PREFIX + pool.id)
@@ -497,17 +573,24 @@ def _split_sql(pool: Pool, ratio: str, parts: str, out: str, carried: list[str])
         + lit(f'"{unit}"')
         + " || ',\"UsageQuantity\":' || COALESCE(CAST(r.w AS VARCHAR), 'null') || '}'"
     )
+    keep_track = ", _los, _his" if track else ""
+    add_track = (
+        ", list_append(x._los, COALESCE(r.lo, CAST(0.0 AS DOUBLE))) AS _los, "
+        "list_append(x._his, COALESCE(r.hi, CAST(1.0 AS DOUBLE))) AS _his"
+        if track
+        else ""
+    )
     return (
         f"CREATE OR REPLACE TEMP TABLE {out} AS "
-        f"SELECT {cols_keep}, _owner, _ratio, _steps, _path, _res_id, _res_name FROM {parts} "
-        f"WHERE _owner <> {me} "
+        f"SELECT {cols_keep}, _owner, _ratio, _steps, _path, _res_id, _res_name{keep_track} "
+        f"FROM {parts} WHERE _owner <> {me} "
         "UNION ALL "
         f"SELECT {cols_split}, COALESCE(r.recipient, {lost}) AS _owner, "
         "x._ratio * COALESCE(r.ratio, 1.0) AS _ratio, "
         f"x._steps || CASE WHEN x._steps = '' THEN '' ELSE ',' END || {step} AS _steps, "
         f"x._path || '>' || COALESCE(r.recipient, {lost}) AS _path, "
-        "COALESCE(r.res_id, x._res_id) AS _res_id, COALESCE(r.res_name, x._res_name) AS _res_name "
-        f"FROM {parts} x LEFT JOIN {ratio} r ON {on} WHERE x._owner = {me}"
+        "COALESCE(r.res_id, x._res_id) AS _res_id, COALESCE(r.res_name, x._res_name) AS _res_name"
+        f"{add_track} FROM {parts} x LEFT JOIN {ratio} r ON {on} WHERE x._owner = {me}"
     )
 
 

@@ -24,26 +24,23 @@ from costline.allocation.plan import (
     METRICS_DDL,
     RUNS_DDL,
     SPLIT_COLUMNS,
-    build_plan,
     period_filter,
 )
 from costline.allocation.publish import (
-    ENRICH_COLUMNS,
-    OVERLAP,
-    PART_RESOURCE_COLUMNS,
+    GROUPS_DDL,
     PARTS_DDL,
-    ROW_COLUMNS,
-    ROWS_DDL,
-    STATE_DDL,
+    RUN_COLUMNS,
     TEAMS_DDL,
-    build_publish_plan,
-    facts_view_sql,
-    view_sql,
+    GroupPlan,
+    build_group_plan,
+    refresh_views,
+    store_sql,
 )
 from costline.allocation.sql import Context, condition_sql, ident, lit
 from costline.config.allocation import OwnersRegistry
 from costline.config.rules_loader import LoadedRules, check_rules
 from costline.core.errors import ConfigError, CostlineError, TerminalError
+from costline.schema.charge_ids import ensure_charge_ids
 
 
 class AllocationError(TerminalError):
@@ -66,6 +63,7 @@ class AllocationReport:
     unknown_teams: list[dict[str, Any]] = field(default_factory=list)
     missing_tags: list[str] = field(default_factory=list)
     cost_centers: list[dict[str, Any]] = field(default_factory=list)
+    groups: int = 0
 
     def as_json(self) -> str:
         return json.dumps(
@@ -85,41 +83,61 @@ class AllocationReport:
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Allocation's tables, the columns it adds to ``cost``, and the ``allocated_cost`` view."""
-    for name, sql_type in ENRICH_COLUMNS:
-        con.execute(f"ALTER TABLE cost ADD COLUMN IF NOT EXISTS {name} {sql_type}")
-    kind = con.execute(
-        "SELECT table_type FROM information_schema.tables WHERE table_name = 'allocated_cost' "
-        "AND table_schema = 'main'"
-    ).fetchone()
-    if kind and kind[0] == "BASE TABLE":  # the first release stored copies; now a view
-        con.execute("DROP TABLE allocated_cost")
+    """Allocation's tables and views (``allocated_cost``, ``allocation_facts``)."""
+    ensure_charge_ids(con)
+    for old_view in ("allocated_cost", "allocation_facts"):
+        kind = con.execute(
+            "SELECT table_type FROM information_schema.tables WHERE table_name = ? "
+            "AND table_schema = 'main'",
+            [old_view],
+        ).fetchone()
+        if kind and kind[0] == "BASE TABLE":  # the first release stored copies; now views
+            con.execute(f"DROP TABLE {old_view}")
     con.execute(RUNS_DDL)
+    for name, sql_type in RUN_COLUMNS:
+        con.execute(f"ALTER TABLE _allocation_runs ADD COLUMN IF NOT EXISTS {name} {sql_type}")
     con.execute(METRICS_DDL)
-    have = [
-        r[0]
-        for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = 'allocation_rows' "
-            "AND table_schema = 'main' ORDER BY ordinal_position"
-        ).fetchall()
-    ]
-    if have and have != [n for n, _ in ROW_COLUMNS]:
-        # An allocation store of an earlier layout: derived data, so start it again (the
-        # periods must be allocated anew; `costline allocations` still lists the old runs).
-        con.execute("DROP VIEW IF EXISTS allocation_facts")
-        con.execute("DROP VIEW IF EXISTS allocated_cost")
-        con.execute("DROP TABLE allocation_rows")
-        con.execute("DROP TABLE IF EXISTS allocation_parts")
-    con.execute(ROWS_DDL)
+    migrated = _migrate_per_charge_store(con)
+    con.execute(GROUPS_DDL)
     con.execute(PARTS_DDL)
-    for name, sql_type in PART_RESOURCE_COLUMNS:  # added later: keep an existing store's parts
-        con.execute(f"ALTER TABLE allocation_parts ADD COLUMN IF NOT EXISTS {name} {sql_type}")
     con.execute(TEAMS_DDL)
-    con.execute(STATE_DDL)
     ensure_k8s_tables(con)
     ensure_gpu_tables(con)  # -- GPU jobs (allocation/gpu_jobs.py)
-    con.execute(view_sql())
-    con.execute(facts_view_sql())
+    views = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND "
+        "table_name IN ('allocated_charges', 'allocated_cost', 'allocation_facts')"
+    ).fetchone()
+    if migrated or not views or views[0] < 3:  # a publish refreshes them (publish.py)
+        refresh_views(con)
+
+
+def _migrate_per_charge_store(con: duckdb.DuckDBPyConnection) -> bool:
+    """Drop the per-charge tables of earlier releases (derived data: allocate the periods
+    again; ``costline allocations`` still lists the old runs)."""
+    tables = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+        ).fetchall()
+    }
+    parts_cols = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' "
+            "AND table_name = 'allocation_parts'"
+        ).fetchall()
+    }
+    stale = "allocation_rows" in tables or (parts_cols and "x_GroupId" not in parts_cols)
+    if not stale:
+        return False
+    con.execute("DROP VIEW IF EXISTS allocation_facts")
+    con.execute("DROP VIEW IF EXISTS allocated_cost")
+    con.execute("DROP VIEW IF EXISTS allocated_charges")
+    con.execute("DROP TABLE IF EXISTS allocation_rows")
+    con.execute("DROP TABLE IF EXISTS allocation_parts")
+    con.execute("DROP TABLE IF EXISTS allocation_groups")
+    con.execute("DROP TABLE IF EXISTS _allocation_state")
+    return True
 
 
 def parse_period(text: str) -> dt.date:
@@ -178,25 +196,9 @@ def allocate(
     report.missing_tags = _missing_tags(loaded, raw_keys)
     con.execute("BEGIN TRANSACTION")
     try:
+        plan = _run(con, loaded, owners, period, raw_keys, report, basis)
         if publish:
-            _publish(con, loaded, owners, period, raw_keys, report, basis)
-            con.execute(
-                "INSERT INTO _allocation_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    run_id,
-                    period,
-                    loaded.version,
-                    json.dumps([str(f) for f in loaded.files]),
-                    stamp,
-                    dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                    rows_in,
-                    report.rows_out,
-                    True,
-                    report.as_json(),
-                ],
-            )
-        else:
-            _select(con, loaded, owners, period, raw_keys, report, basis)
+            _store(con, loaded, plan, period, report, stamp)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -232,7 +234,7 @@ def _missing_tags(loaded: LoadedRules, raw_keys: list[str]) -> list[str]:
     ]
 
 
-def _publish(
+def _run(
     con: duckdb.DuckDBPyConnection,
     loaded: LoadedRules,
     owners: OwnersRegistry,
@@ -240,115 +242,134 @@ def _publish(
     raw_keys: list[str],
     report: AllocationReport,
     basis: str,
-) -> None:
-    """Enrich the period's cost rows, split the pools into ``allocation_parts``, check."""
+) -> GroupPlan:
+    """Group the period's charges, evaluate the rules on the groups, split the pools, check
+    and describe (temp tables only: ``_a_groups``, ``_a_rows``, ``_a_parts_*``)."""
     where = period_filter(period)
-    plan = build_publish_plan(
-        loaded.rules,
-        owners,
-        period=period,
-        raw_tag_keys=raw_keys,
-        run_id=report.run_id,
-        version=loaded.version,
-    )
-    state = con.execute("SELECT max(next_charge_id) FROM _allocation_state").fetchone()
-    top = con.execute("SELECT max(x_ChargeId) + 1 FROM cost").fetchone()
-    offset = max(int((state or [0])[0] or 0), int((top or [0])[0] or 0))
-    con.execute(plan.ids_sql.format(offset=offset))
-    con.execute("DELETE FROM _allocation_state")
+    # rows of a store of an earlier release that have no id yet (new rows get one on ingest)
     con.execute(
-        "INSERT INTO _allocation_state SELECT greatest(?, COALESCE(max(x_ChargeId) + 1, 0)) "
-        "FROM cost",
-        [offset],
+        f"UPDATE cost SET x_ChargeId = nextval('cost_charge_id') WHERE {where} "
+        "AND x_ChargeId IS NULL"
     )
+    plan = build_group_plan(loaded.rules, owners, period=period, raw_tag_keys=raw_keys)
+    _drop_temp(con, "_a_rows")
     con.execute(plan.teams_sql)
-    con.execute("INSERT INTO allocation_teams SELECT ?, * FROM _a_teams", [report.run_id])
-    con.execute(f"DELETE FROM allocation_rows WHERE {where}")
-    con.execute(plan.store_rows_sql)
+    con.execute(plan.groups_sql)
+    con.execute(plan.rows_sql)
     row = con.execute(
-        "SELECT count(*), min(x_ChargeId) FROM allocation_rows "
-        "WHERE x_AllocationRunId = ? AND x_RuleId = ?",
-        [report.run_id, OVERLAP],
+        "SELECT SUM(x_Charges), count(*) FROM _a_rows WHERE _pool_hits > 1"
     ).fetchone()
-    if row and row[0]:
-        _overlap_error(con, loaded, row, source=f"cost WHERE {where} AND x_ChargeId = ?")
-    _drop_temp(con, "_a_rows")  # a what-if on this connection leaves a table of that name
-    if plan.pool_cols_sql:
-        con.execute(plan.pool_cols_sql)
-    con.execute(plan.rows_view_sql)
+    if row and row[1]:
+        example = con.execute(
+            f"SELECT min(x_ChargeId) FROM ({plan.charges_sql}) k "
+            "WHERE _key IN (SELECT x_Key FROM _a_rows WHERE _pool_hits > 1)"
+        ).fetchone()
+        _overlap_error(
+            con,
+            loaded,
+            (row[0], example[0] if example else None),
+            source=f"cost WHERE {where} AND x_ChargeId = ?",
+        )
     con.execute(plan.parts_sql)
     for step in plan.steps:
         con.execute(step.ratio_sql)
         con.execute(step.parts_sql)
+    _check(con, report, plan)
+    _describe(con, report, plan, basis=basis)
+    return plan
+
+
+def _store(
+    con: duckdb.DuckDBPyConnection,
+    loaded: LoadedRules,
+    plan: GroupPlan,
+    period: dt.date,
+    report: AllocationReport,
+    stamp: dt.datetime,
+) -> None:
+    """Replace the period's published groups and parts, record the run, refresh the views."""
+    where = period_filter(period)
+    con.execute("INSERT INTO allocation_teams SELECT ?, * FROM _a_teams", [report.run_id])
+    con.execute(f"DELETE FROM allocation_groups WHERE {where}")
     con.execute(f"DELETE FROM allocation_parts WHERE {where}")
-    con.execute(plan.output_sql)
-    _check_published(con, report, where)
-    _describe_published(con, report, owner_value="_owner_value", basis=basis)
+    groups_sql, parts_sql = store_sql(plan, report.run_id)
+    con.execute(groups_sql)
+    con.execute(parts_sql)
+    top = con.execute("SELECT max(x_ChargeId) FROM cost").fetchone()
+    depth = con.execute(f"SELECT max(len(_los)) FROM {plan.parts_table}").fetchone()
+    con.execute(
+        "INSERT INTO _allocation_runs (run_id, period, rules_version, rules_files, started_at, "
+        "finished_at, rows_in, rows_out, published, report, key_sql, max_charge_id, depth) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            report.run_id,
+            period,
+            loaded.version,
+            json.dumps([str(f) for f in loaded.files]),
+            stamp,
+            dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            report.rows_in,
+            report.rows_out,
+            True,
+            report.as_json(),
+            plan.charges_sql,
+            int((top or [0])[0] or 0),
+            int((depth or [0])[0] or 0),
+        ],
+    )
+    refresh_views(con)
 
 
-def _check_published(con: duckdb.DuckDBPyConnection, report: AllocationReport, where: str) -> None:
-    """Every charge of the period allocated once; every pool charge's parts sum to it exactly.
+def _check(con: duckdb.DuckDBPyConnection, report: AllocationReport, plan: GroupPlan) -> None:
+    """Every charge of the period in one group; every pool group's parts sum to it exactly.
 
-    Direct rows are the cost rows themselves (the view reads them from ``cost``), so checking
-    that each charge has exactly one allocation row and that split parts add up to their
-    charge in every amount and quantity column proves Σ allocated = Σ source.
+    A group's amounts are sums of its charges, and each charge is split by its group's ratios
+    with telescoping rounding, so parts that add up to their group in every amount and
+    quantity column, and groups that hold every charge once, prove Σ allocated = Σ source.
     """
-    run = lit(report.run_id)
-    counts = con.execute(
-        f"SELECT (SELECT count(*) FROM cost WHERE {where}), "
-        f"(SELECT count(*) FROM allocation_rows WHERE x_AllocationRunId = {run}), "
-        f"(SELECT count(DISTINCT x_ChargeId) FROM allocation_rows WHERE x_AllocationRunId = {run})"
-    ).fetchone()
-    assert counts is not None
-    cmp = " OR ".join(f"p.{ident(c)} IS DISTINCT FROM c.{ident(c)}" for c in SPLIT_COLUMNS)
+    row = con.execute("SELECT SUM(x_Charges), count(*) FROM _a_rows").fetchone()
+    charges = int((row or [0])[0] or 0)
+    cmp = " OR ".join(f"p.{ident(c)} IS DISTINCT FROM g.{ident(c)}" for c in SPLIT_COLUMNS)
     sums = ", ".join(f"SUM({ident(c)}) AS {ident(c)}" for c in SPLIT_COLUMNS)
     bad = con.execute(
-        f"SELECT count(*) FROM (SELECT x_ChargeId, {sums} FROM allocation_parts "
-        f"WHERE x_AllocationRunId = {run} GROUP BY 1) p "
-        f"FULL JOIN (SELECT c.* FROM cost c JOIN _a_rows r ON r.x_ChargeId = c.x_ChargeId "
-        "WHERE r._pool IS NOT NULL) c ON c.x_ChargeId = p.x_ChargeId "
-        f"WHERE {cmp}"
+        f"SELECT count(*) FROM (SELECT x_ChargeId, {sums} FROM {plan.parts_table} GROUP BY 1) p "
+        "FULL JOIN (SELECT * FROM _a_rows WHERE _pool IS NOT NULL) g "
+        f"ON g.x_ChargeId = p.x_ChargeId WHERE {cmp}"
     ).fetchone()
-    if counts[0] != counts[1] or counts[1] != counts[2] or (bad and bad[0]):
+    if charges != report.rows_in or (bad and bad[0]):
         raise AllocationError(
             "allocated cost does not add up to the source cost "
-            f"({counts[0]} charges, {counts[1]} allocation rows, {bad[0] if bad else 0} pool "
-            "charges whose parts differ); nothing was written",
+            f"({report.rows_in} charges, {charges} grouped, {bad[0] if bad else 0} pool "
+            "groups whose parts differ); nothing was written",
             hint="this is a bug in costline: please report it with the rules file",
         )
-    direct = con.execute("SELECT count(*) FROM _a_rows WHERE _pool IS NULL").fetchone()
-    parts = con.execute(
-        f"SELECT count(*) FROM allocation_parts WHERE x_AllocationRunId = {run}"
+    out = con.execute(
+        "SELECT (SELECT COALESCE(SUM(x_Charges), 0) FROM _a_rows WHERE _pool IS NULL) + "
+        f"(SELECT COALESCE(SUM(x_Charges), 0) FROM {plan.parts_table})"
     ).fetchone()
-    report.rows_out = int((direct or [0])[0]) + int((parts or [0])[0])
+    report.rows_out = int((out or [0])[0] or 0)
+    report.groups = int((row or [0, 0])[1] or 0)
     keys = "x_Provider, BillingCurrency, BillingPeriodStart"
     rows = con.execute(
-        f"SELECT {keys}, count(*), SUM(BilledCost), SUM(EffectiveCost) FROM _a_rows "
-        "GROUP BY ALL ORDER BY 1, 2, 3"
+        f"SELECT {keys}, SUM(x_Charges), "
+        + ", ".join(f"SUM({ident(c)})" for c in COST_COLUMNS)
+        + " FROM _a_rows GROUP BY ALL ORDER BY 1, 2, 3"
     ).fetchall()
-    names = [
-        "provider",
-        "currency",
-        "billing_period_start",
-        "charges",
-        "BilledCost",
-        "EffectiveCost",
-    ]
+    names = ["provider", "currency", "billing_period_start", "charges", *COST_COLUMNS]
     report.totals = [dict(zip(names, r, strict=True)) for r in rows]
 
 
-def _describe_published(
-    con: duckdb.DuckDBPyConnection, report: AllocationReport, *, owner_value: str | None, basis: str
+def _describe(
+    con: duckdb.DuckDBPyConnection, report: AllocationReport, plan: GroupPlan, *, basis: str
 ) -> None:
-    """Coverage, unknown team values, unallocated pools and cost centers from the narrow tables."""
+    """Coverage per rule, unknown team values, unallocated pools and cost centers."""
     b = ident(basis)
-    run = lit(report.run_id)
+    parts = plan.parts_table
     owners = (
         f"SELECT _owner AS team, BillingCurrency AS cur, SUM({b}) AS amount FROM _a_rows "
         "WHERE _pool IS NULL GROUP BY ALL UNION ALL "
-        f"SELECT p.x_Team, r.BillingCurrency, SUM(p.{b}) FROM allocation_parts p "
-        "JOIN _a_rows r ON r.x_ChargeId = p.x_ChargeId "
-        f"WHERE p.x_AllocationRunId = {run} GROUP BY ALL"
+        f"SELECT p._owner, r.BillingCurrency, SUM(p.{b}) FROM {parts} p "
+        "JOIN _a_rows r ON r.x_ChargeId = p.x_ChargeId GROUP BY ALL"
     )
     report.cost_centers = [
         {"cost_center": r[0], "currency": r[1], "amount": r[2]}
@@ -360,55 +381,32 @@ def _describe_published(
     report.unallocated_pools = [
         {"owner": r[0], "charges": r[1], "cost": r[2]}
         for r in con.execute(
-            f"SELECT x_Team, count(DISTINCT x_ChargeId), SUM({b}) FROM allocation_parts "
-            f"WHERE x_AllocationRunId = {run} AND x_Team LIKE 'unallocated:%' "
-            "GROUP BY 1 ORDER BY 1"
+            f"SELECT _owner, SUM(n), SUM(amount) FROM (SELECT _owner, x_ChargeId, "
+            f"any_value(x_Charges) AS n, SUM({b}) AS amount FROM {parts} "
+            "WHERE _owner LIKE 'unallocated:%' GROUP BY 1, 2) GROUP BY 1 ORDER BY 1"
         ).fetchall()
     ]
-    _coverage(con, report, owner_value=owner_value, basis=basis)
+    total = con.execute(f"SELECT SUM({b}) FROM _a_rows").fetchone()[0] or Decimal(0)  # type: ignore[index]
 
+    def share(x: Decimal | None) -> float:
+        return float(x / total) if total and x is not None else 0.0
 
-def _select(
-    con: duckdb.DuckDBPyConnection,
-    loaded: LoadedRules,
-    owners: OwnersRegistry,
-    period: dt.date,
-    raw_keys: list[str],
-    report: AllocationReport,
-    basis: str,
-) -> None:
-    """What-if: the whole allocation as rows of a temp table ``_a_out``; nothing published."""
-    where = period_filter(period)
-    plan = build_plan(
-        loaded.rules,
-        owners,
-        period=period,
-        raw_tag_keys=raw_keys,
-        run_id=report.run_id,
-        version=loaded.version,
-        out_table="_a_out",
-        # the published stable id where a charge has one, so what-if parts name the same charge
-        charge_id="COALESCE(x_ChargeId, -1 - rowid)",
-    )
-    _drop_temp(con, "_a_rows")  # a publish on this connection leaves a view of that name
-    con.execute(plan.teams_sql)
-    con.execute(plan.rows_sql)
-    row = con.execute(
-        "SELECT count(*), min(x_ChargeId) FROM _a_rows WHERE _pool_hits > 1"
-    ).fetchone()
-    if row and row[0]:
-        _overlap_error(con, loaded, row, source="_a_rows WHERE x_ChargeId = ?")
-    con.execute(plan.parts_sql)
-    for step in plan.steps:
-        con.execute(step.ratio_sql)
-        con.execute(step.parts_sql)
-    con.execute("CREATE OR REPLACE TEMP TABLE _a_out AS SELECT * FROM allocated_cost LIMIT 0")
-    con.execute(plan.output_sql)
-    out = "_a_out"
-    report.rows_out = con.execute(f"SELECT count(*) FROM {out}").fetchone()[0]  # type: ignore[index]
-    report.totals = _conservation(con, out, where, parts=None, run=report.run_id)
-    owner = plan.vtag_columns.get(plan.owner_vtag)
-    _describe(con, report, owner_value=owner, out=out, basis=basis)
+    report.coverage = [
+        {"rule": r[0], "charges": r[1], "cost": r[2], "share": share(r[2])}
+        for r in con.execute(
+            f"SELECT _rule, SUM(x_Charges), SUM({b}) FROM _a_rows GROUP BY 1 "
+            "ORDER BY 3 DESC NULLS LAST, 1"
+        ).fetchall()
+    ]
+    owner_value = plan.vtag_columns.get(plan.owner_vtag)
+    if owner_value:
+        report.unknown_teams = [
+            {"value": r[0], "charges": r[1], "cost": r[2]}
+            for r in con.execute(
+                f"SELECT {owner_value}, SUM(x_Charges), SUM({b}) FROM _a_rows "
+                "WHERE _rule = 'unknown-team' GROUP BY 1 ORDER BY 3 DESC NULLS LAST, 1 LIMIT 20"
+            ).fetchall()
+        ]
 
 
 def _overlap_error(
@@ -457,99 +455,6 @@ def _collect_tags(cond: Any, out: dict[str, str]) -> None:
         _collect_tags(sub, out)
 
 
-def _conservation(
-    con: duckdb.DuckDBPyConnection, out: str, where: str, *, parts: str | None, run: str
-) -> list[dict[str, Any]]:
-    """Σ allocated = Σ source per period, provider and currency, and every charge is there."""
-    sums = ", ".join(f"SUM({ident(c)}) AS {ident(c)}" for c in SPLIT_COLUMNS)
-    keys = "x_Provider, BillingCurrency, BillingPeriodStart"
-    src = f"SELECT {keys}, count(*) AS n, {sums} FROM cost WHERE {where} GROUP BY ALL"
-    dst = f"SELECT {keys}, {sums} FROM {out} GROUP BY ALL"
-    cmp = " OR ".join(f"s.{ident(c)} IS DISTINCT FROM a.{ident(c)}" for c in SPLIT_COLUMNS)
-    bad = con.execute(
-        f"SELECT s.x_Provider, s.BillingCurrency, s.BillingPeriodStart "
-        f"FROM ({src}) s FULL JOIN ({dst}) a USING ({keys}) WHERE {cmp}"
-    ).fetchall()
-    if parts is not None:
-        charges = con.execute(
-            f"SELECT (SELECT count(*) FROM {out} WHERE NOT starts_with(x_RuleId, 'pool:')) + "
-            f"(SELECT count(DISTINCT x_ChargeId) FROM {parts} WHERE x_AllocationRunId = ?)",
-            [run],
-        ).fetchone()[0]  # type: ignore[index]
-    else:
-        charges = con.execute(f"SELECT count(DISTINCT x_ChargeId) FROM {out}").fetchone()[0]  # type: ignore[index]
-    total = con.execute(f"SELECT count(*) FROM cost WHERE {where}").fetchone()[0]  # type: ignore[index]
-    if bad or charges != total:
-        where_bad = bad[0] if bad else f"{total - charges} charges missing"
-        raise AllocationError(
-            f"allocated cost does not add up to the source cost ({where_bad}); nothing was written",
-            hint="this is a bug in costline: please report it with the rules file",
-        )
-    rows = con.execute(
-        f"SELECT {keys}, n, " + ", ".join(ident(c) for c in COST_COLUMNS) + f" FROM ({src}) "
-        "ORDER BY 1, 2, 3"
-    ).fetchall()
-    names = ["provider", "currency", "billing_period_start", "charges", *COST_COLUMNS]
-    return [dict(zip(names, r, strict=True)) for r in rows]
-
-
-def _coverage(
-    con: duckdb.DuckDBPyConnection,
-    report: AllocationReport,
-    *,
-    owner_value: str | None,
-    basis: str,
-) -> None:
-    """Share of spend per allocating rule, and the team values that are not teams."""
-    b = ident(basis)
-    total = con.execute(f"SELECT SUM({b}) FROM _a_rows").fetchone()[0] or Decimal(0)  # type: ignore[index]
-
-    def share(x: Decimal | None) -> float:
-        return float(x / total) if total and x is not None else 0.0
-
-    report.coverage = [
-        {"rule": r[0], "charges": r[1], "cost": r[2], "share": share(r[2])}
-        for r in con.execute(
-            f"SELECT _rule, count(*), SUM({b}) FROM _a_rows GROUP BY 1 ORDER BY 3 DESC NULLS LAST"
-        ).fetchall()
-    ]
-    if owner_value:
-        report.unknown_teams = [
-            {"value": r[0], "charges": r[1], "cost": r[2]}
-            for r in con.execute(
-                f"SELECT {owner_value}, count(*), SUM({b}) FROM _a_rows "
-                "WHERE _rule = 'unknown-team' GROUP BY 1 ORDER BY 3 DESC NULLS LAST LIMIT 20"
-            ).fetchall()
-        ]
-
-
-def _describe(
-    con: duckdb.DuckDBPyConnection,
-    report: AllocationReport,
-    *,
-    owner_value: str | None,
-    out: str,
-    basis: str,
-) -> None:
-    """What-if runs: the same report from the temp table of allocated rows."""
-    b = ident(basis)
-    _coverage(con, report, owner_value=owner_value, basis=basis)
-    report.unallocated_pools = [
-        {"owner": r[0], "charges": r[1], "cost": r[2]}
-        for r in con.execute(
-            f"SELECT x_Team, count(DISTINCT x_ChargeId), SUM({b}) FROM {out} "
-            "WHERE x_Team LIKE 'unallocated:%' GROUP BY 1 ORDER BY 1"
-        ).fetchall()
-    ]
-    report.cost_centers = [
-        {"cost_center": r[0], "currency": r[1], "amount": r[2]}
-        for r in con.execute(
-            f"SELECT COALESCE(x_CostCenter, x_Team), BillingCurrency, SUM({b}) FROM {out} "
-            "GROUP BY 1, 2 ORDER BY 1, 2"
-        ).fetchall()
-    ]
-
-
 def what_if(
     con: duckdb.DuckDBPyConnection,
     draft: LoadedRules,
@@ -565,7 +470,7 @@ def what_if(
         (r[0], r[1]): r[2]
         for r in con.execute(
             f"SELECT COALESCE(x_CostCenter, x_Team), BillingCurrency, SUM({b}) "
-            f"FROM allocated_cost WHERE {period_filter(period)} GROUP BY 1, 2"
+            f"FROM allocation_facts WHERE {period_filter(period)} GROUP BY 1, 2"
         ).fetchall()
     }
     draft_amounts = {(r["cost_center"], r["currency"]): r["amount"] for r in report.cost_centers}

@@ -94,18 +94,38 @@ def _spellings(
     return [k for _, _, k in sorted(found)]
 
 
+@dataclass(frozen=True)
+class TagSql:
+    """How a canonical tag is read from a cost row.
+
+    ``raw`` is the row's own tag under any spelling, else the first inherited one; ``fold``
+    lower-cases and trims it; ``aliases`` maps values (a CASE over ``{col}``).
+    """
+
+    raw: str
+    fold: bool = False
+    aliases: str | None = None
+
+    def folded(self, col: str) -> str:
+        """``col`` (holding ``raw``) folded as the key asks."""
+        return f"NULLIF(lower(trim({col})), '')" if self.fold else col
+
+    def aliased(self, col: str) -> str:
+        """``col`` (holding the folded value) with value aliases applied."""
+        return self.aliases.format(col=col) if self.aliases else col
+
+    def canonical(self, col: str) -> str:
+        """The canonical value from ``col`` holding ``raw``, in one expression."""
+        return self.aliased(self.folded(col))
+
+
 def tag_exprs(
     rules: TagRules, referenced: Iterable[str], raw_keys: Iterable[str]
-) -> dict[str, tuple[str, str | None]]:
-    """Per referenced canonical tag: (value expression, alias CASE over ``{col}``).
-
-    The value is the row's own tag under any spelling, else the first inherited one, folded
-    when the key asks for it. The second item maps value aliases; ``{col}`` stands for the
-    column holding the first item (computed in an earlier layer, so it is evaluated once).
-    """
+) -> dict[str, TagSql]:
+    """How each referenced canonical tag is read (see :class:`TagSql`)."""
     keys = list(raw_keys)
     spec: dict[str, TagKey] = {k.key: k for k in rules.keys}
-    out: dict[str, tuple[str, str | None]] = {}
+    out: dict[str, TagSql] = {}
     for name in referenced:
         key = spec.get(name, TagKey(key=name))
         parts = [
@@ -121,10 +141,9 @@ def tag_exprs(
             if whens:
                 parts.append(f"(CASE CAST({ident(inh.column)} AS VARCHAR) {whens} END)")
         if not parts:
-            out[name] = ("CAST(NULL AS VARCHAR)", None)
+            out[name] = TagSql("CAST(NULL AS VARCHAR)")
             continue
         raw = parts[0] if len(parts) == 1 else f"COALESCE({', '.join(parts)})"
-        value = f"NULLIF(lower(trim({raw})), '')" if key.fold_values else raw
         alias = None
         if key.values:
             whens = " ".join(
@@ -132,7 +151,7 @@ def tag_exprs(
                 for src, dst in sorted(key.values.items())
             )
             alias = f"(CASE {{col}} {whens} ELSE {{col}} END)"
-        out[name] = (value, alias)
+        out[name] = TagSql(raw, key.fold_values, alias)
     return out
 
 

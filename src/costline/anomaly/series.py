@@ -92,11 +92,11 @@ def lit(value: str) -> str:
 
 
 def dimension_sql(dim: str, *, allocated: bool) -> str:
-    """SQL for one ``by`` dimension over ``cost c`` (joined to ``allocation_rows a``)."""
+    """SQL for one ``by`` dimension over a cost row ``c`` (with its owner where allocated)."""
     if dim.startswith("tag:"):
         return f"c.Tags[{lit(dim[4:])}]"
     if dim == "team":
-        return "a.x_Team" if allocated else "CAST(NULL AS VARCHAR)"
+        return "c.x_Team" if allocated else "CAST(NULL AS VARCHAR)"
     if dim == "cost_center":
         return "t.cost_center" if allocated else "CAST(NULL AS VARCHAR)"
     return f"CAST(c.{ident(dim)} AS VARCHAR)"
@@ -107,11 +107,20 @@ def source_sql(dims: Sequence[str], where: str, *, allocated: bool, estimated: b
     the published allocation when a dimension needs it. ``estimated`` reads
     :data:`ESTIMATED_VIEW` (made by :func:`estimates_view_sql`) instead of ``cost``."""
     table = ESTIMATED_VIEW if estimated else "cost"
+    owners = allocated and any(d in ("team", "cost_center") for d in dims)
+    if owners:
+        # every cost row with its allocation group's owner (allocation/publish.py)
+        table = (
+            f"(SELECT e.*, a.x_Team, a.x_AllocationRunId FROM {ESTIMATED_VIEW} e "
+            "LEFT JOIN allocated_charges a ON a.x_ChargeId = e.x_ChargeId)"
+            if estimated
+            else "allocated_charges"
+        )
     cost = f"{table} c" if where == "TRUE" else f"(SELECT * FROM {table} WHERE {where}) c"
-    if allocated and any(d in ("team", "cost_center") for d in dims):
+    if owners:
         return (
-            f"{cost} LEFT JOIN allocation_rows a ON a.x_ChargeId = c.x_ChargeId "
-            "LEFT JOIN allocation_teams t ON t.run_id = a.x_AllocationRunId AND t.team = a.x_Team"
+            f"{cost} LEFT JOIN allocation_teams t ON t.run_id = c.x_AllocationRunId "
+            "AND t.team = c.x_Team"
         )
     return cost
 

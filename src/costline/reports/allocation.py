@@ -1,7 +1,9 @@
-"""Chargeback, showback and explain: SQL over ``allocated_cost`` (pure builders + small parsers).
+"""Chargeback, showback and explain: SQL over the allocation (pure builders + small parsers).
 
-Amounts are in billing currency (a currency column is always a grouping key) on the chosen
-basis: ``EffectiveCost`` (amortized, the default) or ``BilledCost``.
+Statements and waterfalls read ``allocation_facts`` (one row per group of charges or group
+part); explaining one charge reads the per-charge ``allocated_cost``. Amounts are in billing
+currency (a currency column is always a grouping key) on the chosen basis: ``EffectiveCost``
+(amortized, the default), ``BilledCost``, ``ListCost`` or ``ContractedCost``.
 
 Example:
     >>> "x_CostCenter" in chargeback_sql("2026-10-01", basis="EffectiveCost")
@@ -25,11 +27,6 @@ def check_basis(basis: str) -> str:
     return basis
 
 
-def _source(basis: str) -> str:
-    """The narrow ``allocation_facts`` for the bases it carries, else the full FOCUS view."""
-    return "allocation_facts" if basis in ("EffectiveCost", "BilledCost") else "allocated_cost"
-
-
 def _period(period: str) -> str:
     return (
         f"BillingPeriodStart >= DATE '{period}' "
@@ -48,20 +45,20 @@ SELECT strftime(BillingPeriodStart, '%Y-%m') AS month,
        SUM(CASE WHEN NOT ({_SHARED}) THEN {b} ELSE 0 END) AS direct,
        SUM(CASE WHEN {_SHARED} THEN {b} ELSE 0 END) AS shared,
        SUM({b}) AS total
-FROM {_source(b)} WHERE {_period(period)}
+FROM allocation_facts WHERE {_period(period)}
 GROUP BY ALL ORDER BY 1, 2, 5, 6"""
 
 
 def showback_sql(*, months: int, end: str | None, basis: str) -> str:
     """Monthly trend for one team (parameter 1: team id), the last ``months`` months."""
     b = check_basis(basis)
-    last = f"DATE '{end}'" if end else f"(SELECT max(BillingPeriodStart) FROM {_source(b)})"
+    last = f"DATE '{end}'" if end else "(SELECT max(BillingPeriodStart) FROM allocation_facts)"
     return f"""
 SELECT strftime(BillingPeriodStart, '%Y-%m') AS month, x_Team AS team, BillingCurrency AS currency,
        SUM(CASE WHEN NOT ({_SHARED}) THEN {b} ELSE 0 END) AS direct,
        SUM(CASE WHEN {_SHARED} THEN {b} ELSE 0 END) AS shared,
        SUM({b}) AS total
-FROM {_source(b)}
+FROM allocation_facts
 WHERE x_Team = ? AND BillingPeriodStart > {last} - INTERVAL {int(months)} MONTH
   AND BillingPeriodStart <= {last}
 GROUP BY ALL ORDER BY month, currency"""
@@ -75,8 +72,8 @@ SELECT CASE WHEN {_SHARED} THEN 'shared' ELSE 'direct' END AS component,
        x_Team AS team, x_RuleId AS rule, x_AllocationPath AS path, x_Provider AS provider,
        BillingCurrency AS currency,
        CASE WHEN {_SHARED} THEN AllocatedMethodDetails END AS details,
-       count(*) AS charges, SUM({b}) AS amount
-FROM {_source(b)} WHERE x_CostCenter = ? AND {_period(period)}
+       SUM(x_Charges) AS charges, SUM({b}) AS amount
+FROM allocation_facts WHERE x_CostCenter = ? AND {_period(period)}
 GROUP BY ALL ORDER BY component, amount DESC"""
 
 

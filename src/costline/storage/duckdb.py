@@ -24,6 +24,7 @@ import duckdb
 
 from costline.core.errors import DatabaseLockedError, QueryError, StorageError
 from costline.core.time import utcnow
+from costline.schema.charge_ids import ensure_charge_ids
 from costline.schema.focus import PARTITION_KEY, STORE_COLUMNS, store_ddl
 from costline.storage.base import EngineAdapter, LoadPlan, LoadResult, PartitionKey, QueryResult
 
@@ -143,6 +144,7 @@ class DuckDBWarehouse(EngineAdapter):
         if self.read_only:
             return
         self.con.execute(store_ddl("cost"))
+        ensure_charge_ids(self.con)
         for ddl in MANIFEST_DDL:
             self.con.execute(ddl)
 

@@ -434,17 +434,18 @@ def test_parts_per_team_and_namespace_name_their_resource(
     # A what-if run (nothing published) gives its parts the same resources.
     allocate(con, loaded, owners(), SEP, publish=False)
     what_if = con.execute(
-        "SELECT x_Team, AllocatedResourceId, AllocatedResourceName, SUM(EffectiveCost) "
-        "FROM _a_out GROUP BY ALL"
+        "SELECT owner, res_id, res_name, SUM(cost) FROM (SELECT _owner AS owner, "
+        "NULL AS res_id, NULL AS res_name, EffectiveCost AS cost FROM _a_rows WHERE _pool IS NULL "
+        "UNION ALL SELECT _owner, _res_id, _res_name, EffectiveCost FROM _a_split) GROUP BY ALL"
     ).fetchall()
     assert {(r[0], r[1], r[2]): r[3] for r in what_if} == got
 
 
-def test_parts_table_of_an_earlier_layout_gets_the_resource_columns(
+def test_a_per_charge_store_of_an_earlier_release_is_replaced(
     con: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
-    # A store written before AllocatedResourceId/Name existed keeps its parts and gains the
-    # columns (NULL: the view falls back to the cost row's resource).
+    # Releases before aggregate-first runs stored one allocation row per charge. That store is
+    # derived data: it is dropped, the period reads as not allocated, and a run restores it.
     bill(con, "i-n1", "24")
     load(
         con,
@@ -453,12 +454,16 @@ def test_parts_table_of_an_earlier_layout_gets_the_resource_columns(
         [("i-n1", "c1", "n1", 4, 16, 0)],
     )
     allocate(con, label_team_rules(k8s_pool()), owners(), SEP)
-    con.execute("DROP VIEW allocated_cost")
-    con.execute("DROP VIEW allocation_facts")
-    con.execute("ALTER TABLE allocation_parts DROP COLUMN AllocatedResourceName")
-    con.execute("ALTER TABLE allocation_parts DROP COLUMN AllocatedResourceId")
+    for view in ("allocated_cost", "allocation_facts", "allocated_charges"):
+        con.execute(f"DROP VIEW {view}")
+    con.execute("DROP TABLE allocation_groups")
+    con.execute("DROP TABLE allocation_parts")
+    con.execute("CREATE TABLE allocation_rows (x_ChargeId BIGINT, x_Team VARCHAR)")
+    con.execute("CREATE TABLE allocation_parts (x_ChargeId BIGINT, x_Team VARCHAR)")
     ensure_tables(con)
-    assert by_resource(con) == {("web", None, None): Decimal(24)}
+    tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
+    assert "allocation_rows" not in tables
+    assert by_resource(con) == {(None, None, None): Decimal(24)}
     allocate(con, label_team_rules(k8s_pool()), owners(), SEP)
     assert by_resource(con) == {("web", "k8s://c1/web", "web"): Decimal(24)}
 
@@ -572,8 +577,8 @@ def test_every_charge_is_conserved_exactly(con: duckdb.DuckDBPyConnection, tmp_p
     )
     allocate(con, label_team_rules(pool), owners(), SEP)
     bad = con.execute(
-        "SELECT c.rowid, c.EffectiveCost, SUM(a.EffectiveCost) FROM cost c JOIN allocated_cost a "
-        "ON a.x_ChargeId = c.rowid GROUP BY 1, 2 HAVING SUM(a.EffectiveCost) <> c.EffectiveCost"
+        "SELECT c.x_ChargeId, c.EffectiveCost, SUM(a.EffectiveCost) FROM cost c JOIN allocated_cost a "
+        "ON a.x_ChargeId = c.x_ChargeId GROUP BY 1, 2 HAVING SUM(a.EffectiveCost) <> c.EffectiveCost"
     ).fetchall()
     assert bad == []
     split = con.execute(
