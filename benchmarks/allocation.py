@@ -145,10 +145,11 @@ def rules() -> dict[str, object]:
 
 def build(root: Path, rows: int) -> Path:
     """A workspace with ``rows`` synthetic cost rows for 2026-10 (reused when present)."""
+    from costline.schema.charge_ids import assign_charge_ids
     from costline.workspace import Workspace
 
     marker = root / "rows.txt"
-    if marker.exists() and marker.read_text() == f"{rows}:k8s:ids":
+    if marker.exists() and marker.read_text() == f"{rows}:k8s:ids2":
         return root
     if root.exists():
         import shutil
@@ -204,6 +205,7 @@ def build(root: Path, rows: int) -> Path:
     select = ", ".join(values.get(c, "NULL") for c in cols)
     names = ", ".join(f'"{c}"' for c in cols)
     con.execute(f"INSERT INTO cost ({names}) SELECT {select} FROM range({rows}) t(i)")
+    assign_charge_ids(con, "TRUE")  # as ingest does (schema/charge_ids.py)
     con.execute("CHECKPOINT")
     nodes, samples = root / "k8s-nodes.csv", root / "k8s-samples.csv"
     con.execute(
@@ -216,7 +218,7 @@ def build(root: Path, rows: int) -> Path:
     con.close()
     ws.load_kubernetes("nodes", nodes)
     ws.load_kubernetes("samples", samples)
-    marker.write_text(f"{rows}:k8s:ids")
+    marker.write_text(f"{rows}:k8s:ids2")
     return root
 
 

@@ -38,6 +38,7 @@ WARMUP = 28  # days of history before the 90 evaluated (a series with no past is
 
 
 def build(root: Path, series: int, days: int) -> Path:
+    from costline.schema.charge_ids import assign_charge_ids
     from costline.workspace import Workspace
 
     marker = root / "rows.txt"
@@ -82,6 +83,7 @@ def build(root: Path, series: int, days: int) -> Path:
     con.execute(
         f"INSERT INTO cost ({names}) SELECT {select} FROM range({series}) a(r), range({days}) b(d)"
     )
+    assign_charge_ids(con, "TRUE")  # as ingest does (schema/charge_ids.py)
     con.execute("CHECKPOINT")
     con.close()
     marker.write_text(f"{series}x{days}")

@@ -40,7 +40,7 @@ from costline.allocation.sql import Context, condition_sql, ident, lit
 from costline.config.allocation import OwnersRegistry
 from costline.config.rules_loader import LoadedRules, check_rules
 from costline.core.errors import ConfigError, CostlineError, TerminalError
-from costline.schema.charge_ids import ensure_charge_ids
+from costline.schema.charge_ids import assign_charge_ids, ensure_charge_ids
 
 
 class AllocationError(TerminalError):
@@ -247,10 +247,7 @@ def _run(
     and describe (temp tables only: ``_a_groups``, ``_a_rows``, ``_a_parts_*``)."""
     where = period_filter(period)
     # rows of a store of an earlier release that have no id yet (new rows get one on ingest)
-    con.execute(
-        f"UPDATE cost SET x_ChargeId = nextval('cost_charge_id') WHERE {where} "
-        "AND x_ChargeId IS NULL"
-    )
+    assign_charge_ids(con, where)
     plan = build_group_plan(loaded.rules, owners, period=period, raw_tag_keys=raw_keys)
     _drop_temp(con, "_a_rows")
     con.execute(plan.teams_sql)
