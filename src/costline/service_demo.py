@@ -66,6 +66,7 @@ def run_demo(
         ),
         *allocate_demo(ws, out, truth, progress),
         *anomalies_demo(ws, truth, progress),
+        *optimize_demo(ws, out, truth, progress),
         ("demo: top 10 services by effective cost", top_services_table(ws, truth)),
         ("demo: ingest", ingest_table(ws, report)),
     ]
@@ -497,3 +498,85 @@ def anomalies_demo(
             ),
         )
     ]
+
+
+def optimize_demo(
+    ws: Workspace, out: Path, truth: dict[str, Any], progress: Progress
+) -> list[tuple[str, QueryResult]]:
+    """Rightsizing and waste from the demo's telemetry, and the commitment portfolio."""
+    from costline.demo.telemetry import SAMPLES_FILE
+    from costline.optimize.commitments import NoEligibleSpendError
+
+    progress.start("optimize", total=1)
+    ws.load_telemetry(out / SAMPLES_FILE)
+    rightsizing = ws.recommend_rightsizing().records()
+    recommended = [r for r in rightsizing if r["status"] == "recommended"]
+    waste = ws.waste()
+    flagged = {r["resource_id"] for r in recommended} | {
+        r[1] for r in waste.rows if r[0] == "idle-instance"
+    }
+    known = {t["resource_id"]: t["classification"] for t in truth.get("overprovisioned", [])}
+    found = sum(1 for rid in known if rid in flagged)
+    saving = sum((r["monthly_savings"] for r in recommended), Decimal(0)) + sum(
+        (r[waste.columns.index("monthly_savings")] for r in waste.rows), Decimal(0)
+    )
+    progress.finish(
+        f"{len(recommended)} rightsizing and {len(waste.rows)} waste findings, "
+        f"{saving:,.2f} a month; {found} of {len(known)} oversized or idle instances found"
+    )
+    top = sorted(recommended, key=lambda r: -r["monthly_savings"])[:10]
+    tables = [
+        (
+            f"demo: rightsizing, top {len(top)} of {len(recommended)} "
+            f"({found} of {len(known)} oversized or idle instances found)",
+            QueryResult(
+                ["resource", "type", "cpu p95 %", "to", "monthly saving", "risk", "truth"],
+                [
+                    (
+                        r["resource_id"],
+                        r["current_type"],
+                        r["cpu_pct"],
+                        r["recommended_type"],
+                        r["monthly_savings"],
+                        r["risk"],
+                        known.get(r["resource_id"], "normal"),
+                    )
+                    for r in top
+                ],
+            ),
+        ),
+        (
+            "demo: idle and waste",
+            QueryResult(
+                ["rule", "resource", "monthly saving", "confidence", "truth"],
+                [(r[0], r[1], r[7], r[8], known.get(r[1], "-")) for r in waste.rows]
+                or [("(none)", "no rule matched the demo's bills and telemetry", None, "", "")],
+            ),
+        ),
+    ]
+    status = ws.commitments_status()
+    keep = ["level", "provider", "currency", "used_cost", "unused_cost", "utilization"]
+    keep += ["eligible_on_demand", "coverage"]
+    tables.append(
+        (
+            "demo: commitments held: used, unused, share of eligible usage covered",
+            QueryResult(
+                keep,
+                [tuple(r[c] for c in keep) for r in status.records() if r["level"] != "commitment"],
+            ),
+        )
+    )
+    try:
+        plan = ws.commitments_plan(term="1y", payment="no-upfront").records()
+        cols = ["provider", "billing_account", "currency", "commitment_per_hour"]
+        cols += ["expected_utilization", "coverage", "monthly_savings"]
+        cols += ["heuristic_monthly_savings"]
+        tables.append(
+            (
+                "demo: commitment to buy next (1y, no upfront; heuristic = minimum hourly usage)",
+                QueryResult(cols, [tuple(r[c] for c in cols) for r in plan]),
+            )
+        )
+    except NoEligibleSpendError as exc:
+        progress.warn(f"commitment plan: {exc}")
+    return tables

@@ -379,6 +379,41 @@ class Workspace:
             allocation.ensure_tables(wh.con)
             return allocation.load_metrics(wh.con, path, metric=metric)
 
+    # -- idle and waste (issue #5) ------------------------------------------------------------
+    def load_inventory(self, path: Path) -> int:
+        """Replace the resource inventory (volumes, snapshots, ... and their state)."""
+        from costline.optimize import waste
+
+        with self.warehouse() as wh:
+            return waste.load_inventory(wh.con, path)
+
+    def waste(
+        self, *, lookback_days: int = 30, as_of: dt.date | None = None, rules: Sequence[str] = ()
+    ) -> QueryResult:
+        """Idle and waste findings, largest monthly saving first (``optimize/waste.py``)."""
+        from costline.optimize import waste
+
+        with self.warehouse() as wh:
+            found = waste.find_waste(
+                wh.con,
+                lookback_days=lookback_days,
+                as_of=as_of,
+                rules=tuple(rules) or waste.RULES,
+            )
+        cols = [
+            "rule",
+            "resource_id",
+            "provider",
+            "account",
+            "service",
+            "region",
+            "monthly_cost",
+            "monthly_savings",
+            "confidence",
+            "evidence",
+        ]
+        return QueryResult(cols, [tuple(getattr(f, c) for c in cols) for f in found])
+
     # -- alert channels ---------------------------------------------------------------------
     def channels(self) -> QueryResult:
         """``alerts.channels``: id, type, where it sends (host or env var), teams routed to it."""
@@ -746,3 +781,93 @@ class Workspace:
             detect=detect,
             latency_s=max(0.0, time.time() - landed),
         )
+
+    # -- commitments (issue #5) --
+    def commitments_status(
+        self,
+        *,
+        period: str | None = None,
+        as_of: str | None = None,
+        inventory: Path | None = None,
+    ) -> QueryResult:
+        """Utilization, coverage and the expiry calendar of the commitments in the bill (see
+        :func:`costline.optimize.commitments.status`); ``inventory`` defaults to the
+        workspace's ``commitments.csv`` when there is one."""
+        from costline.core.inputs import need_file
+        from costline.optimize import commitments
+
+        path = inventory or self.root / commitments.INVENTORY_FILE
+        if inventory is not None:
+            need_file(path)
+        entries = commitments.read_inventory(path) if path.is_file() else {}
+        with self.warehouse(read_only=True) as wh:
+            start, end, day = commitments.status_window(wh.con, period, as_of)
+            cols, rows = commitments.status(
+                wh.con, start=start, end=end, as_of=day, inventory=entries
+            )
+        return QueryResult(cols, rows)
+
+    def commitments_plan(
+        self,
+        *,
+        lookback: int = 30,
+        term: str = "1y",
+        payment: str = "no-upfront",
+        offering: str = "convertible",
+        discount: str | None = None,
+        scope: Sequence[str] = (),
+        include_covered: bool = False,
+        as_of: str | None = None,
+    ) -> QueryResult:
+        """The hourly commitment to buy per scope, with savings, break-even and backtest (see
+        :func:`costline.optimize.commitments.plan`); ``discount`` overrides the rate table."""
+        from costline.optimize import commitments
+
+        d = (
+            commitments.parse_discount(discount)
+            if discount is not None
+            else commitments.discount_for(term, payment, offering=offering)
+        )
+        try:
+            day = dt.date.fromisoformat(as_of) if as_of else None
+        except ValueError:
+            raise ConfigError(
+                f"as-of {as_of!r} is not a date", hint="write it as YYYY-MM-DD"
+            ) from None
+        with self.warehouse(read_only=True) as wh:
+            cols, rows = commitments.plan(
+                wh.con,
+                discount=d,
+                lookback_days=lookback,
+                scope=scope,
+                include_covered=include_covered,
+                as_of=day,
+            )
+        return QueryResult(cols, rows)
+
+    # -- rightsizing (issue #5) ---------------------------------------------------------------
+    def load_telemetry(self, path: Path) -> dict[str, Any]:
+        """Load a utilization telemetry file (resource_id, timestamp, metric, value) into the
+        ``telemetry`` table (see :func:`costline.optimize.telemetry.load_telemetry`)."""
+        from costline.optimize import telemetry
+
+        with self.warehouse() as wh:
+            return telemetry.load_telemetry(wh.con, path)
+
+    def recommend_rightsizing(
+        self,
+        *,
+        lookback: int = 14,
+        percentile: float = 95.0,
+        end: dt.datetime | None = None,
+    ) -> QueryResult:
+        """Rightsizing of every billed EC2 instance / Azure VM with telemetry (see
+        :mod:`costline.optimize.rightsizing`); one row per resource, largest savings first."""
+        from costline.optimize import rightsizing, telemetry
+
+        opts = rightsizing.Options(lookback_days=lookback, percentile=percentile)
+        rightsizing.check_options(opts)
+        with self.warehouse() as wh:
+            telemetry.ensure_table(wh.con)
+            recs = rightsizing.rightsize(wh.con, opts, end=end)
+        return QueryResult(list(rightsizing.COLUMNS), [r.row() for r in recs])

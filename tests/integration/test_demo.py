@@ -82,9 +82,9 @@ def test_same_seed_gives_byte_identical_files(
     again = tmp_path / "again"
     generate(again, rows=ROWS, seed=SEED)
     assert _hashes(again) == _hashes(demo[0])
-    # billing + utilization, pods, nodes, jobs, org, truth + owners, 3 rules, 1 metric, true
-    # owners
-    assert len(_hashes(again)) == 9 + 6 + 1 + 3 + 1 + 1
+    # billing + utilization, samples, pods, nodes, jobs, org, truth + owners, 3 rules, 1
+    # metric, true owners
+    assert len(_hashes(again)) == 9 + 7 + 1 + 3 + 1 + 1
 
 
 def test_different_seed_gives_different_files(
@@ -685,7 +685,14 @@ def test_run_demo_twice(tmp_path: Path) -> None:
     ws = Workspace.init(tmp_path / "acme")
     progress = NoProgress()
     tables = dict(run_demo(ws, rows=300, seed=5, progress=progress))
-    assert len(tables) == 9 and not progress.warnings
+    assert len(tables) == 13 and not progress.warnings
+    # optimization: rightsizing finds oversized instances the ground truth names
+    truth_now = json.loads((ws.root / DEMO_DIR / "ground_truth.json").read_text())
+    wasteful = {t["resource_id"] for t in truth_now["overprovisioned"]}
+    sized = next(v for k, v in tables.items() if k.startswith("demo: rightsizing"))
+    assert sized.rows and {r[0] for r in sized.rows} & wasteful
+    plan = next(v for k, v in tables.items() if "commitment to buy next" in k)
+    assert {r[0] for r in plan.rows} <= {"aws", "azure", "gcp"} and plan.rows
     totals = next(v for k, v in tables.items() if "totals" in k)
     assert [r[-1] for r in totals.rows] == ["yes"] * 9
     alloc = next(v for k, v in tables.items() if "allocatable" in k)

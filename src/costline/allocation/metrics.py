@@ -13,7 +13,7 @@ import duckdb
 
 from costline.allocation.sql import lit
 from costline.core.errors import BadInputError, Location
-from costline.core.inputs import need_file, read_header, reader_sql
+from costline.core.inputs import header_columns, need_file, reader_sql
 
 REQUIRED = ("date", "team", "value")
 
@@ -25,23 +25,14 @@ def load_metrics(con: duckdb.DuckDBPyConnection, path: Path, *, metric: str | No
         BadInputError: missing column, unparsable date or number, or no metric name.
     """
     need_file(path)
-    described = read_header(
+    raw = header_columns(
         con,
         path,
-        reader_sql(path),
-        "write a CSV with a header row: date,team,value[,metric]",
+        REQUIRED,
+        "the header must name date, team, value (and metric, or pass --metric)",
         what="metrics file",
     )
-    raw = {c.strip().lower(): c for c in described}
     cols = list(raw)
-    missing = [c for c in REQUIRED if c not in cols]
-    if missing:
-        raise BadInputError(
-            f"metrics file lacks column(s) {', '.join(missing)}",
-            location=Location(str(path), column=missing[0]),
-            reason="missing-column",
-            hint="the header must name date, team, value (and metric, or pass --metric)",
-        )
     if "metric" not in cols and not metric:
         raise BadInputError(
             "metrics file has no metric column and no metric name was given",

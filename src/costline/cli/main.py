@@ -16,6 +16,8 @@ from costline import __version__
 from costline.cli import output
 from costline.cli.anomalies import anomalies_app
 from costline.cli.channels import channels_app
+from costline.cli.commitments import commitments_app
+from costline.cli.inventory import inventory_app
 from costline.cli.output import OutputFormat, render
 from costline.core.errors import CostlineError
 from costline.ingest import FileOutcome
@@ -40,6 +42,17 @@ metrics_app = typer.Typer(
 app.add_typer(metrics_app, name="metrics")
 app.add_typer(anomalies_app, name="anomalies")
 app.add_typer(channels_app, name="channels")
+app.add_typer(commitments_app, name="commitments")
+app.add_typer(inventory_app, name="inventory")
+
+
+def _register_recommend() -> None:  # `costline telemetry ...` and `costline recommend` (#5)
+    from costline.cli.recommend import register
+
+    register(app)
+
+
+_register_recommend()
 
 _state: dict[str, object] = {"debug": False, "workspace": None}
 

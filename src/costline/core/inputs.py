@@ -48,3 +48,28 @@ def read_header(con: Any, path: Path, source: str, hint: str, *, what: str = "fi
             hint=hint,
         ) from exc
     return [str(c[0]) for c in described]
+
+
+def header_columns(
+    con: Any,
+    path: Path,
+    required: tuple[str, ...],
+    hint: str,
+    *,
+    what: str = "file",
+    source: str | None = None,
+) -> dict[str, str]:
+    """The file's columns by folded name (``" Team "`` → ``team``) → name as written; a file
+    DuckDB cannot read, or one without every ``required`` column, is a ``BadInputError``
+    naming the file (and the first missing column) with ``hint``."""
+    header = read_header(con, path, source or reader_sql(path), hint, what=what)
+    raw = {c.strip().lower(): c for c in header}
+    missing = [c for c in required if c not in raw]
+    if missing:
+        raise BadInputError(
+            f"{what} lacks column(s) {', '.join(missing)}",
+            location=Location(str(path), column=missing[0]),
+            reason="missing-column",
+            hint=hint,
+        )
+    return raw

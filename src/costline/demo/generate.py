@@ -5,7 +5,7 @@ Layout (``demo-data/``)::
     billing/aws/acme-cur2/data/BILLING_PERIOD=2026-07/acme-cur2-00001.snappy.parquet  (×3)
     billing/azure/acme-ea-amortized/20260701-20260731/acme-ea-amortized_<guid>.csv     (×3)
     billing/gcp/acme-billing-export-detailed-2026-07.ndjson                            (×3)
-    telemetry/utilization.csv   k8s/pod_usage.csv   k8s/nodes.csv   jobs/gpu_jobs.csv
+    telemetry/utilization.csv   telemetry/samples.csv   k8s/pod_usage.csv   k8s/nodes.csv   jobs/gpu_jobs.csv
     owners.yaml   rules/*.yaml   metrics/*.csv      (allocation inputs)
     truth/owners.csv                                 (the true owner of every line)
     org.yaml   ground_truth.json
@@ -59,7 +59,7 @@ OWNED = (
 )
 MIN_ROWS = 100
 # NOTE: bump when the set of generated files changes, so older demo folders are regenerated.
-GENERATOR = "costline-demo/3"
+GENERATOR = "costline-demo/4"
 _PROVIDERS: dict[str, Any] = {"aws": (aws, aws_cur), "azure": (azure, azure), "gcp": (gcp, gcp)}
 
 

@@ -1,7 +1,8 @@
 """Telemetry beside the bills: instance utilization, Kubernetes pod usage and GPU jobs.
 
 * ``telemetry/utilization.csv`` — one row per instance and day it ran: CPU and memory
-  average and p95 (%), GPU average for GPU machines. Each instance follows a profile:
+  average and p95 (%), GPU average for GPU machines; ``telemetry/samples.csv`` — the same as
+  hourly samples (resource_id, timestamp, metric, value) for ``costline telemetry load``. Each instance follows a profile:
   ``normal`` (CPU avg 30–60 %), ``oversized`` (CPU p95 < 25 %, memory p95 < 38 %) or
   ``idle`` (CPU p95 < 4 %, memory p95 < 12 %).
 * ``k8s/pod_usage.csv`` — the shared EKS cluster: per pod and day its namespace, ``team``
@@ -138,6 +139,49 @@ def utilization(plans: dict[str, Plan], seed: int) -> list[dict[str, Any]]:
             )
     rows.sort(key=lambda r: (r["date"], r["provider"], r["resource_id"]))
     return rows
+
+
+SAMPLE_COLUMNS = ("resource_id", "timestamp", "metric", "value")
+SAMPLES_FILE = "telemetry/samples.csv"
+
+
+def samples(util: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Hourly samples in the long form ``costline telemetry load`` reads, from the daily rows.
+
+    Each running hour gets a CPU and a memory sample: the two busiest hours of a day at the
+    day's p95, the others at the level that keeps the day's average; network in bytes is a
+    trickle (20 kB/h) on idle instances and 20–200 MB/h on the others.
+    """
+    out: list[dict[str, Any]] = []
+    for r in util:
+        hours = int(float(r["hours_running"]))
+        if hours < 1:
+            continue
+        day = r["date"] if isinstance(r["date"], date) else date.fromisoformat(str(r["date"]))
+        rng = random.Random(f"samples:{r['resource_id']}:{day}")
+        idle = float(r["cpu_p95_pct"]) < 4.0 and float(r["mem_p95_pct"]) < 12.0
+        for metric, avg, p95 in (
+            ("cpu_percent", float(r["cpu_avg_pct"]), float(r["cpu_p95_pct"])),
+            ("memory_percent", float(r["mem_avg_pct"]), float(r["mem_p95_pct"])),
+        ):
+            peak = min(2, hours)
+            base = max(0.0, (hours * avg - peak * p95) / max(hours - peak, 1))
+            for h in range(hours):
+                value = p95 if h in (13, 14) or (hours <= 2) else min(base, p95)
+                out.append(_sample(r["resource_id"], day, h, metric, round(value, 2)))
+        for h in range(hours):
+            traffic = 20_000 if idle else rng.uniform(20e6, 200e6)
+            out.append(_sample(r["resource_id"], day, h, "network_in_bytes", round(traffic)))
+    return out
+
+
+def _sample(rid: str, day: date, hour: int, metric: str, value: float) -> dict[str, Any]:
+    return {
+        "resource_id": rid,
+        "timestamp": f"{day.isoformat()}T{hour:02d}:00:00Z",
+        "metric": metric,
+        "value": value,
+    }
 
 
 _SMALLER = {"2xlarge": "xlarge", "4xlarge": "2xlarge", "xlarge": "large", "large": "medium"}
@@ -397,6 +441,7 @@ def write_all(
 ) -> list[Path]:
     return [
         write_csv(util, UTIL_COLUMNS, root / "telemetry" / "utilization.csv"),
+        write_csv(samples(util), SAMPLE_COLUMNS, root / SAMPLES_FILE),
         write_csv(pods, POD_COLUMNS, root / K8S_PODS_FILE),
         write_csv(nodes, NODE_COLUMNS, root / K8S_NODES_FILE),
         write_csv(jobs, JOB_COLUMNS, root / "jobs" / "gpu_jobs.csv"),

@@ -1,0 +1,1 @@
+"""Optimization: pricing catalog, rightsizing, idle and waste, commitments (issue #5)."""

@@ -1,0 +1,178 @@
+"""Utilization telemetry: samples of CPU, memory, network and disk per resource.
+
+A telemetry file is a CSV or Parquet file in long form, one sample per row::
+
+    resource_id,timestamp,metric,value
+    i-0abc123,2026-10-01T00:05:00Z,cpu_percent,12.5
+
+``resource_id`` is the bill's ``ResourceId`` (an EC2 instance id, an Azure VM's resource id;
+compared case-insensitively when joined), ``timestamp`` is ISO 8601 (UTC unless it carries an
+offset) and ``metric`` is one of :data:`METRICS`. Samples may come at any interval (CloudWatch
+exports 1 or 5 minutes, Azure Monitor 1 minute, Prometheus whatever the scrape interval is).
+
+:func:`load_telemetry` checks every row (the first bad one is an error naming the file, row,
+column and fix) and writes the table ``telemetry``. Loading a file replaces the samples an
+earlier load held for the same resource and metric over the time span the file covers, so
+loading the same export again changes nothing.
+
+Example:
+    >>> sorted(METRICS)[:3]
+    ['cpu_percent', 'disk_read_bytes', 'disk_read_ops']
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from costline.core.errors import BadInputError, Location
+from costline.core.inputs import header_columns, need_file, reader_sql
+
+TELEMETRY_DDL = """CREATE TABLE IF NOT EXISTS telemetry (
+  resource_id VARCHAR NOT NULL, "timestamp" TIMESTAMP NOT NULL, metric VARCHAR NOT NULL,
+  value DOUBLE NOT NULL, source_file VARCHAR)"""
+
+# metric → (unit, upper bound or None); the unit is documented in docs/concepts/rightsizing.md
+METRICS: dict[str, tuple[str, float | None]] = {
+    "cpu_percent": ("% of the instance's vCPUs", 100.0),
+    "memory_percent": ("% of the instance's memory in use", 100.0),
+    "gpu_percent": ("% GPU utilization", 100.0),
+    "network_in_bytes": ("bytes received in the sample period", None),
+    "network_out_bytes": ("bytes sent in the sample period", None),
+    "disk_read_ops": ("read operations in the sample period", None),
+    "disk_write_ops": ("write operations in the sample period", None),
+    "disk_read_bytes": ("bytes read in the sample period", None),
+    "disk_write_bytes": ("bytes written in the sample period", None),
+}
+REQUIRED = ("resource_id", "timestamp", "metric", "value")
+HINT = (
+    "write a CSV or Parquet file with the columns resource_id, timestamp, metric, value "
+    "(one sample per row); see docs/concepts/rightsizing.md#telemetry"
+)
+
+
+def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the ``telemetry`` table when the workspace has none yet."""
+    con.execute(TELEMETRY_DDL)
+
+
+def load_telemetry(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, Any]:
+    """Load one telemetry file into ``telemetry``.
+
+    Returns:
+        ``file``, ``rows`` loaded, ``resources``, ``metrics`` (sorted names), ``first`` and
+        ``last`` sample timestamps (UTC).
+
+    Raises:
+        BadInputError: unreadable file, missing column, empty resource id, bad timestamp,
+            unknown metric, or a value that is not a number in the metric's range.
+    """
+    need_file(path)
+    ensure_table(con)
+    raw = header_columns(con, path, REQUIRED, HINT, what="telemetry file")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _tel AS {_parse_sql(path, raw)}")
+    try:
+        _check(con, path)
+        return _store(con, str(path.resolve()))
+    finally:
+        con.execute("DROP TABLE IF EXISTS _tel")
+
+
+def _parse_sql(path: Path, raw: dict[str, str]) -> str:
+    def col(name: str) -> str:
+        return "CAST(" + '"' + raw[name].replace('"', '""') + '"' + " AS VARCHAR)"
+
+    ts = col("timestamp")
+    return (
+        "SELECT row_number() OVER () AS _row, "
+        f"trim({col('resource_id')}) AS resource_id, {ts} AS ts_text, "
+        f"CAST(try_cast({ts} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP) AS ts, "
+        f"lower(trim({col('metric')})) AS metric, {col('value')} AS value_text, "
+        f"try_cast({col('value')} AS DOUBLE) AS value FROM {reader_sql(path)}"
+    )
+
+
+def _check(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    bound = " ".join(f"WHEN {_q(m)} THEN {hi}" for m, (_, hi) in METRICS.items() if hi is not None)
+    checks = (
+        ("resource_id", "resource_id IS NULL OR resource_id = ''", "resource_id", None),
+        ("timestamp", "ts IS NULL", "ts_text", None),
+        (
+            "metric",
+            f"metric IS NULL OR metric NOT IN ({', '.join(map(_q, METRICS))})",
+            "metric",
+            None,
+        ),
+        (
+            "value",
+            "value IS NULL OR isnan(value) OR isinf(value) OR value < 0 "
+            f"OR value > (CASE metric {bound} ELSE 'Infinity'::DOUBLE END)",
+            "value_text",
+            None,
+        ),
+    )
+    for column, test, shown, _ in checks:
+        bad = con.execute(
+            f"SELECT _row, {shown}, metric FROM _tel WHERE {test} ORDER BY _row LIMIT 1"
+        ).fetchone()
+        if bad:
+            value = None if bad[1] is None else str(bad[1])
+            raise BadInputError(
+                f"{column} {value!r} is not valid",
+                location=Location(str(path), row=int(bad[0]), column=column, value=value),
+                reason="unparsable",
+                hint=_fix(column, value, bad[2]),
+            )
+
+
+def _fix(column: str, value: str | None, metric: str | None) -> str:
+    if column == "resource_id":
+        return "every sample needs the bill's ResourceId (e.g. the EC2 instance id)"
+    if column == "timestamp":
+        return (
+            "write ISO 8601 timestamps, e.g. 2026-10-01T00:05:00Z (UTC unless an offset is given)"
+        )
+    if column == "metric":
+        close = difflib.get_close_matches(value or "", list(METRICS), n=1)
+        suggestion = f"did you mean {close[0]!r}? " if close else ""
+        return f"{suggestion}use one of {', '.join(METRICS)}"
+    unit, hi = METRICS.get(metric or "", ("", None))
+    limit = f"between 0 and {hi:g}" if hi is not None else "0 or more"
+    return f"write a plain number {limit} ({metric}: {unit})"
+
+
+def _store(con: duckdb.DuckDBPyConnection, file: str) -> dict[str, Any]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "DELETE FROM telemetry t USING (SELECT resource_id, metric, min(ts) AS lo, "
+            "max(ts) AS hi FROM _tel GROUP BY ALL) f WHERE t.resource_id = f.resource_id "
+            'AND t.metric = f.metric AND t."timestamp" BETWEEN f.lo AND f.hi'
+        )
+        con.execute(
+            "INSERT INTO telemetry SELECT resource_id, ts, metric, value, ? FROM _tel", [file]
+        )
+        stats = con.execute(
+            "SELECT count(*), count(DISTINCT resource_id), list(DISTINCT metric ORDER BY metric), "
+            "min(ts), max(ts) FROM _tel"
+        ).fetchone()
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    assert stats is not None
+    return {
+        "file": file,
+        "rows": int(stats[0]),
+        "resources": int(stats[1]),
+        "metrics": list(stats[2] or []),
+        "first": stats[3],
+        "last": stats[4],
+    }
+
+
+def _q(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -1,0 +1,326 @@
+"""Golden rightsizing cases. Expected types and savings come from the reference CSVs read
+here and a brute force over them that spells out the documented rules, never from the code."""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from costline.optimize.pricing import load_catalog
+from costline.optimize.rightsizing import (
+    Options,
+    Usage,
+    effort,
+    needed_vcpu,
+    recommend,
+    risk_level,
+    risk_score,
+)
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="module")
+def ref(reference: Path) -> dict[str, Any]:
+    folder = reference / "pricing"
+    with (folder / "aws_ec2_instance_specs.csv").open(newline="") as fh:
+        specs = {r["instance_type"]: r for r in csv.DictReader(fh)}
+    with (folder / "aws_ec2_ondemand_linux_usd_per_hour.csv").open(newline="") as fh:
+        prices = {
+            r["instance_type"]: Decimal(r["usd_per_hour"])
+            for r in csv.DictReader(fh)
+            if r["region"] == REGION
+        }
+    return {"specs": specs, "prices": prices}
+
+
+def brute(
+    ref: dict[str, Any],
+    current: str,
+    *,
+    cpu: float,
+    mem: float | None,
+    family: str | None = None,
+    arm: bool = True,
+) -> tuple[str, Decimal] | None:
+    """Cheapest type that fits by the documented rules: current generation, not metal/mac,
+    same GPUs, vCPU ≥ vcpu·cpu/80, memory ≥ memory·mem/80 (≥ memory when unknown), a burstable
+    type only at a projected CPU ≤ 20 %, cheaper than today."""
+    cur = ref["specs"][current]
+    vcpu, memory = float(cur["vcpu"]), float(cur["memory_gib"])
+    need_cpu = vcpu * cpu / 80
+    need_mem = memory if mem is None else memory * mem / 80
+    fits = []
+    for name, s in ref["specs"].items():
+        if name == current or name not in ref["prices"] or not s["vcpu"]:
+            continue
+        if s["current_generation_per_aws_pricelist"] == "false" or "metal" in s["size"]:
+            continue
+        if s["category"] == "mac" or s["gpu_count"] != cur["gpu_count"]:
+            continue
+        if float(s["vcpu"]) < need_cpu or float(s["memory_gib"]) < need_mem:
+            continue
+        if s["burstable"] == "true" and vcpu * cpu / float(s["vcpu"]) > 20:
+            continue
+        if family and s["family"] != family:
+            continue
+        if not arm and s["arch"] != cur["arch"]:
+            continue
+        if ref["prices"][name] < ref["prices"][current]:
+            fits.append((ref["prices"][name], name))
+    if not fits:
+        return None
+    price, name = min(fits)
+    return name, price
+
+
+def usage(
+    current: str,
+    *,
+    cpu: float,
+    mem: float | None,
+    hours: int = 336,
+    peak: float | None = None,
+    currency: str = "USD",
+) -> Usage:
+    return Usage(
+        provider="aws",
+        resource_id=f"i-{current}",
+        account="111",
+        region=REGION,
+        instance_type=current,
+        currency=currency,
+        cpu_hours=hours,
+        cpu_pct=cpu,
+        cpu_max=peak if peak is not None else cpu * 1.5,
+        memory_pct=mem,
+    )
+
+
+def one(u: Usage, **kw: Any):
+    [rec] = recommend([u], load_catalog(), **kw)
+    return rec
+
+
+def monthly(a: Decimal, b: Decimal) -> Decimal:
+    return ((a - b) * 730).quantize(Decimal("0.01"))
+
+
+def test_oversized_m5_2xlarge_moves_down_in_its_family(ref) -> None:
+    rec = one(usage("m5.2xlarge", cpu=10.0, mem=25.0))
+    # by hand: need 8·10/80 = 1 vCPU and 32·25/80 = 10 GiB → m5.xlarge (4 vCPU, 16 GiB)
+    assert brute(ref, "m5.2xlarge", cpu=10.0, mem=25.0, family="m5")[0] == "m5.xlarge"
+    assert rec.status == "recommended"
+    assert rec.candidate.spec.name == "m5.xlarge"
+    assert rec.candidate.effort == "none"
+    expected = monthly(ref["prices"]["m5.2xlarge"], ref["prices"]["m5.xlarge"])
+    assert expected == Decimal("140.16")  # (0.384 − 0.192) × 730
+    assert rec.candidate.monthly_savings == expected
+    assert rec.candidate.basis == "list"
+    assert rec.confidence == "high"
+    assert rec.projected_cpu_pct == pytest.approx(20.0)
+    assert rec.projected_memory_pct == pytest.approx(50.0)
+
+
+def test_cross_family_alternative_is_graviton_and_flagged(ref) -> None:
+    rec = one(usage("m5.2xlarge", cpu=10.0, mem=25.0))
+    name, price = brute(ref, "m5.2xlarge", cpu=10.0, mem=25.0)
+    assert ref["specs"][name]["arch"] == "arm64"  # the golden case really exercises Graviton
+    assert rec.alternative.spec.name == name
+    assert "arch change amd64→arm64" in rec.alternative.effort
+    assert rec.alternative.monthly_savings == monthly(ref["prices"]["m5.2xlarge"], price)
+
+
+def test_arch_change_can_be_ruled_out(ref) -> None:
+    rec = one(usage("m5.2xlarge", cpu=10.0, mem=25.0), options=Options(allow_arch_change=False))
+    name, _ = brute(ref, "m5.2xlarge", cpu=10.0, mem=25.0, arm=False)
+    assert rec.alternative is None or rec.alternative.spec.name == name
+    assert (rec.alternative or rec.candidate).spec.arch == "amd64"
+
+
+def test_graviton_current_stays_on_graviton_in_family(ref) -> None:
+    rec = one(usage("m6g.2xlarge", cpu=10.0, mem=25.0))
+    assert rec.candidate.spec.name == brute(ref, "m6g.2xlarge", cpu=10.0, mem=25.0, family="m6g")[0]
+    assert rec.candidate.spec.name == "m6g.xlarge"
+    assert rec.candidate.effort == "none"
+
+
+def test_memory_unknown_keeps_memory_and_lowers_confidence(ref) -> None:
+    rec = one(usage("m5.2xlarge", cpu=10.0, mem=None))
+    # memory may not shrink below 32 GiB: no cheaper m5 exists, so another family wins
+    assert brute(ref, "m5.2xlarge", cpu=10.0, mem=None, family="m5") is None
+    name, price = brute(ref, "m5.2xlarge", cpu=10.0, mem=None)
+    assert rec.candidate.spec.name == name
+    assert rec.candidate.spec.memory_gib >= 32
+    assert rec.candidate.monthly_savings == monthly(ref["prices"]["m5.2xlarge"], price)
+    assert rec.confidence == "medium"
+    assert "memory unknown" in rec.reason
+    assert rec.row()[rec_columns().index("memory")] == "unknown"
+    spec = ref["specs"][name]
+    cpu_term = 45 * (10.0 * 8 / float(spec["vcpu"]) / 80)
+    arch = 10 if spec["arch"] != "amd64" else 0
+    assert rec.risk == round(cpu_term + 35 * 0.75 + arch)
+
+
+def test_burstable_candidate_is_flagged(ref) -> None:
+    rec = one(usage("m5.large", cpu=8.0, mem=40.0))
+    name, price = brute(ref, "m5.large", cpu=8.0, mem=40.0)
+    assert ref["specs"][name]["burstable"] == "true"  # a burstable type really wins here
+    assert rec.candidate.spec.name == name  # no smaller m5 exists
+    assert "burstable" in rec.candidate.effort and "family change" in rec.candidate.effort
+    assert rec.candidate.monthly_savings == monthly(ref["prices"]["m5.large"], price)
+
+
+def test_burstable_excluded_above_its_baseline(ref) -> None:
+    rec = one(usage("m5.xlarge", cpu=30.0, mem=40.0))
+    name, _ = brute(ref, "m5.xlarge", cpu=30.0, mem=40.0)
+    assert ref["specs"][name]["burstable"] == "false"
+    assert not (rec.alternative or rec.candidate).spec.burstable
+
+
+def test_burstable_current_moves_within_its_family(ref) -> None:
+    rec = one(usage("t3.xlarge", cpu=4.0, mem=30.0))
+    # 4 vCPU at 4 % → 2 vCPU at 8 % ≤ 20 %; 16·30/80 = 6 GiB → t3.large (8 GiB)
+    assert rec.candidate.spec.name == "t3.large"
+    assert rec.candidate.effort == "none"
+    assert rec.candidate.monthly_savings == monthly(
+        ref["prices"]["t3.xlarge"], ref["prices"]["t3.large"]
+    )
+
+
+def test_gpu_machine_stays_in_its_family(ref) -> None:
+    rec = one(usage("g5.2xlarge", cpu=10.0, mem=25.0))
+    # another family with one GPU is cheaper (a different GPU model): not offered
+    other, _ = brute(ref, "g5.2xlarge", cpu=10.0, mem=25.0)
+    assert not other.startswith("g5.")
+    assert rec.candidate.spec.name == "g5.xlarge" and rec.alternative is None
+    assert rec.candidate.monthly_savings == monthly(
+        ref["prices"]["g5.2xlarge"], ref["prices"]["g5.xlarge"]
+    )
+
+
+def test_under_30_hours_is_not_recommended() -> None:
+    rec = one(usage("m5.2xlarge", cpu=10.0, mem=25.0, hours=29))
+    assert rec.status == "insufficient-data"
+    assert rec.candidate is None
+    assert "29 hours" in rec.reason and "30 needed" in rec.reason
+    assert one(usage("m5.2xlarge", cpu=10.0, mem=25.0, hours=30)).status == "recommended"
+
+
+def test_under_a_week_of_hours_lowers_confidence() -> None:
+    assert one(usage("m5.2xlarge", cpu=10.0, mem=25.0, hours=100)).confidence == "medium"
+    assert one(usage("m5.2xlarge", cpu=10.0, mem=None, hours=100)).confidence == "low"
+
+
+def test_busy_instance_gets_no_action() -> None:
+    rec = one(usage("m5.2xlarge", cpu=85.0, mem=25.0))
+    assert rec.status == "no-action" and "above the 80 % target" in rec.reason
+
+
+def test_p99_5_is_reported_in_the_reason() -> None:
+    rec = one(usage("m5.2xlarge", cpu=10.0, mem=25.0), options=Options(percentile=99.5))
+    assert "p99.5" in rec.reason
+
+
+def test_effective_rate_from_the_bill_wins(ref) -> None:
+    # the bill shows 25 % off m5.2xlarge and its own rate for m5.xlarge
+    rates = {
+        ("aws", "m5.2xlarge", REGION, "USD"): Decimal("0.288"),
+        ("aws", "m5.xlarge", REGION, "USD"): Decimal("0.15"),
+    }
+    rec = one(usage("m5.2xlarge", cpu=10.0, mem=25.0), rates=rates)
+    assert rec.candidate.spec.name == "m5.xlarge"
+    assert rec.candidate.basis == "bill"
+    assert rec.current_hourly == Decimal("0.288")
+    assert rec.candidate.monthly_savings == Decimal("100.74")  # (0.288 − 0.15) × 730
+    # the alternative has no bill rate: list × the 25 % discount seen on the current type
+    _, price = brute(ref, "m5.2xlarge", cpu=10.0, mem=25.0)
+    assert rec.alternative.basis == "list × bill discount"
+    assert rec.alternative.monthly_savings == monthly(Decimal("0.288"), price * Decimal("0.75"))
+
+
+def test_unknown_type_and_no_telemetry_are_skipped() -> None:
+    assert one(usage("zz9.huge", cpu=10.0, mem=None)).status == "skipped"
+    rec = one(Usage("aws", "i-1", None, REGION, "m5.large", "USD"))
+    assert rec.status == "skipped" and "no cpu_percent telemetry" in rec.reason
+
+
+def test_azure_vm(reference: Path) -> None:
+    rec = one(
+        Usage(
+            provider="azure",
+            resource_id="/subscriptions/s/vm1",
+            account="s",
+            region="East US",
+            instance_type="Standard_D8s_v5",
+            currency="USD",
+            cpu_hours=200,
+            cpu_pct=10.0,
+            cpu_max=20.0,
+            memory_pct=20.0,
+        )
+    )
+    # 8 vCPU · 10/80 = 1 vCPU, 32 GiB · 20/80 = 8 GiB: the same family's D2s_v5 (2, 8 GiB)
+    assert rec.candidate.spec.name == "Standard_D2s_v5"
+    with (reference / "pricing" / "azure_vm_ondemand_linux_usd_per_hour.csv").open() as fh:
+        p = {
+            r["vm_size"]: Decimal(r["usd_per_hour"])
+            for r in csv.DictReader(fh)
+            if r["region"] == "eastus"
+        }
+    assert rec.candidate.monthly_savings == monthly(p["Standard_D8s_v5"], p["Standard_D2s_v5"])
+
+
+def test_sorted_by_savings() -> None:
+    recs = recommend(
+        [usage("m5.xlarge", cpu=10.0, mem=25.0), usage("m5.4xlarge", cpu=10.0, mem=25.0)],
+        load_catalog(),
+    )
+    assert [r.usage.instance_type for r in recs] == ["m5.4xlarge", "m5.xlarge"]
+
+
+def test_rules_by_hand() -> None:
+    assert needed_vcpu(8, 10.0, target_pct=80.0) == 1.0
+    # 45·(40/80) + 35·0.75 + 20·0 = 48.75 → 49
+    assert (
+        risk_score(
+            projected_cpu=40,
+            projected_peak=90,
+            projected_memory=None,
+            arch_change=False,
+            burstable=False,
+        )
+        == 49
+    )
+    # 45·1 + 35·(60/80) + 20·0.5 + 10 + 10 = 101.25 → capped at 100
+    assert (
+        risk_score(
+            projected_cpu=80,
+            projected_peak=150,
+            projected_memory=60,
+            arch_change=True,
+            burstable=True,
+        )
+        == 100
+    )
+    assert [risk_level(s) for s in (0, 33, 34, 66, 67)] == [
+        "low",
+        "low",
+        "medium",
+        "medium",
+        "high",
+    ]
+    cat = load_catalog()
+    m5, m6g, t4g = (cat.instance_type("aws", n) for n in ("m5.large", "m6g.large", "t4g.large"))
+    assert effort(m5, m6g) == "family change, arch change amd64→arm64"
+    assert effort(m5, t4g) == "family change, arch change amd64→arm64, burstable"
+
+
+def rec_columns() -> list[str]:
+    from costline.optimize.rightsizing import COLUMNS
+
+    return list(COLUMNS)
