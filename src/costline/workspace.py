@@ -21,22 +21,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from costline import allocation
-from costline.anomaly import engine as anomaly_engine
-from costline.anomaly import store as anomaly_store
-from costline.anomaly.series import DetectReport
 from costline.config import CONFIG_FILE, CostlineConfig, load_config
 from costline.config.allocation import OwnersRegistry
 from costline.config.rules_loader import LoadedRules, load_owners, load_rules
 from costline.core.errors import ConfigError, WorkspaceError
 from costline.core.progress import NoProgress, Progress
-from costline.ingest import Ingestor, IngestReport
 from costline.reports import allocation as alloc_report
-from costline.reports import costs as costs_report
-from costline.reports import export as focus_export
 from costline.storage.base import QueryResult
 from costline.storage.duckdb import DuckDBWarehouse
 
 if TYPE_CHECKING:
+    from costline.anomaly.series import DetectReport
+    from costline.ingest import IngestReport
     from costline.notify import Alert, DeliveryReport
 
 ENV_WORKSPACE = "COSTLINE_WORKSPACE"
@@ -233,6 +229,8 @@ class Workspace:
                 "nothing to ingest",
                 hint="pass files, folders or globs, or list them under `sources:` in costline.yaml",
             )
+        from costline.ingest import Ingestor, IngestReport  # stages load what they use
+
         landing = self.landing_dir if self.config.ingest.landing == "copy" else None
         report = IngestReport()
         with self.warehouse() as wh:
@@ -249,6 +247,8 @@ class Workspace:
         return report
 
     def costs(self, by: Iterable[str], *, where: str | None = None) -> QueryResult:
+        from costline.reports import costs as costs_report
+
         sql = costs_report.costs_sql(list(by), where=where)
         with self.warehouse(read_only=True) as wh:
             return wh.query(sql)
@@ -261,6 +261,8 @@ class Workspace:
         self, out: Path, *, fmt: str = "parquet", include_extensions: bool = True
     ) -> list[Path]:
         """Write the cost store as FOCUS 1.3 (with costline's ``x_`` columns unless told not to)."""
+        from costline.reports import export as focus_export
+
         with self.warehouse(read_only=True) as wh:
             return focus_export.export_focus(
                 wh.con, out, fmt=fmt, include_extensions=include_extensions
@@ -632,6 +634,9 @@ class Workspace:
         ingestions: Sequence[str] = (),
         sleep: Callable[[float], None] | None = None,
     ) -> DetectReport:
+        from costline.anomaly import engine as anomaly_engine
+        from costline.anomaly import store as anomaly_store
+
         with self.warehouse() as wh:
             allocated = _allocation_published(wh.con)
             report = anomaly_engine.detect(
@@ -669,6 +674,8 @@ class Workspace:
 
     def anomalies(self, *, status: str | None = "open") -> QueryResult:
         """Anomalies with the given status (``all`` for every one), newest first."""
+        from costline.anomaly import store as anomaly_store
+
         with self.warehouse() as wh:
             rows = anomaly_store.list_anomalies(wh.con, status=status)
         cols = list(anomaly_store.LIST_COLUMNS)
@@ -676,6 +683,8 @@ class Workspace:
 
     def anomaly_feedback(self, anomaly_id: str, kind: str, reason: str | None) -> dict[str, Any]:
         """``ack``, ``dismiss`` or ``expected`` (see :func:`costline.anomaly.store.give_feedback`)."""
+        from costline.anomaly import store as anomaly_store
+
         with self.warehouse() as wh:
             return anomaly_store.give_feedback(wh.con, anomaly_id, kind, reason)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,8 +20,10 @@ from costline.cli.commitments import commitments_app
 from costline.cli.inventory import inventory_app
 from costline.cli.output import OutputFormat, render
 from costline.core.errors import CostlineError
-from costline.ingest import FileOutcome
 from costline.workspace import Workspace
+
+if TYPE_CHECKING:
+    from costline.ingest import FileOutcome
 
 app = typer.Typer(
     name="costline",
