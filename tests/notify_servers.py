@@ -5,7 +5,10 @@
   an entry with ``delay`` sleeps first (a timeout for a client with a shorter one).
 * :class:`JiraServer`: a Jira-compatible REST fake: ``POST /rest/api/2/issue``,
   ``GET /rest/api/2/search`` (``labels = "..."`` in the JQL), ``PUT /rest/api/2/issue/KEY``,
-  ``POST /rest/api/2/issue/KEY/comment``; it checks the Authorization header.
+  ``POST /rest/api/2/issue/KEY/comment``, ``GET``/``POST /rest/api/2/issue/KEY/transitions``
+  (one transition, ``Done``; ``transitions=False`` answers 404 like a server without it; a
+  Done issue is left out of a search whose JQL says ``statusCategory != Done``); it checks
+  the Authorization header.
 * :class:`SmtpServer`: aiosmtpd on a free port, keeping every received message.
 """
 
@@ -125,11 +128,15 @@ class HookServer(_Server):
 class JiraServer(_Server):
     """Just enough of Jira's REST API v2 for issue create, label search and update."""
 
-    def __init__(self, *, auth: str, fail_next: list[Reply] | None = None) -> None:
+    def __init__(
+        self, *, auth: str, fail_next: list[Reply] | None = None, transitions: bool = True
+    ) -> None:
         super().__init__()
         self.auth = auth
         self.issues: dict[str, dict[str, Any]] = {}
         self.comments: dict[str, list[str]] = {}
+        self.status: dict[str, str] = {}
+        self.transitions = transitions
         self.fail_next = list(fail_next or [])
 
     def handle(self, req: Request) -> Reply:
@@ -153,6 +160,14 @@ class JiraServer(_Server):
             self.issues[key] = fields
             self.comments[key] = []
             return Reply(201, json.dumps({"id": str(len(self.issues)), "key": key}))
+        match = re.fullmatch(r"/rest/api/2/issue/([A-Z]+-\d+)/transitions", path)
+        if match and match[1] in self.issues and self.transitions:
+            if req.method == "GET":
+                done = {"id": "31", "name": "Done", "to": {"statusCategory": {"key": "done"}}}
+                return Reply(200, json.dumps({"transitions": [done]}))
+            if req.method == "POST" and req.json()["transition"]["id"] == "31":
+                self.status[match[1]] = "Done"
+                return Reply(204, "")
         match = re.fullmatch(r"/rest/api/2/issue/([A-Z]+-\d+)(/comment)?", path)
         if match and match[1] in self.issues:
             if req.method == "PUT" and not match[2]:
@@ -173,6 +188,7 @@ class JiraServer(_Server):
             {"key": k, "fields": {"description": f.get("description")}}
             for k, f in self.issues.items()
             if label[1] in f.get("labels", [])
+            and not ("statusCategory != Done" in jql and self.status.get(k) == "Done")
         ]
         return Reply(200, json.dumps({"total": len(found), "issues": found[:1]}))
 

@@ -31,6 +31,9 @@ from costline.storage.base import QueryResult
 from costline.storage.duckdb import DuckDBWarehouse
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping  # tickets (issue #5)
+    from decimal import Decimal
+
     from costline.anomaly.series import DetectReport
     from costline.ingest import IngestReport
     from costline.notify import Alert, DeliveryReport
@@ -880,3 +883,134 @@ class Workspace:
             telemetry.ensure_table(wh.con)
             recs = rightsizing.rightsize(wh.con, opts, end=end)
         return QueryResult(list(rightsizing.COLUMNS), [r.row() for r in recs])
+
+    # -- tickets (issue #5) --
+    def tickets_sync(
+        self,
+        *,
+        threshold: Decimal | None = None,
+        dry_run: bool = False,
+        now: dt.datetime | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> QueryResult:
+        """Evaluate rightsizing + waste now, record them in ``recommendations`` and open,
+        update or close their tickets (docs/how-to/tickets.md). Returns one row per action.
+
+        Each action is recorded right after the channel answered; the first channel failure
+        stops the sync with a WorkspaceError and leaves that recommendation (and the rest)
+        as they were, so the next sync retries them. ``dry_run`` sends and records nothing.
+        """
+        from dataclasses import replace
+
+        from costline.config.models import JiraChannel, WebhookChannel
+        from costline.notify import tickets as send_tickets
+        from costline.notify.errors import DeliveryError
+        from costline.optimize import rightsizing, telemetry, waste
+        from costline.optimize import tickets as store
+
+        cfg = self.config.tickets
+        channel = self.config.alerts.channel(cfg.channel) if cfg.channel else None
+        if not dry_run and not isinstance(channel, JiraChannel | WebhookChannel):
+            raise WorkspaceError(
+                "no ticket channel: `tickets.channel` is not set in costline.yaml",
+                hint="add a jira or webhook channel under alerts.channels and name it in "
+                "`tickets: {channel: <id>}` (docs/how-to/tickets.md), or use --dry-run",
+            )
+        limit = cfg.threshold if threshold is None else threshold
+        stamp = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(tzinfo=None)
+        contacts = (
+            {tid: info.team.contacts for tid, info in self.owners().teams().items()}
+            if self.owners_path.is_file()
+            else {}
+        )
+        cols = ["action", "id", "resource_id", "rule", "monthly_savings", "ticket", "status"]
+        rows: list[tuple[Any, ...]] = []
+        with self.warehouse() as wh:
+            con = wh.con
+            telemetry.ensure_table(con)
+            produced = store.from_waste(waste.find_waste(con))
+            if rightsizing.window_end(con) is not None:
+                produced += store.from_rightsizing(
+                    rightsizing.rightsize(con, rightsizing.Options())
+                )
+            teams = self._resource_teams(con)
+            produced = [replace(p, team=teams.get(p.resource_id.lower())) for p in produced]
+            if dry_run:
+                con.execute("BEGIN TRANSACTION")
+            try:
+                store.upsert(con, produced, stamp)
+                actions = store.plan(
+                    store.stored(con),
+                    {p.id for p in produced},
+                    threshold=limit,
+                    billed_last_day=store.bill_resources_on_last_day(con),
+                )
+            finally:
+                if dry_run:
+                    con.execute("ROLLBACK")
+            for action in actions:
+                rec = action.rec
+                key = rec.ticket_key
+                if not dry_run and action.verb != "retire":
+                    assert isinstance(channel, JiraChannel | WebhookChannel)
+                    team = contacts.get(rec.team) if rec.team else None
+                    project = (team.jira if team else None) or getattr(channel, "project", None)
+                    try:
+                        key = send_tickets.send(
+                            channel,
+                            action,
+                            project=project,
+                            timeout=self.config.alerts.retry.timeout_seconds,
+                            environ=environ,
+                        )
+                    except DeliveryError as exc:
+                        raise WorkspaceError(
+                            f"tickets: could not {action.verb} the ticket of {rec.id} "
+                            f"({rec.rule} on {rec.resource_id}): {exc}; {len(rows)} earlier "
+                            "action(s) were done and recorded, this one and the rest were not",
+                            hint="fix the channel (or wait until it is back) and run "
+                            "`costline tickets sync` again: nothing is lost or duplicated",
+                        ) from exc
+                if not dry_run:
+                    if action.verb == "open":
+                        store.mark_ticketed(con, rec, key or "", stamp)
+                    elif action.verb == "update":
+                        store.mark_updated(con, rec, stamp)
+                    else:
+                        store.mark_closed(con, action, stamp)
+                rows.append(
+                    (action.verb, rec.id, rec.resource_id, rec.rule, rec.monthly_savings, key)
+                    + (action.status,)
+                )
+        return QueryResult(cols, rows)
+
+    @staticmethod
+    def _resource_teams(con: Any) -> dict[str, str]:
+        """Lower-cased ResourceId → x_Team of its newest allocated charge (published allocation
+        only; empty without one)."""
+        if not _allocation_published(con):
+            return {}
+        got = con.execute(
+            "SELECT lower(ResourceId), arg_max(x_Team, ChargePeriodStart) FROM allocated_charges "
+            "WHERE ResourceId IS NOT NULL AND x_Team IS NOT NULL GROUP BY 1"
+        ).fetchall()
+        return {r[0]: r[1] for r in got}
+
+    def tickets(self, *, status: str | None = None) -> QueryResult:
+        """The recommendation store, largest savings first."""
+        from costline.optimize import tickets as store
+
+        with self.warehouse() as wh:
+            cols, rows = store.listing(wh.con, status=status)
+        return QueryResult(cols, rows)
+
+    def dismiss_recommendation(self, rec_id: str, reason: str) -> str:
+        """Dismiss a recommendation for good; returns its ticket key, if it had one (close that
+        ticket by hand: a dismissal is a human decision already visible in the tracker)."""
+        from costline.optimize import tickets as store
+
+        with self.warehouse() as wh:
+            rec = store.dismiss(
+                wh.con, rec_id, reason, dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            )
+        return rec.ticket_key or ""

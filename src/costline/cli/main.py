@@ -56,6 +56,15 @@ def _register_recommend() -> None:  # `costline telemetry ...` and `costline rec
 
 _register_recommend()
 
+
+def _register_tickets() -> None:  # `costline tickets sync|list|dismiss` (#5)
+    from costline.cli.tickets import register
+
+    register(app)
+
+
+_register_tickets()
+
 _state: dict[str, object] = {"debug": False, "workspace": None}
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]

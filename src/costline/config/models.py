@@ -8,6 +8,7 @@ Example:
 from __future__ import annotations
 
 import difflib
+from decimal import Decimal
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -219,6 +220,17 @@ class AlertsConfig(ConfigModel):
         return next((c for c in self.channels if c.id == channel_id), None)
 
 
+class TicketsConfig(ConfigModel):
+    """Where ``costline tickets sync`` opens tickets for recommendations (issue #5)."""
+
+    channel: str | None = Field(
+        None, description="Id of an alerts.channels entry of type jira or webhook."
+    )
+    threshold: Decimal = Field(
+        Decimal(200), ge=0, description="Monthly savings a recommendation needs for a ticket."
+    )
+
+
 class CostlineConfig(ConfigModel):
     """The whole ``costline.yaml``."""
 
@@ -230,3 +242,18 @@ class CostlineConfig(ConfigModel):
     allocation: AllocationConfig = Field(default_factory=AllocationConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     anomalies: AnomaliesConfig = Field(default_factory=AnomaliesConfig)
+    tickets: TicketsConfig = Field(default_factory=TicketsConfig)
+
+    @model_validator(mode="after")
+    def _ticket_channel(self) -> CostlineConfig:
+        wanted = self.tickets.channel
+        if wanted is None:
+            return self
+        channel = self.alerts.channel(wanted)
+        if channel is None or channel.type not in ("jira", "webhook"):
+            usable = [c.id for c in self.alerts.channels if c.type in ("jira", "webhook")]
+            raise ValueError(
+                f"tickets.channel {wanted!r} is not a jira or webhook channel under "
+                f"alerts.channels; usable: {', '.join(usable) or 'none'}"
+            )
+        return self

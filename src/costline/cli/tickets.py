@@ -1,0 +1,87 @@
+"""``costline tickets sync|list|dismiss``: the ticket loop for recommendations (issue #5)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from costline.cli.output import OutputFormat, render
+
+if TYPE_CHECKING:
+    from costline.workspace import Workspace
+
+tickets_app = typer.Typer(
+    help="Tickets for rightsizing and waste recommendations (Jira or a webhook).",
+    no_args_is_help=True,
+)
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
+
+
+def _workspace() -> Workspace:
+    from costline.cli.main import _workspace as find
+
+    return find()
+
+
+@tickets_app.command("sync")
+def sync(
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            min=0, help="Monthly savings a recommendation needs for a ticket (tickets.threshold)."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would happen; send and record nothing.")
+    ] = False,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Evaluate rightsizing + waste now; open, update (estimate moved > 10 %) and close tickets.
+
+    Run it nightly, e.g. cron `0 6 * * * costline tickets sync`; see docs/how-to/tickets.md.
+    """
+    from costline.cli.output import info
+
+    limit = Decimal(str(threshold)) if threshold is not None else None
+    result = _workspace().tickets_sync(threshold=limit, dry_run=dry_run)
+    render(
+        result.columns, result.rows, fmt, title="tickets sync" + (" (dry run)" if dry_run else "")
+    )
+    if fmt is OutputFormat.table:
+        verbs = [r[0] for r in result.rows]
+        info(
+            f"{verbs.count('open')} opened, {verbs.count('update')} updated, "
+            f"{verbs.count('close')} closed, {verbs.count('retire')} retired without a ticket"
+        )
+
+
+@tickets_app.command("list")
+def list_(
+    status: Annotated[
+        str | None,
+        typer.Option(help="Only this status: open, ticketed, actioned, dismissed, expired."),
+    ] = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Every recorded recommendation with its status and ticket, largest savings first."""
+    result = _workspace().tickets(status=status)
+    render(result.columns, result.rows, fmt, title="recommendations")
+
+
+@tickets_app.command("dismiss")
+def dismiss(
+    rec_id: Annotated[str, typer.Argument(metavar="ID", help="Recommendation id (rec-...).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it will not be done.")],
+) -> None:
+    """Dismiss a recommendation for good: later syncs never ticket it."""
+    from costline.cli.output import info
+
+    key = _workspace().dismiss_recommendation(rec_id, reason)
+    info(f"dismissed {rec_id}" + (f"; close its ticket {key} in the tracker" if key else ""))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``tickets`` to the main app."""
+    app.add_typer(tickets_app, name="tickets")
