@@ -66,3 +66,39 @@ def write_focus_csv(
         for row in rows:
             writer.writerow(row)
     return path
+
+
+def daily_resource_row(day: Any, resource: str, cost: str, usage_type: str) -> dict[str, Any]:
+    """A FOCUS row of one resource's cost for one day (``day``: a ``datetime.date``), with
+    ``ResourceId``, ``RegionId``, ``SubAccountId``, ``ConsumedQuantity`` and ``x_UsageType``
+    (write it with :data:`RESOURCE_COLUMNS`)."""
+    import datetime as dt
+
+    start = dt.datetime.combine(day, dt.time())
+    period = day.replace(day=1)
+    end = (period + dt.timedelta(days=32)).replace(day=1)
+    return focus_row(
+        BillingPeriodStart=f"{period:%Y-%m-%d}T00:00:00Z",
+        BillingPeriodEnd=f"{end:%Y-%m-%d}T00:00:00Z",
+        ChargePeriodStart=f"{start:%Y-%m-%dT%H:%M:%SZ}",
+        ChargePeriodEnd=f"{start + dt.timedelta(days=1):%Y-%m-%dT%H:%M:%SZ}",
+        BilledCost=cost,
+        EffectiveCost=cost,
+        ListCost=cost,
+        ContractedCost=cost,
+        ResourceId=resource,
+        RegionId="us-east-1",
+        SubAccountId="222",
+        ConsumedQuantity="1",
+        x_UsageType=usage_type,
+    )
+
+
+RESOURCE_COLUMNS = (
+    *COLUMNS,
+    "ResourceId",
+    "RegionId",
+    "SubAccountId",
+    "ConsumedQuantity",
+    "x_UsageType",
+)

@@ -26,10 +26,10 @@ from costline.config import load_config
 from costline.core.errors import ConfigError, CostlineError, WorkspaceError
 from costline.notify.channels import jira_label
 from costline.workspace import Workspace
-from tests.focus_files import COLUMNS, focus_row, write_focus_csv
+from tests.focus_files import RESOURCE_COLUMNS, daily_resource_row, write_focus_csv
 from tests.notify_servers import JiraServer, Reply
 
-COLS = (*COLUMNS, "ResourceId", "RegionId", "SubAccountId", "ConsumedQuantity", "x_UsageType")
+COLS = RESOURCE_COLUMNS
 ENV = {"JIRA_TOKEN": "tok"}
 AUTH = "Bearer tok"
 USAGE = {
@@ -61,25 +61,8 @@ def bill(path: Path, *segments: Segment) -> Path:
     A file replaces the billing periods (months) it holds, as a restated export does."""
     rows = []
     for day, costs, usage in ((d, c, u) for ds, c, u in segments for d in ds):
-        start = dt.datetime.combine(day, dt.time())
         for rid, cost in costs.items():
-            rows.append(
-                focus_row(
-                    BillingPeriodStart=f"{day:%Y-%m}-01T00:00:00Z",
-                    BillingPeriodEnd="2026-12-01T00:00:00Z",
-                    ChargePeriodStart=f"{start:%Y-%m-%dT%H:%M:%SZ}",
-                    ChargePeriodEnd=f"{start + dt.timedelta(days=1):%Y-%m-%dT%H:%M:%SZ}",
-                    BilledCost=cost,
-                    EffectiveCost=cost,
-                    ListCost=cost,
-                    ContractedCost=cost,
-                    ResourceId=rid,
-                    RegionId="us-east-1",
-                    SubAccountId="222",
-                    ConsumedQuantity="1",
-                    x_UsageType=usage[rid],
-                )
-            )
+            rows.append(daily_resource_row(day, rid, cost, usage[rid]))
     return write_focus_csv(path, rows, COLS)
 
 

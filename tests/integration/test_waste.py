@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 
 from costline.cli.main import app
 from costline.workspace import Workspace
-from tests.focus_files import COLUMNS, focus_row, write_focus_csv
+from tests.focus_files import RESOURCE_COLUMNS, daily_resource_row, write_focus_csv
 
-COLS = (*COLUMNS, "ResourceId", "RegionId", "SubAccountId", "ConsumedQuantity", "x_UsageType")
+COLS = RESOURCE_COLUMNS
 MONTH = Decimal("30.4375")
 # resource → (usage type, daily cost)
 BILL = {
@@ -30,28 +30,12 @@ BILL = {
 
 
 def rows() -> list[dict[str, str]]:
-    out = []
-    for day in range(30):
-        start = dt.datetime(2026, 10, 1) + dt.timedelta(days=day)
-        for rid, (usage, cost) in BILL.items():
-            out.append(
-                focus_row(
-                    BillingPeriodStart="2026-10-01T00:00:00Z",
-                    BillingPeriodEnd="2026-11-01T00:00:00Z",
-                    ChargePeriodStart=f"{start:%Y-%m-%dT%H:%M:%SZ}",
-                    ChargePeriodEnd=f"{start + dt.timedelta(days=1):%Y-%m-%dT%H:%M:%SZ}",
-                    BilledCost=cost,
-                    EffectiveCost=cost,
-                    ListCost=cost,
-                    ContractedCost=cost,
-                    ResourceId=rid,
-                    RegionId="us-east-1",
-                    SubAccountId="222",
-                    ConsumedQuantity="1",
-                    x_UsageType=usage,
-                )
-            )
-    return out
+    days = [dt.date(2026, 10, 1) + dt.timedelta(days=d) for d in range(30)]
+    return [
+        daily_resource_row(day, rid, cost, usage)
+        for day in days
+        for rid, (usage, cost) in BILL.items()
+    ]
 
 
 @pytest.fixture
