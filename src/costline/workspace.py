@@ -419,6 +419,15 @@ class Workspace:
         ]
         return QueryResult(cols, [tuple(getattr(f, c) for c in cols) for f in found])
 
+    def recommend_k8s_requests(self, *, lookback_days: int = 14) -> QueryResult:
+        """Kubernetes request rightsizing (``optimize/k8s_requests.py``), largest saving first."""
+        from costline.optimize import k8s_requests
+
+        with self.warehouse() as wh:
+            allocation.ensure_tables(wh.con)  # the k8s_samples and k8s_nodes tables
+            found = k8s_requests.recommend_requests(wh.con, lookback_days=lookback_days)
+        return QueryResult(list(k8s_requests.COLUMNS), [r.row() for r in found])
+
     # -- alert channels ---------------------------------------------------------------------
     def channels(self) -> QueryResult:
         """``alerts.channels``: id, type, where it sends (host or env var), teams routed to it."""

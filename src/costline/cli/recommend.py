@@ -23,9 +23,10 @@ FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output 
 class Kind(StrEnum):
     rightsizing = "rightsizing"
     waste = "waste"
+    k8s_requests = "k8s-requests"
 
 
-DEFAULT_LOOKBACK = {Kind.rightsizing: 14, Kind.waste: 30}
+DEFAULT_LOOKBACK = {Kind.rightsizing: 14, Kind.waste: 30, Kind.k8s_requests: 14}
 
 
 def _workspace() -> Workspace:
@@ -76,6 +77,9 @@ def recommend(
 
     waste: idle instances, idle public IPs and load balancers, gp2 volumes, unattached volumes
     and orphaned snapshots, with their monthly cost and saving; see docs/concepts/waste.md.
+
+    k8s-requests: Kubernetes container requests = p95 of CPU usage and max memory × 1.15,
+    with the monthly change at the cluster's unit prices; see docs/concepts/rightsizing.md.
     """
     from costline.cli.output import info
 
@@ -87,6 +91,13 @@ def recommend(
         if fmt is OutputFormat.table:
             total = sum(r[result.columns.index("monthly_savings")] for r in result.rows)
             info(f"{len(result.rows)} finding(s); {total:,.2f} a month to save")
+        return
+    if kind is Kind.k8s_requests:
+        result = ws.recommend_k8s_requests(lookback_days=days)
+        render(result.columns, result.rows, fmt, title=f"Kubernetes requests (last {days} days)")
+        if fmt is OutputFormat.table:
+            total = sum(r[-1] or 0 for r in result.rows)
+            info(f"{len(result.rows)} container(s); {total:,.2f} a month to save")
         return
     result = ws.recommend_rightsizing(lookback=days, percentile=percentile)
     render(result.columns, result.rows, fmt, title=f"{kind.value} (last {days} days)")
