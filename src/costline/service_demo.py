@@ -554,6 +554,15 @@ def optimize_demo(
             ),
         ),
     ]
+    requests = ws.recommend_k8s_requests().records()
+    cols = ["namespace", "workload", "cpu_request", "cpu_recommended", "memory_request_gib"]
+    cols += ["memory_recommended_gib", "monthly_savings"]
+    tables.append(
+        (
+            "demo: Kubernetes requests (CPU = p95 of usage, memory = peak × 1.15), top 10",
+            QueryResult(cols, [tuple(r[c] for c in cols) for r in requests[:10]]),
+        )
+    )
     status = ws.commitments_status()
     keep = ["level", "provider", "currency", "used_cost", "unused_cost", "utilization"]
     keep += ["eligible_on_demand", "coverage"]

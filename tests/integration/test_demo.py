@@ -685,12 +685,14 @@ def test_run_demo_twice(tmp_path: Path) -> None:
     ws = Workspace.init(tmp_path / "acme")
     progress = NoProgress()
     tables = dict(run_demo(ws, rows=300, seed=5, progress=progress))
-    assert len(tables) == 13 and not progress.warnings
+    assert len(tables) == 14 and not progress.warnings
     # optimization: rightsizing finds oversized instances the ground truth names
     truth_now = json.loads((ws.root / DEMO_DIR / "ground_truth.json").read_text())
     wasteful = {t["resource_id"] for t in truth_now["overprovisioned"]}
     sized = next(v for k, v in tables.items() if k.startswith("demo: rightsizing"))
     assert sized.rows and {r[0] for r in sized.rows} & wasteful
+    requests = next(v for k, v in tables.items() if "Kubernetes requests" in k)
+    assert requests.rows and all(r[-1] is None or r[-1] >= 0 for r in requests.rows)
     plan = next(v for k, v in tables.items() if "commitment to buy next" in k)
     assert {r[0] for r in plan.rows} <= {"aws", "azure", "gcp"} and plan.rows
     totals = next(v for k, v in tables.items() if "totals" in k)
