@@ -75,8 +75,9 @@ def recommend(
     the cheapest type that keeps CPU (and memory, when measured) at or below 80 % after the
     move, priced at your effective rate; see docs/concepts/rightsizing.md.
 
-    waste: idle instances, idle public IPs and load balancers, gp2 volumes, unattached volumes
-    and orphaned snapshots, with their monthly cost and saving; see docs/concepts/waste.md.
+    waste: idle and previous-generation instances, idle public IPs and load balancers, gp2
+    volumes, unattached volumes and orphaned snapshots, with their monthly cost and saving;
+    see docs/concepts/waste.md.
 
     k8s-requests: Kubernetes container requests = p95 of CPU usage and max memory × 1.15,
     with the monthly change at the cluster's unit prices; see docs/concepts/rightsizing.md.

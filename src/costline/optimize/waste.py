@@ -25,6 +25,15 @@ A rule that needs utilization telemetry (``costline telemetry load``):
   check uses). Stop or terminate it: saves all of its cost. Without network samples the
   finding has medium confidence.
 
+A rule that needs the pricing catalog (``costline/optimize/data``):
+
+* ``previous-generation``: an EC2 instance of a previous generation (AWS's own flag, or a
+  Xen-era family of generation 4 or older: m4, c4, r4, t2, ...) with a current-generation type
+  of the same class (m, c, r, t, ...; the Intel/AMD variants, no local-disk or network
+  variants), the same architecture, vCPUs and GPUs and at least its memory, that costs less.
+  Saves the difference at the customer's rate: the bill's effective hourly rate for today's
+  type, the candidate's list price × the same discount, × 730 hours.
+
 Rules that need the inventory (``costline inventory load``: what exists and in what state,
 which a bill does not say):
 
@@ -41,6 +50,7 @@ gone saves nothing), and the monthly figures are its cost per billed day × 30.4
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -55,7 +65,10 @@ RECENT_DAYS = 2  # a finding's resource is billed on one of the window's last tw
 IDLE_CPU_PERCENT = 2.0
 IDLE_MIN_HOURS = 30  # hours with CPU samples, as rightsizing requires
 IDLE_NETWORK_BYTES_PER_DAY = 5_000_000
+PREVIOUS_GENERATION_MAX = 4  # Xen-era EC2 generations (m4, c4, r4, t2, ...)
+HOURS_PER_MONTH = Decimal(730)
 RULES = (
+    "previous-generation",
     "idle-instance",
     "unassociated-address",
     "idle-load-balancer",
@@ -244,6 +257,97 @@ _CONFIDENCE = {
 }
 
 
+def _family_class(family: str) -> tuple[str, int | None, str]:
+    """``m6i`` → (``m``, 6, ``i``)."""
+    m = re.fullmatch(r"([a-z]+)(\d+)([a-z-]*)", family)
+    return (m[1], int(m[2]), m[3]) if m else (family, None, "")
+
+
+_LIKE_FOR_LIKE = ("", "i", "a")  # Intel/AMD variants; not d (local disk), n (network), ...
+
+
+def previous_generation(
+    con: Any, *, start: dt.date, end: dt.date, lookback_days: int
+) -> list[Finding]:
+    """EC2 instances of a previous generation with a cheaper current-generation twin."""
+    from costline.optimize.pricing import load_catalog, normalize_region
+
+    rows = con.execute(
+        "SELECT ResourceId, arg_max(x_InstanceType, ChargePeriodStart), arg_max(RegionId, "
+        "ChargePeriodStart), any_value(SubAccountId), any_value(ServiceName), "
+        "SUM(EffectiveCost), SUM(coalesce(PricingQuantity, ConsumedQuantity)), "
+        "count(DISTINCT CAST(ChargePeriodStart AS DATE)), max(CAST(ChargePeriodStart AS DATE)) "
+        "FROM cost WHERE x_Provider = 'aws' AND ChargeCategory = 'Usage' "
+        "AND nullif(trim(x_InstanceType), '') IS NOT NULL AND ResourceId IS NOT NULL "
+        "AND CAST(ChargePeriodStart AS DATE) BETWEEN ? AND ? GROUP BY 1 "
+        "HAVING max(CAST(ChargePeriodStart AS DATE)) > ?",
+        [start, end, end - dt.timedelta(days=RECENT_DAYS)],
+    ).fetchall()
+    if not rows:
+        return []
+    catalog = load_catalog(("aws",))
+    out = []
+    for rid, itype, region, account, service, cost, qty, days, last in rows:
+        spec = catalog.instance_type("aws", itype)
+        if spec is None or not qty or Decimal(qty) <= 0:
+            continue
+        cls, gen, _ = _family_class(spec.family)
+        previous = not spec.current_generation or (
+            gen is not None and gen <= PREVIOUS_GENERATION_MAX
+        )
+        if not previous:
+            continue
+        region_key = normalize_region(region or "")
+        current_list = catalog.price("aws", spec.name, region_key)
+        observed = Decimal(cost) / Decimal(qty)
+        best = None
+        for cand, price in catalog.priced_types("aws", region_key):
+            c_cls, c_gen, c_var = _family_class(cand.family)
+            if (
+                c_cls != cls
+                or c_var not in _LIKE_FOR_LIKE
+                or not cand.current_generation
+                or c_gen is None
+                or c_gen <= PREVIOUS_GENERATION_MAX
+                or cand.bare_metal
+                or cand.arch != spec.arch
+                or cand.vcpu != spec.vcpu
+                or cand.gpu_count != spec.gpu_count
+                or cand.memory_gib < spec.memory_gib
+            ):
+                continue
+            hourly = (
+                price.usd_per_hour * observed / current_list.usd_per_hour
+                if current_list is not None
+                else price.usd_per_hour
+            )
+            if best is None or hourly < best[1]:
+                best = (cand, hourly, price)
+        if best is None or best[1] >= observed:
+            continue
+        cand, hourly, price = best
+        out.append(
+            Finding(
+                rule="previous-generation",
+                resource_id=rid,
+                provider="aws",
+                account=account,
+                service=service,
+                region=region,
+                monthly_cost=(observed * HOURS_PER_MONTH).quantize(Decimal("0.01")),
+                monthly_savings=((observed - hourly) * HOURS_PER_MONTH).quantize(Decimal("0.01")),
+                confidence="high" if price.confidence == "high" else "medium",
+                evidence=(
+                    f"{spec.name} is a previous generation; {cand.name} has the same vCPUs and "
+                    f"at least the memory at {hourly:.4f}/h against {observed:.4f}/h; "
+                    f"billed {int(days)} of the {lookback_days} days"
+                ),
+                last_seen=last,
+            )
+        )
+    return out
+
+
 def find_waste(
     con: Any,
     *,
@@ -312,6 +416,8 @@ def find_waste(
                 last_seen=row[9],
             )
         )
+    if "previous-generation" in rules:
+        out += previous_generation(con, start=start, end=end, lookback_days=lookback_days)
     return sorted(out, key=lambda f: (-f.monthly_savings, f.rule, f.resource_id))
 
 

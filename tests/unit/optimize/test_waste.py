@@ -189,3 +189,67 @@ def test_idle_instance_needs_low_cpu_low_network_and_enough_hours(wh: DuckDBWare
     assert "not measured" in found["i-nonet"].evidence
     want = (Decimal("2.30") * DAYS_PER_MONTH).quantize(Decimal("0.01"))
     assert found["i-idle"].monthly_savings == found["i-idle"].monthly_cost == want
+
+
+def _instance(wh: DuckDBWarehouse, rid: str, itype: str, hourly: str, days: range) -> None:
+    for d in days:
+        day = DAY0 + dt.timedelta(days=d)
+        wh.con.execute(
+            "INSERT INTO cost (x_Provider, BillingAccountId, BillingPeriodStart, ChargePeriodStart, "
+            "ChargePeriodEnd, ChargeCategory, ServiceName, SubAccountId, RegionId, ResourceId, "
+            "x_InstanceType, PricingQuantity, EffectiveCost, BilledCost, BillingCurrency) VALUES "
+            "('aws', 'payer', TIMESTAMP '2026-10-01', CAST(? AS TIMESTAMP), "
+            "CAST(? AS TIMESTAMP) + INTERVAL 1 DAY, 'Usage', 'Amazon Elastic Compute Cloud', "
+            "'111', 'us-east-1', ?, ?, 24, CAST(? AS DECIMAL(38, 10)) * 24, "
+            "CAST(? AS DECIMAL(38, 10)) * 24, 'USD')",
+            [day, day, rid, itype, hourly, hourly],
+        )
+
+
+def _cheapest_current_twin(reference: Path, vcpu: str, memory: float) -> tuple[str, Decimal]:
+    """From the reference CSVs: the cheapest current m-class Intel/AMD type (generation 5+)
+    with ``vcpu`` vCPUs and at least ``memory`` GiB, at its us-east-1 list price."""
+    import csv
+    import re
+
+    prices = {}
+    with (reference / "pricing" / "aws_ec2_ondemand_linux_usd_per_hour.csv").open() as fh:
+        for r in csv.DictReader(fh):
+            if r["region"] == "us-east-1":
+                prices[r["instance_type"]] = Decimal(r["usd_per_hour"])
+    best: tuple[str, Decimal] | None = None
+    with (reference / "pricing" / "aws_ec2_instance_specs.csv").open() as fh:
+        for r in csv.DictReader(fh):
+            m = re.fullmatch(r"m(\d+)([a-z-]*)", r["family"])
+            if not m or int(m[1]) < 5 or m[2] not in ("", "i", "a") or r["arch"] != "amd64":
+                continue
+            if r["current_generation_per_aws_pricelist"] == "false" or r["size"].startswith(
+                "metal"
+            ):
+                continue
+            if (
+                r["vcpu"] != vcpu
+                or float(r["memory_gib"]) < memory
+                or r["gpu_count"] not in ("", "0")
+            ):
+                continue
+            price = prices.get(r["instance_type"])
+            if price is not None and (best is None or price < best[1]):
+                best = (r["instance_type"], price)
+    assert best is not None
+    return best
+
+
+def test_previous_generation_moves_to_the_cheapest_current_twin(
+    wh: DuckDBWarehouse, reference: Path
+) -> None:
+    _instance(wh, "i-m4", "m4.large", "0.08", range(30))  # list 0.10, billed 20 % below
+    _instance(wh, "i-m6i", "m6i.large", "0.0768", range(30))  # current: nothing to say
+    (finding,) = find_waste(wh.con, rules=("previous-generation",))
+    twin, list_price = _cheapest_current_twin(reference, "2", 8.0)
+    new_hourly = list_price * Decimal("0.08") / Decimal("0.1")  # the same discount
+    assert finding.resource_id == "i-m4" and twin in finding.evidence
+    assert finding.monthly_cost == (Decimal("0.08") * 730).quantize(Decimal("0.01"))
+    assert finding.monthly_savings == ((Decimal("0.08") - new_hourly) * 730).quantize(
+        Decimal("0.01")
+    )
