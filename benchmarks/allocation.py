@@ -23,16 +23,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import subprocess
-import sys
 import time
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import yaml
+from harness import build_in_child, machine, medians, timed_child
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -330,19 +327,7 @@ def run(kind: str, root: Path) -> dict[str, object]:
         root = fresh
     elif kind == "costline-rerun":
         root = root.with_name(root.name + "-run")
-    out = DATA / f"alloc-{kind}.json"
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--child", kind, "--root", str(root), "--out", str(out)]
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    if status != 0:
-        raise SystemExit(f"{kind} failed with status {status}")
-    data: dict[str, object] = json.loads(out.read_text())
-    data["wall"] = wall
-    data["rss_mib"] = usage.ru_maxrss / 1024
-    return data
+    return timed_child(__file__, kind, root, DATA / f"alloc-{kind}.json")
 
 
 def main() -> None:
@@ -366,22 +351,7 @@ def main() -> None:
         return
     DATA.mkdir(exist_ok=True)
     root = DATA / f"alloc-{args.rows}"
-    # NOTE: built in a child process: Linux reports a forked child's peak RSS as at least the
-    # parent's RSS at the fork, so building here (GBs at 100M rows) would inflate every
-    # measured run's peak.
-    subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--child",
-            "build",
-            "--root",
-            str(root),
-            "--rows",
-            str(args.rows),
-        ],
-        check=True,
-    )
+    build_in_child(__file__, root, "--rows", str(args.rows))  # see harness.py
     kinds = ("sql", "costline") if args.no_rerun else ("sql", "costline", "costline-rerun")
     results: dict[str, list[dict[str, object]]] = {k: [] for k in kinds}
     for _ in range(args.repeat):
@@ -392,13 +362,12 @@ def main() -> None:
     theirs = {a: Decimal(b) for a, b in hs["totals"]}  # type: ignore[union-attr]
     diff = {a: mine.get(a, Decimal(0)) - theirs.get(a, Decimal(0)) for a in {*mine, *theirs}}
     same = mine.keys() == theirs.keys() and all(abs(v) < Decimal("0.0001") for v in diff.values())
-    med = {k: sorted(float(r["seconds"]) for r in v)[len(v) // 2] for k, v in results.items()}  # type: ignore[arg-type]
+    med = medians(results)
     print(
         json.dumps(
             {
                 "rows": args.rows,
-                "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-                f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.1f} GiB",
+                "machine": machine(),
                 "duckdb": duckdb.__version__,
                 "costline_s": med["costline"],
                 "costline_rerun_s": med.get("costline-rerun"),

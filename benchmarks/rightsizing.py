@@ -22,15 +22,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import duckdb
+from harness import build_in_child, machine, medians, timed_child
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -120,19 +117,7 @@ def child(kind: str, root: Path, out: Path) -> None:
 
 
 def run(kind: str, root: Path) -> dict[str, object]:
-    out = DATA / f"rightsizing-{kind}.json"
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--child", kind, "--root", str(root), "--out", str(out)]
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    if status != 0:
-        raise SystemExit(f"{kind} failed with status {status}")
-    data: dict[str, object] = json.loads(out.read_text())
-    data["wall"] = wall
-    data["rss_mib"] = usage.ru_maxrss / 1024
-    return data
+    return timed_child(__file__, kind, root, DATA / f"rightsizing-{kind}.json")
 
 
 def main() -> None:
@@ -151,34 +136,18 @@ def main() -> None:
         return
     DATA.mkdir(exist_ok=True)
     root = DATA / f"rightsizing-{args.instances}"
-    t0 = time.perf_counter()
-    # built in a child so the measured children's peak RSS is not inflated by the fork
-    subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--child",
-            "build",
-            "--root",
-            str(root),
-            "--instances",
-            str(args.instances),
-        ],
-        check=True,
-    )
-    build_s = time.perf_counter() - t0
+    build_s = build_in_child(__file__, root, "--instances", str(args.instances))
     results: dict[str, list[dict[str, object]]] = {"sql": [], "costline": []}
     for _ in range(args.repeat):
         for kind in results:
             results[kind].append(run(kind, root))
-    med = {k: sorted(float(r["seconds"]) for r in v)[len(v) // 2] for k, v in results.items()}  # type: ignore[arg-type]
+    med = medians(results)
     print(
         json.dumps(
             {
                 "instances": args.instances,
                 "samples": args.instances * DAYS * SAMPLES_PER_DAY,
-                "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-                f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.1f} GiB",
+                "machine": machine(),
                 "duckdb": duckdb.__version__,
                 "build_s": round(build_s, 2),
                 "costline_s": round(med["costline"], 3),
