@@ -59,7 +59,7 @@ SPLIT_COLUMNS: tuple[str, ...] = (
     "x_Discounts",
 )
 COST_COLUMNS: tuple[str, ...] = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
-_OVERRIDDEN = ("AllocatedMethodId", "AllocatedMethodDetails", "AllocatedTags")
+OVERRIDDEN = ("AllocatedMethodId", "AllocatedMethodDetails", "AllocatedTags")
 
 ALLOCATION_COLUMNS: tuple[tuple[str, str], ...] = (
     ("x_ChargeId", "BIGINT"),
@@ -73,12 +73,6 @@ ALLOCATION_COLUMNS: tuple[tuple[str, str], ...] = (
     ("x_AllocationPath", "VARCHAR"),
     ("x_VirtualTags", "MAP(VARCHAR, VARCHAR)"),
 )
-
-
-def allocated_cost_ddl(table: str = "allocated_cost") -> str:
-    cols = [f"{ident(c.name)} {c.sql_type}" for c in STORE_COLUMNS]
-    cols += [f"{ident(n)} {t}" for n, t in ALLOCATION_COLUMNS]
-    return f"CREATE TABLE IF NOT EXISTS {table} (\n  " + ",\n  ".join(cols) + "\n)"
 
 
 RUNS_DDL = """CREATE TABLE IF NOT EXISTS _allocation_runs (
@@ -283,12 +277,11 @@ def build_plan(
     source: str = "cost",
     out_table: str = "allocated_cost",
     charge_id: str = "rowid",
-    keep: list[str] | None = None,
 ) -> Plan:
-    """Compile a validated rule set for one billing period (first day of the month).
+    """Compile a validated rule set for one billing period (first day of the month), charge by
+    charge (the Spark run; a DuckDB run groups the charges first, see ``publish.py``).
 
-    ``charge_id`` is the expression naming each charge (the cost table's stable ``x_ChargeId``
-    when publishing); ``keep`` narrows ``_a_rows`` to those columns plus what the run computes.
+    ``charge_id`` is the expression naming each charge (the cost table's ``x_ChargeId``).
     """
     tags, ctx = rule_context(rules, raw_tag_keys)
     vtag_cols = dict(ctx.vtag_cols)
@@ -303,19 +296,7 @@ def build_plan(
         "CREATE OR REPLACE TEMP TABLE _a_rows AS WITH "
         + ",\n".join(layers)
         + ",\n"
-        + owner_select(
-            rules,
-            owners,
-            ctx,
-            "l2",
-            head=(
-                "SELECT *, "
-                if keep is None
-                else "SELECT x_ChargeId, "
-                + ", ".join([ident(c) for c in keep] + list(vtag_cols.values()))
-                + ", _pool, _pool_hits, "
-            ),
-        )
+        + owner_select(rules, owners, ctx, "l2")
     )
     owner_vtag = rules.owner.vtag
 
@@ -611,7 +592,7 @@ def _output_sql(
     version: str,
     owner_vtag: str,
 ) -> str:
-    base_cols = [c.name for c in STORE_COLUMNS if c.name not in _OVERRIDDEN]
+    base_cols = [c.name for c in STORE_COLUMNS if c.name not in OVERRIDDEN]
     vmap = (
         "MAP {" + ", ".join(f"{lit(k)}: {v}" for k, v in vtag_cols.items()) + "}"
         if vtag_cols
@@ -637,7 +618,7 @@ def _output_sql(
         "x_ChargeId, _owner AS x_Team, _rule AS x_RuleId, _path AS x_AllocationPath, "
         f"{vmap} AS x_VirtualTags FROM {parts}"
     )
-    all_cols = [*base_cols, *_OVERRIDDEN, "x_ChargeId", "x_Team", "x_RuleId", "x_AllocationPath"]
+    all_cols = [*base_cols, *OVERRIDDEN, "x_ChargeId", "x_Team", "x_RuleId", "x_AllocationPath"]
     outer = ", ".join(f"u.{ident(c)}" for c in all_cols)
     return (
         f"INSERT INTO {out_table} BY NAME SELECT {outer}, u.x_VirtualTags, "

@@ -37,6 +37,7 @@ import duckdb
 
 from costline.allocation.plan import (
     NO_RESOURCE,
+    OVERRIDDEN,
     SPLIT_COLUMNS,
     PoolStep,
     _ratio_sql,
@@ -53,7 +54,6 @@ from costline.config.allocation import POOL_PREFIX, Condition, OwnersRegistry, R
 from costline.config.rules_loader import pool_order
 from costline.schema.focus import STORE_COLUMNS
 
-OVERLAP = "!overlap"
 FIXED_KEYS = ("BillingPeriodStart", "x_Provider", "BillingCurrency")
 # Key columns stored by name on each group (NULL where the key leaves them out): the
 # GPU report and explain read a node's resource id and charge period from here.
@@ -114,7 +114,6 @@ RUN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("max_charge_id", "BIGINT"),
     ("depth", "INTEGER"),
 )
-_OVERRIDDEN = ("AllocatedMethodId", "AllocatedMethodDetails", "AllocatedTags")
 
 
 # -- the group key ----------------------------------------------------------------------------
@@ -287,27 +286,24 @@ class GroupPlan:
     vtag_columns: dict[str, str]
 
 
-def _row_layers(rules: RuleSet, raw_tag_keys: list[str], period: dt.date) -> tuple[str, GroupKey]:
-    """CTEs over the period's cost rows: ``l3`` has every key column's inputs and the flags."""
-    tags, _ = rule_context(rules, raw_tag_keys)
-    key = group_key(rules, tags)
+def _row_layers(tags: dict[str, TagSql], key: GroupKey, period: dt.date) -> str:
+    """CTEs over the period's cost rows: ``l2`` has every key column's inputs and the flags."""
     flags = "".join(f", {sql} AS {ident(col)}" for _, col, sql in key.flags)
     raw_tags = "".join(f", {t.raw} AS {ident(f'_tr:{n}')}" for n, t in tags.items())
     layers = [
         f"l0 AS (SELECT * FROM cost WHERE {period_filter(period)})",
         f"l1 AS (SELECT *{raw_tags} FROM l0)",
-        f"l3 AS (SELECT *{flags} FROM l1)",
+        f"l2 AS (SELECT *{flags} FROM l1)",
     ]
-    return "WITH " + ",\n".join(layers), key
+    return "WITH " + ",\n".join(layers)
 
 
-def charges_sql(rules: RuleSet, raw_tag_keys: list[str], period: dt.date) -> str:
+def _charges_sql(layers: str, key: GroupKey) -> str:
     """Every cost row of the period with its group key ``_key`` (the view joins on it)."""
-    layers, key = _row_layers(rules, raw_tag_keys, period)
     helpers = [ident(n) for n, _ in key.columns if n.startswith("_tr:")]
     helpers += [ident(col) for _, col, _ in key.flags]
     exclude = f" EXCLUDE ({', '.join(helpers)})" if helpers else ""
-    return f"{layers}\nSELECT *{exclude}, {key.list_sql(inline=True)} AS _key FROM l3"
+    return f"{layers}\nSELECT *{exclude}, {key.list_sql(inline=True)} AS _key FROM l2"
 
 
 def build_group_plan(
@@ -318,14 +314,15 @@ def build_group_plan(
     raw_tag_keys: list[str],
 ) -> GroupPlan:
     """Compile a validated rule set for one billing period into aggregate-first statements."""
-    layers, key = _row_layers(rules, raw_tag_keys, period)
     tags, ctx = rule_context(rules, raw_tag_keys)
+    key = group_key(rules, tags)
+    layers = _row_layers(tags, key, period)
     sums = ", ".join(f"SUM({ident(c)}) AS {ident(c)}" for c in SPLIT_COLUMNS)
     grouped = ", ".join(f"{expr} AS {ident(name)}" for name, expr in key.columns)
     groups_sql = (
         f"CREATE OR REPLACE TEMP TABLE _a_groups AS {layers}\n"
         f"SELECT row_number() OVER () AS x_GroupId, g.*, {key.list_sql(inline=False)} AS x_Key "
-        f"FROM (SELECT {grouped}, {sums}, count(*) AS x_Charges FROM l3 GROUP BY ALL) g"
+        f"FROM (SELECT {grouped}, {sums}, count(*) AS x_Charges FROM l2 GROUP BY ALL) g"
     )
     rows_sql = (
         "CREATE OR REPLACE TEMP TABLE _a_rows AS WITH "
@@ -377,7 +374,7 @@ def build_group_plan(
         parts_sql=parts_sql,
         steps=steps,
         parts_table=parts,
-        charges_sql=charges_sql(rules, raw_tag_keys, period),
+        charges_sql=_charges_sql(layers, key),
         key=key,
         owner_vtag=rules.owner.vtag,
         vtag_columns=dict(ctx.vtag_cols),
@@ -401,7 +398,7 @@ def store_sql(plan: GroupPlan, run_id: str) -> tuple[str, str]:
         f"BillingPeriodStart, {named}, x_Provider, BillingCurrency, x_Key, x_Charges, "
         + ", ".join(ident(c) for c in SPLIT_COLUMNS)
         + ", _owner AS x_Team, "
-        f"CASE WHEN _pool_hits > 1 THEN {lit(OVERLAP)} ELSE _rule END AS x_RuleId, "
+        "_rule AS x_RuleId, "
         f"CASE WHEN _rule = 'unknown-team' THEN {owner_col} END AS x_OwnerValue, "
         f"{vmap} AS x_VirtualTags FROM _a_rows"
     )
@@ -466,7 +463,7 @@ def view_sql(depth: int) -> str:
     A split charge takes each part of its group with the group's cumulative ratios, step by
     step (``depth``: the longest chain of pools of any published run).
     """
-    base = [c.name for c in STORE_COLUMNS if c.name not in _OVERRIDDEN]
+    base = [c.name for c in STORE_COLUMNS if c.name not in OVERRIDDEN]
     tail = (
         "t.cost_center AS x_CostCenter, t.department AS x_Department, "
         "t.business_unit AS x_BusinessUnit, r.rules_version AS x_RuleVersion"
@@ -549,13 +546,11 @@ def refresh_views(con: duckdb.DuckDBPyConnection) -> None:
 
 __all__ = [
     "GROUPS_DDL",
-    "OVERLAP",
     "PARTS_DDL",
     "RUN_COLUMNS",
     "TEAMS_DDL",
     "GroupPlan",
     "build_group_plan",
-    "charges_sql",
     "refresh_views",
     "store_sql",
 ]

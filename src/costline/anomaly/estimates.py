@@ -33,7 +33,7 @@ import duckdb
 
 from costline.anomaly.series import ident, lit
 from costline.core.errors import BadInputError, Location
-from costline.core.inputs import need_file, read_header, reader_sql
+from costline.core.inputs import need_file, read_header, reader_sql, reject_bad_rows
 
 ESTIMATED_DDL = """CREATE TABLE IF NOT EXISTS estimated_cost (
   day DATE NOT NULL, hour TIMESTAMP, x_Provider VARCHAR NOT NULL, SubAccountId VARCHAR,
@@ -182,18 +182,7 @@ def _parse_sql(path: Path, found: Mapping[str, str], provider: str | None) -> st
 
 
 def _check_values(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    for column, test, shown, hint in _CHECKS:
-        bad = con.execute(
-            f"SELECT _row, {shown} FROM _u WHERE {test} ORDER BY _row LIMIT 1"
-        ).fetchone()
-        if bad:
-            value = None if bad[1] is None else str(bad[1])
-            raise BadInputError(
-                f"{column} {value!r} is not valid" if value else f"{column} is empty",
-                location=Location(str(path), row=int(bad[0]), column=column, value=value),
-                reason="unparsable",
-                hint=hint,
-            )
+    reject_bad_rows(con, path, "_u", _CHECKS)
 
 
 def _check_providers(con: duckdb.DuckDBPyConnection, path: Path) -> None:

@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -73,3 +74,27 @@ def header_columns(
             hint=hint,
         )
     return raw
+
+
+# (column, SQL true for a bad row, SQL of the value to show, fix) — the fix may be computed
+# from the value shown and the row's ``context`` column.
+RowCheck = tuple[str, str, str, "str | Callable[[str | None, Any], str]"]
+
+
+def reject_bad_rows(
+    con: Any, path: Path, table: str, checks: Iterable[RowCheck], *, context: str = "NULL"
+) -> None:
+    """The first row of ``table`` (numbered ``_row``) a check finds is a ``BadInputError``
+    naming the file, row, column and value, with the check's fix; checks run in order."""
+    for column, test, shown, fix in checks:
+        bad = con.execute(
+            f"SELECT _row, {shown}, {context} FROM {table} WHERE {test} ORDER BY _row LIMIT 1"
+        ).fetchone()
+        if bad:
+            value = None if bad[1] is None else str(bad[1])
+            raise BadInputError(
+                f"{column} {value!r} is not valid" if value else f"{column} is empty",
+                location=Location(str(path), row=int(bad[0]), column=column, value=value),
+                reason="unparsable",
+                hint=fix(value, bad[2]) if callable(fix) else fix,
+            )

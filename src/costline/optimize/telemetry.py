@@ -23,13 +23,13 @@ Example:
 from __future__ import annotations
 
 import difflib
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from costline.core.errors import BadInputError, Location
-from costline.core.inputs import header_columns, need_file, reader_sql
+from costline.core.inputs import header_columns, need_file, reader_sql, reject_bad_rows
 
 TELEMETRY_DDL = """CREATE TABLE IF NOT EXISTS telemetry (
   resource_id VARCHAR NOT NULL, "timestamp" TIMESTAMP NOT NULL, metric VARCHAR NOT NULL,
@@ -114,18 +114,13 @@ def _check(con: duckdb.DuckDBPyConnection, path: Path) -> None:
             None,
         ),
     )
-    for column, test, shown, _ in checks:
-        bad = con.execute(
-            f"SELECT _row, {shown}, metric FROM _tel WHERE {test} ORDER BY _row LIMIT 1"
-        ).fetchone()
-        if bad:
-            value = None if bad[1] is None else str(bad[1])
-            raise BadInputError(
-                f"{column} {value!r} is not valid",
-                location=Location(str(path), row=int(bad[0]), column=column, value=value),
-                reason="unparsable",
-                hint=_fix(column, value, bad[2]),
-            )
+    reject_bad_rows(
+        con,
+        path,
+        "_tel",
+        [(c, test, shown, partial(_fix, c)) for c, test, shown, _ in checks],
+        context="metric",
+    )
 
 
 def _fix(column: str, value: str | None, metric: str | None) -> str:

@@ -54,10 +54,13 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from costline.core.errors import BadInputError, ConfigError, Location
-from costline.core.inputs import header_columns, need_file, reader_sql
+from costline.core.errors import ConfigError
+from costline.core.inputs import header_columns, need_file, reader_sql, reject_bad_rows
+
+if TYPE_CHECKING:
+    from costline.optimize.pricing import Catalog, InstanceType, Price
 
 GP3_PRICE_RATIO = Decimal("0.8")  # gp3 / gp2 list price per GB-month (us-east-1: 0.08 / 0.10)
 DAYS_PER_MONTH = Decimal("30.4375")  # 365.25 / 12
@@ -141,22 +144,25 @@ def load_inventory(con: Any, path: Path) -> int:
         + f" FROM {reader_sql(path)}"
     )
     types = ", ".join(f"'{t}'" for t in RESOURCE_TYPES)
-    for column, test, fix in (
-        ("resource_id", "resource_id IS NULL", "every row needs the resource's id"),
-        (
-            "resource_type",
-            f"resource_type IS NULL OR lower(resource_type) NOT IN ({types})",
-            f"use one of {', '.join(RESOURCE_TYPES)}",
-        ),
-    ):
-        bad = con.execute(f"SELECT _row, {column} FROM _inv_raw WHERE {test} LIMIT 1").fetchone()
-        if bad:
-            raise BadInputError(
-                f"{column} {bad[1]!r} is not valid",
-                location=Location(str(path), row=int(bad[0]), column=column, value=bad[1]),
-                reason="unparsable",
-                hint=fix,
-            )
+    reject_bad_rows(
+        con,
+        path,
+        "_inv_raw",
+        [
+            (
+                "resource_id",
+                "resource_id IS NULL",
+                "resource_id",
+                "every row needs the resource's id",
+            ),
+            (
+                "resource_type",
+                f"resource_type IS NULL OR lower(resource_type) NOT IN ({types})",
+                "resource_type",
+                f"use one of {', '.join(RESOURCE_TYPES)}",
+            ),
+        ],
+    )
     ensure_tables(con)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -266,6 +272,32 @@ def _family_class(family: str) -> tuple[str, int | None, str]:
 _LIKE_FOR_LIKE = ("", "i", "a")  # Intel/AMD variants; not d (local disk), n (network), ...
 
 
+def _current_twin(
+    catalog: Catalog, spec: InstanceType, cls: str, region: str
+) -> tuple[InstanceType, Price] | None:
+    """The cheapest (list price) current-generation type of ``spec``'s class in ``region`` with
+    the same architecture, vCPUs and GPUs and at least its memory."""
+    best: tuple[InstanceType, Price] | None = None
+    for cand, price in catalog.priced_types("aws", region):
+        c_cls, c_gen, c_var = _family_class(cand.family)
+        if (
+            c_cls != cls
+            or c_var not in _LIKE_FOR_LIKE
+            or not cand.current_generation
+            or c_gen is None
+            or c_gen <= PREVIOUS_GENERATION_MAX
+            or cand.bare_metal
+            or cand.arch != spec.arch
+            or cand.vcpu != spec.vcpu
+            or cand.gpu_count != spec.gpu_count
+            or cand.memory_gib < spec.memory_gib
+        ):
+            continue
+        if best is None or price.usd_per_hour < best[1].usd_per_hour:
+            best = (cand, price)
+    return best
+
+
 def previous_generation(
     con: Any, *, start: dt.date, end: dt.date, lookback_days: int
 ) -> list[Finding]:
@@ -286,6 +318,7 @@ def previous_generation(
     if not rows:
         return []
     catalog = load_catalog(("aws",))
+    twins: dict[tuple[str, str], tuple[InstanceType, Price] | None] = {}
     out = []
     for rid, itype, region, account, service, cost, qty, days, last in rows:
         spec = catalog.instance_type("aws", itype)
@@ -300,32 +333,21 @@ def previous_generation(
         region_key = normalize_region(region or "")
         current_list = catalog.price("aws", spec.name, region_key)
         observed = Decimal(cost) / Decimal(qty)
-        best = None
-        for cand, price in catalog.priced_types("aws", region_key):
-            c_cls, c_gen, c_var = _family_class(cand.family)
-            if (
-                c_cls != cls
-                or c_var not in _LIKE_FOR_LIKE
-                or not cand.current_generation
-                or c_gen is None
-                or c_gen <= PREVIOUS_GENERATION_MAX
-                or cand.bare_metal
-                or cand.arch != spec.arch
-                or cand.vcpu != spec.vcpu
-                or cand.gpu_count != spec.gpu_count
-                or cand.memory_gib < spec.memory_gib
-            ):
-                continue
-            hourly = (
-                price.usd_per_hour * observed / current_list.usd_per_hour
-                if current_list is not None
-                else price.usd_per_hour
-            )
-            if best is None or hourly < best[1]:
-                best = (cand, hourly, price)
-        if best is None or best[1] >= observed:
+        key = (spec.name, region_key)
+        if key not in twins:  # instances of one type and region share their twin
+            twins[key] = _current_twin(catalog, spec, cls, region_key)
+        twin = twins[key]
+        if twin is None:
             continue
-        cand, hourly, price = best
+        cand, price = twin
+        # the twin's list price at the discount the bill shows on today's type
+        hourly = (
+            price.usd_per_hour * observed / current_list.usd_per_hour
+            if current_list is not None
+            else price.usd_per_hour
+        )
+        if hourly >= observed:
+            continue
         out.append(
             Finding(
                 rule="previous-generation",
