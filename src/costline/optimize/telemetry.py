@@ -13,7 +13,8 @@ exports 1 or 5 minutes, Azure Monitor 1 minute, Prometheus whatever the scrape i
 :func:`load_telemetry` checks every row (the first bad one is an error naming the file, row,
 column and fix) and writes the table ``telemetry``. Loading a file replaces the samples an
 earlier load held for the same resource and metric over the time span the file covers, so
-loading the same export again changes nothing.
+loading the same export again changes nothing. :func:`store_samples` stores samples pulled
+from CloudWatch, Azure Monitor or Prometheus through the same checks and replacement.
 
 Example:
     >>> sorted(METRICS)[:3]
@@ -22,13 +23,16 @@ Example:
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from costline.core.errors import BadInputError
 from costline.core.inputs import header_columns, need_file, reader_sql, reject_bad_rows
 
 TELEMETRY_DDL = """CREATE TABLE IF NOT EXISTS telemetry (
@@ -79,6 +83,94 @@ def load_telemetry(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, Any]
         return _store(con, str(path.resolve()))
     finally:
         con.execute("DROP TABLE IF EXISTS _tel")
+
+
+def store_samples(
+    con: duckdb.DuckDBPyConnection,
+    samples: Sequence[tuple[str, dt.datetime, str, float]],
+    source: str,
+    *,
+    hint: str | None = None,
+) -> dict[str, Any]:
+    """Store samples pulled from a monitoring API (resource id, timestamp, metric, value) like
+    a loaded file: the same checks, the same replacement by resource, metric and time span.
+    ``source`` is recorded as the samples' ``source_file`` (e.g. ``cloudwatch:us-east-1``);
+    ``hint``, when given, replaces a file loader's fix in the error for a bad sample.
+
+    Returns:
+        as :func:`load_telemetry`, with ``file`` = ``source``.
+
+    Raises:
+        BadInputError: a sample with an empty resource id, an unknown metric or a value out
+            of the metric's range, naming the resource, metric and time; nothing is stored.
+    """
+    ensure_table(con)
+    ts = [_naive_utc(s[1]) for s in samples]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _tel AS SELECT unnest(?::BIGINT[]) AS _row, "
+        "unnest(?::VARCHAR[]) AS resource_id, unnest(?::VARCHAR[]) AS ts_text, "
+        "unnest(?::TIMESTAMP[]) AS ts, unnest(?::VARCHAR[]) AS metric, "
+        "unnest(?::VARCHAR[]) AS value_text, unnest(?::DOUBLE[]) AS value",
+        [
+            list(range(1, len(samples) + 1)),
+            [s[0] for s in samples],
+            [t.isoformat() + "Z" for t in ts],
+            ts,
+            [s[2] for s in samples],
+            [repr(float(s[3])) for s in samples],
+            [float(s[3]) for s in samples],
+        ],
+    )
+    try:
+        try:
+            _check(con, Path(source))
+        except BadInputError as exc:
+            row = exc.location.row
+            which = con.execute(
+                "SELECT resource_id, metric, ts_text FROM _tel WHERE _row = ?", [row]
+            ).fetchone()
+            rid, metric, when = which or (None, None, None)
+            raise BadInputError(
+                f"sample of {rid!r} {metric} at {when}: {exc.detail}",
+                location=exc.location,
+                reason=exc.reason,
+                hint=hint or exc.hint,
+            ) from None
+        return _store(con, source)
+    finally:
+        con.execute("DROP TABLE IF EXISTS _tel")
+
+
+# what a bill's ResourceId looks like for an instance a puller can ask about
+_INSTANCE_IDS = {
+    "aws": "ResourceId LIKE 'i-%'",
+    "azure": "lower(ResourceId) LIKE '%/providers/microsoft.compute/virtualmachines/%'",
+}
+
+
+def billed_instances(
+    con: duckdb.DuckDBPyConnection, provider: str, start: dt.datetime, end: dt.datetime
+) -> list[tuple[str, str | None, str | None]]:
+    """The EC2 instances (``aws``) or Azure VMs (``azure``) the bill charges for in
+    ``[start, end)``: (ResourceId, RegionId, instance type), the latest row's region and type,
+    one per resource id (case-insensitive), sorted."""
+    from costline.optimize.rightsizing import INSTANCE_TYPE_SQL
+
+    rows = con.execute(
+        "SELECT arg_max(ResourceId, ChargePeriodStart), "
+        "arg_max(RegionId, ChargePeriodStart) FILTER (WHERE RegionId IS NOT NULL), "
+        f"arg_max({INSTANCE_TYPE_SQL}, ChargePeriodStart) FILTER (WHERE {INSTANCE_TYPE_SQL} "
+        "IS NOT NULL) FROM cost "
+        f"WHERE x_Provider = ? AND {_INSTANCE_IDS[provider]} "
+        "AND ChargePeriodStart < ? AND ChargePeriodEnd > ? "
+        "GROUP BY lower(ResourceId) ORDER BY 1",
+        [provider, _naive_utc(end), _naive_utc(start)],
+    ).fetchall()
+    return [(str(r), g, t) for r, g, t in rows]
+
+
+def _naive_utc(ts: dt.datetime) -> dt.datetime:
+    return ts if ts.tzinfo is None else ts.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def _parse_sql(path: Path, raw: dict[str, str]) -> str:
