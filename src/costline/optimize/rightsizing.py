@@ -44,6 +44,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -54,7 +55,7 @@ from costline.optimize.pricing import (
     Catalog,
     InstanceType,
     Price,
-    load_catalog,
+    catalog_for,
     normalize_region,
 )
 
@@ -666,10 +667,12 @@ def rightsize(
     *,
     catalog: Catalog | None = None,
     end: dt.datetime | None = None,
+    pricing_dir: Path | None = None,
 ) -> list[Recommendation]:
     """Collect from the warehouse and run the rules (the façade's entry point). The lookback
     ends at ``end``, by default the newest telemetry sample; without ``catalog`` the packaged
-    one is read for the providers the bill has."""
+    one is read for the providers the bill has, with the workspace's refreshed prices in
+    ``pricing_dir`` replacing packaged ones (:func:`costline.optimize.pricing.catalog_for`)."""
     check_options(opts)
     last = end or window_end(con)
     if last is None:
@@ -681,5 +684,5 @@ def rightsize(
         )
     usages, rates = collect(con, opts, end=last)
     if catalog is None:
-        catalog = load_catalog(tuple(sorted({u.provider for u in usages})))
+        catalog = catalog_for(pricing_dir, tuple(sorted({u.provider for u in usages})))
     return recommend(usages, catalog, options=opts, rates=rates)

@@ -79,6 +79,14 @@ RULES = (
     "unattached-volume",
     "orphan-snapshot",
 )
+# the rules about resources that do nothing (``costline recommend --kind idle``)
+IDLE_RULES = (
+    "idle-instance",
+    "unassociated-address",
+    "idle-load-balancer",
+    "unattached-volume",
+    "orphan-snapshot",
+)
 INVENTORY_COLUMNS = ("resource_id", "resource_type", "state")
 INVENTORY_OPTIONAL = ("source_id", "region", "provider", "attached_to")
 RESOURCE_TYPES = ("volume", "snapshot", "address", "load_balancer", "instance")
@@ -299,10 +307,16 @@ def _current_twin(
 
 
 def previous_generation(
-    con: Any, *, start: dt.date, end: dt.date, lookback_days: int
+    con: Any,
+    *,
+    start: dt.date,
+    end: dt.date,
+    lookback_days: int,
+    pricing_dir: Path | None = None,
 ) -> list[Finding]:
-    """EC2 instances of a previous generation with a cheaper current-generation twin."""
-    from costline.optimize.pricing import load_catalog, normalize_region
+    """EC2 instances of a previous generation with a cheaper current-generation twin (list
+    prices: the packaged catalog, with the workspace's refreshed ones in ``pricing_dir``)."""
+    from costline.optimize.pricing import catalog_for, normalize_region
 
     rows = con.execute(
         "SELECT ResourceId, arg_max(x_InstanceType, ChargePeriodStart), arg_max(RegionId, "
@@ -317,7 +331,7 @@ def previous_generation(
     ).fetchall()
     if not rows:
         return []
-    catalog = load_catalog(("aws",))
+    catalog = catalog_for(pricing_dir, ("aws",))
     twins: dict[tuple[str, str], tuple[InstanceType, Price] | None] = {}
     out = []
     for rid, itype, region, account, service, cost, qty, days, last in rows:
@@ -376,9 +390,10 @@ def find_waste(
     lookback_days: int = 30,
     as_of: dt.date | None = None,
     rules: tuple[str, ...] = RULES,
+    pricing_dir: Path | None = None,
 ) -> list[Finding]:
     """Every waste finding of the window ending ``as_of`` (default: the last billed day),
-    largest monthly savings first."""
+    largest monthly savings first. ``pricing_dir``: the workspace's refreshed price files."""
     unknown = [r for r in rules if r not in RULES]
     if unknown:
         raise ConfigError(
@@ -439,8 +454,10 @@ def find_waste(
             )
         )
     if "previous-generation" in rules:
-        out += previous_generation(con, start=start, end=end, lookback_days=lookback_days)
+        out += previous_generation(
+            con, start=start, end=end, lookback_days=lookback_days, pricing_dir=pricing_dir
+        )
     return sorted(out, key=lambda f: (-f.monthly_savings, f.rule, f.resource_id))
 
 
-__all__ = ["RULES", "Finding", "ensure_tables", "find_waste", "load_inventory"]
+__all__ = ["IDLE_RULES", "RULES", "Finding", "ensure_tables", "find_waste", "load_inventory"]
