@@ -129,10 +129,16 @@ class JiraServer(_Server):
     """Just enough of Jira's REST API v2 for issue create, label search and update."""
 
     def __init__(
-        self, *, auth: str, fail_next: list[Reply] | None = None, transitions: bool = True
+        self,
+        *,
+        auth: str,
+        fail_next: list[Reply] | None = None,
+        transitions: bool = True,
+        projects: tuple[str, ...] = ("PAY",),
     ) -> None:
         super().__init__()
         self.auth = auth
+        self.projects = projects
         self.issues: dict[str, dict[str, Any]] = {}
         self.comments: dict[str, list[str]] = {}
         self.status: dict[str, str] = {}
@@ -154,9 +160,10 @@ class JiraServer(_Server):
             return self._search(req)
         if req.method == "POST" and path == "/rest/api/2/issue":
             fields = req.json()["fields"]
-            if fields["project"]["key"] != "PAY":
+            project = fields["project"]["key"]
+            if project not in self.projects:
                 return Reply(400, '{"errors":{"project":"valid project is required"}}')
-            key = f"PAY-{len(self.issues) + 1}"
+            key = f"{project}-{len(self.issues) + 1}"
             self.issues[key] = fields
             self.comments[key] = []
             return Reply(201, json.dumps({"id": str(len(self.issues)), "key": key}))

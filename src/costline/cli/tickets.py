@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
@@ -36,16 +37,28 @@ def sync(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would happen; send and record nothing.")
     ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Evaluate as if it were this day (YYYY-MM-DD): bill and telemetry before it "
+            "only; for replays and backfills.",
+            show_default=False,
+        ),
+    ] = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
-    """Evaluate rightsizing + waste now; open, update (estimate moved > 10 %) and close tickets.
+    """Evaluate rightsizing + waste, detect which recommendations the bill shows actioned
+    (with realized savings), and open, update (estimate moved > 10 %) and close tickets.
 
+    Without `tickets.channel` in costline.yaml it records and tracks only, no tickets.
     Run it nightly, e.g. cron `0 6 * * * costline tickets sync`; see docs/how-to/tickets.md.
     """
     from costline.cli.output import info
 
     limit = Decimal(str(threshold)) if threshold is not None else None
-    result = _workspace().tickets_sync(threshold=limit, dry_run=dry_run)
+    day = _day(as_of) if as_of else None
+    result = _workspace().tickets_sync(threshold=limit, dry_run=dry_run, as_of=day)
     render(
         result.columns, result.rows, fmt, title="tickets sync" + (" (dry run)" if dry_run else "")
     )
@@ -80,6 +93,17 @@ def dismiss(
 
     key = _workspace().dismiss_recommendation(rec_id, reason)
     info(f"dismissed {rec_id}" + (f"; close its ticket {key} in the tracker" if key else ""))
+
+
+def _day(text: str) -> dt.date:
+    from costline.core.errors import ConfigError
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(
+            f"--as-of {text!r} is not a date", hint="write it as YYYY-MM-DD, e.g. 2026-10-01"
+        ) from None
 
 
 def register(app: typer.Typer) -> None:

@@ -64,6 +64,8 @@ class Action(Protocol):
     @property
     def status(self) -> str: ...
     @property
+    def note(self) -> str: ...
+    @property
     def rec(self) -> Stored: ...
 
 
@@ -186,11 +188,7 @@ class _Jira:
         return str(created["key"])
 
     def close(self, key: str, action: Action) -> None:
-        why = (
-            "the resource is gone from the latest bill: recorded as actioned"
-            if action.status == "actioned"
-            else "costline no longer recommends this: recorded as expired"
-        )
+        why = f"recorded as {action.status}" + (f": {action.note}" if action.note else "")
         self.call("POST", f"/rest/api/2/issue/{key}/comment", json={"body": f"costline: {why}."})
         transition = self.done_transition(key)
         if transition is not None:
@@ -231,6 +229,7 @@ def _webhook(
     payload = {
         "event": event,
         "status": action.status,
+        "note": action.note,
         "ticket_key": rec.ticket_key,
         "recommendation": {
             "id": rec.id,
@@ -239,9 +238,9 @@ def _webhook(
             "resource_id": rec.resource_id,
             "team": rec.team,
             "account": rec.account,
-            "monthly_savings": str(rec.monthly_savings),
+            "monthly_savings": f"{rec.monthly_savings:.2f}",
             "previous_monthly_savings": (
-                str(rec.ticket_savings) if rec.ticket_savings is not None else None
+                f"{rec.ticket_savings:.2f}" if rec.ticket_savings is not None else None
             ),
             "details": rec.details,
         },

@@ -6,14 +6,14 @@ stable hash of kind, rule and resource, so every nightly sync finds yesterday's 
 Lifecycle (docs/how-to/tickets.md)::
 
     open ──(savings ≥ threshold, ticket opened)──► ticketed
-    open | ticketed ──(no longer recommended)──► expired, or actioned when the resource is
-                                                  gone from the latest bill day
+    open | ticketed ──(the bill shows the change)──► actioned   (costline.optimize.adoption)
+    open | ticketed ──(no longer recommended)──► expired
     open | ticketed ──(costline tickets dismiss)──► dismissed   (never ticketed again)
     expired | actioned ──(recommended again)──► open             (a new ticket)
 
 This module is pure SQL and decisions: :func:`plan` says which tickets to open, update or
 close; the façade sends them (``costline.notify.tickets``) and records the answers with
-:func:`mark_ticketed`, :func:`mark_updated` and :func:`mark_closed`.
+:func:`mark_ticketed`, :func:`mark_updated` and :func:`mark_expired`.
 
 Example:
     >>> key = rec_id("waste", "gp2-to-gp3", "vol-1")
@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -116,6 +116,7 @@ class Action:
     verb: str
     rec: Stored
     status: str
+    note: str = ""
 
 
 def ensure_table(con: Any) -> None:
@@ -221,7 +222,9 @@ def upsert(con: Any, produced: Sequence[Produced], now: dt.datetime) -> None:
         "ELSE recommendations.ticket_savings END, "
         f"realized_savings = CASE WHEN {reopen} THEN NULL "
         "ELSE recommendations.realized_savings END, "
-        f"reason = CASE WHEN {reopen} THEN NULL ELSE recommendations.reason END",
+        f"reason = CASE WHEN {reopen} THEN NULL ELSE recommendations.reason END, "
+        f"first_seen = CASE WHEN {reopen} THEN excluded.first_seen "
+        "ELSE recommendations.first_seen END",
         rows,
     )
 
@@ -281,19 +284,6 @@ def listing(con: Any, *, status: str | None = None) -> tuple[list[str], list[tup
     return cols, rows
 
 
-def bill_resources_on_last_day(con: Any) -> set[str] | None:
-    """Resource ids (lower case) with a charge on the newest bill day; None: no bill."""
-    row = con.execute("SELECT max(CAST(ChargePeriodStart AS DATE)) FROM cost").fetchone()
-    if not row or row[0] is None:
-        return None
-    got = con.execute(
-        "SELECT DISTINCT lower(ResourceId) FROM cost WHERE ResourceId IS NOT NULL "
-        "AND CAST(ChargePeriodStart AS DATE) = ?",
-        [row[0]],
-    ).fetchall()
-    return {r[0] for r in got}
-
-
 def changed(old: Decimal | None, new: Decimal) -> bool:
     """Whether the estimate moved by more than 10 % of what the ticket shows.
 
@@ -313,24 +303,32 @@ def plan(
     produced_ids: set[str],
     *,
     threshold: Decimal,
-    billed_last_day: set[str] | None,
+    actioned: Mapping[str, str] | None = None,
+    waiting: set[str] | None = None,
 ) -> list[Action]:
     """What this sync does, in order: opens (largest savings first), updates, closes.
 
-    ``billed_last_day``: resources on the newest bill day; a recommendation that vanished
-    because its resource vanished too counts as ``actioned``, otherwise ``expired``.
+    ``actioned``: recommendation id → what the bill shows was done
+    (:func:`costline.optimize.adoption.detect`); those close as ``actioned`` whether or not
+    they are still recommended (a resource rightsized one step may be recommended again: it
+    gets a new ticket next time). Others no longer recommended close as ``expired``, except
+    those ``waiting``: their resource is missing from the newest bill day but not long enough
+    to count as gone; they keep their status until it either comes back or is gone.
     """
+    done = actioned or {}
     opens, updates, closes = [], [], []
     for r in recs:
-        if r.id in produced_ids:
+        if r.id in done and r.status in ("open", "ticketed"):
+            verb = "close" if r.ticket_key else "retire"
+            closes.append(Action(verb, r, "actioned", done[r.id]))
+        elif r.id in produced_ids:
             if r.status == "open" and r.monthly_savings >= threshold:
                 opens.append(Action("open", r, "ticketed"))
             elif r.status == "ticketed" and changed(r.ticket_savings, r.monthly_savings):
                 updates.append(Action("update", r, "ticketed"))
-        elif r.status in ("open", "ticketed"):
-            gone = billed_last_day is not None and r.resource_id.lower() not in billed_last_day
-            status = "actioned" if gone else "expired"
-            closes.append(Action("close" if r.ticket_key else "retire", r, status))
+        elif r.status in ("open", "ticketed") and r.id not in (waiting or set()):
+            verb = "close" if r.ticket_key else "retire"
+            closes.append(Action(verb, r, "expired", "costline no longer recommends this"))
     return [*opens, *updates, *closes]
 
 
@@ -349,18 +347,13 @@ def mark_updated(con: Any, rec: Stored, now: dt.datetime) -> None:
     )
 
 
-def mark_closed(con: Any, action: Action, now: dt.datetime) -> None:
-    """``expired`` or ``actioned``; an actioned one realizes its last monthly cost."""
-    rec = action.rec
-    if action.status == "actioned":
-        reason = "resource gone from the latest bill day"
-        realized = rec.monthly_cost if rec.monthly_cost is not None else rec.monthly_savings
-    else:
-        reason, realized = "no longer recommended", None
+def mark_expired(con: Any, action: Action, now: dt.datetime) -> None:
+    """``expired``: no longer recommended (an ``actioned`` one is recorded by
+    :func:`costline.optimize.adoption.record`, with its realized savings)."""
     con.execute(
-        "UPDATE recommendations SET status = ?, reason = ?, realized_savings = ?, "
+        "UPDATE recommendations SET status = 'expired', reason = ?, realized_savings = NULL, "
         "updated_at = ? WHERE id = ?",
-        [action.status, reason, realized, now, rec.id],
+        [action.note or "no longer recommended", now, action.rec.id],
     )
 
 
