@@ -3,7 +3,8 @@
 :func:`send` makes one attempt and either returns a short note of what happened (``HTTP 200``,
 ``created PAY-12``) or raises a :class:`~costline.notify.errors.DeliveryError` that says what
 failed and whether a retry can help. Retries, backoff and the outbox live in
-:mod:`costline.notify.deliver`.
+:mod:`costline.notify.deliver`. :func:`send_email` sends any prepared email through an email
+channel (alerts and the savings digest, :mod:`costline.notify.digest`).
 
 Secrets come from environment variables named in the channel (``url_env``, ``token_env``, ...)
 and are read at send time, so ``costline.yaml`` never has to hold them. Messages name the
@@ -29,7 +30,7 @@ import re
 import smtplib
 import socket
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from email.message import EmailMessage
 from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
@@ -328,11 +329,29 @@ def _send_email(
             f"no recipient for team {alert.team or '(none)'}",
             hint="set `to:` on the channel, or contacts.email for the team in owners.yaml",
         )
+    msg = _email(channel, alert, recipients)
+    return send_email(channel, msg, recipients, timeout=timeout, env=env)
+
+
+def send_email(
+    channel: EmailChannel,
+    msg: EmailMessage,
+    recipients: Sequence[str],
+    *,
+    timeout: float,
+    env: Mapping[str, str],
+) -> str:
+    """Send one prepared message to ``recipients`` through the channel's SMTP server (STARTTLS
+    and login as configured, the login read from ``env``); returns what the server accepted.
+
+    Raises:
+        DeliveryError: the server, the login or every recipient failed (``retryable`` says
+            whether trying again can help); a partial refusal is named in the returned note.
+    """
     login = None
     if channel.username_env and channel.password_env:  # validated: both or neither
         password = _env(channel.id, channel.password_env, env, "the SMTP password")
         login = (_env(channel.id, channel.username_env, env, "the SMTP user"), password)
-    msg = _email(channel, alert, recipients)
     target = f"SMTP {channel.host}:{channel.port}"
     try:
         with smtplib.SMTP(channel.host, channel.port, timeout=timeout) as smtp:
@@ -340,7 +359,7 @@ def _send_email(
                 smtp.starttls(context=ssl.create_default_context())
             if login:
                 smtp.login(*login)
-            refused = smtp.send_message(msg)
+            refused = smtp.send_message(msg, to_addrs=list(recipients))
     except (smtplib.SMTPException, OSError) as exc:
         raise _smtp_error(channel.id, target, exc, timeout) from exc
     if refused:
