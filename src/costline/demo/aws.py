@@ -10,6 +10,8 @@ The core is the same at every ``--rows`` (it carries the features later stages n
 * two EC2 Reserved Instances: 3 × m6i.2xlarge no-upfront (bought before the demo) and
   2 × r6i.xlarge partial-upfront bought on 2026-08-01 (the upfront fee is billed then);
 * GPU training jobs on p4d.24xlarge and g5 inference endpoints, one idle sandbox instance;
+* two oversized on-demand instances of teams (:data:`OVERSIZED`), so that every demo has
+  instances to rightsize in September (:mod:`costline.demo.actions`);
 * business support, a monthly promotional credit.
 
 Team workloads (EC2, EBS, S3, RDS, Lambda, data transfer) are offered per team and added by
@@ -26,7 +28,7 @@ from typing import Any
 
 from costline.demo import prices
 from costline.demo.model import Anomaly, Job, Plan, Stream, Who, hexid, make, parse_table
-from costline.demo.org import AWS_PAYER, Team, aws_account, aws_team_account, teams_on
+from costline.demo.org import AWS_PAYER, Team, aws_account, aws_team_account, team, teams_on
 from costline.demo.periods import ALL_DAYS, MONTHS
 
 # product key → (product code, product name, usage type, operation, pricing unit, family)
@@ -57,6 +59,11 @@ RI1_ID = "6d2a9c41-8e3b-4f17-a5c0-1b9e7d3f2a68"
 RI2_ID = "b83e5f20-1c6d-4a9b-8e72-4f0a3c9d6e15"
 RI2_START = datetime(2026, 8, 1)
 FIXED: dict[str, Any] = {"tags_fixed": True}
+# team, application, instance type: always-on, on-demand and oversized (half their size would do)
+OVERSIZED = (
+    ("search", "search-indexer", "c6i.4xlarge"),
+    ("billing-platform", "invoicing", "m7i.2xlarge"),
+)
 
 
 def ec2_rate(instance_type: str, region: str) -> Decimal:
@@ -106,6 +113,7 @@ def plan_core(seed: int, *, scale: float) -> Plan:
     )
     _s3_storm(plan, rng)
     _runaway(plan, rng)
+    _oversized(plan, random.Random(f"{seed}:aws:core:oversized"))
     return plan
 
 
@@ -293,6 +301,15 @@ def _reserved(plan: Plan, rng: random.Random) -> None:
                 telemetry="normal",
                 **FIXED,
             )
+        )
+
+
+def _oversized(plan: Plan, rng: random.Random) -> None:
+    """Team instances twice the size their load needs (own random ids: the core's stay put)."""
+    for i, (team_id, app, it) in enumerate(OVERSIZED):
+        who = Who(aws_team_account(team(team_id), "prod"), team_id, "prod", app)
+        plan.streams.append(
+            _ec2(f"aws:oversized:{i}", who, it, rng, telemetry="oversized", **FIXED)
         )
 
 

@@ -27,6 +27,7 @@ import yaml
 from costline.core.errors import CostlineError
 from costline.core.progress import NoProgress, Progress
 from costline.demo import (
+    actions,
     aws,
     aws_cur,
     azure,
@@ -59,12 +60,13 @@ OWNED = (
 )
 MIN_ROWS = 100
 # NOTE: bump when the set of generated files changes, so older demo folders are regenerated.
-GENERATOR = "costline-demo/4"
+GENERATOR = "costline-demo/5"
 _PROVIDERS: dict[str, Any] = {"aws": (aws, aws_cur), "azure": (azure, azure), "gcp": (gcp, gcp)}
 
 
 def plan_all(rows: int, seed: int) -> dict[str, Plan]:
-    """Core plus team workloads for each provider, sized to ``rows`` per provider per month."""
+    """Core plus team workloads for each provider, sized to ``rows`` per provider per month,
+    and the recommendations Acme acts on in September (:mod:`costline.demo.actions`)."""
     scale = rows / 2000
     plans: dict[str, Plan] = {}
     for name, (planner, _) in _PROVIDERS.items():
@@ -77,6 +79,7 @@ def plan_all(rows: int, seed: int) -> dict[str, Plan]:
             rng=random.Random(f"{seed}:{name}:fill"),
         )
         plans[name] = plan
+    actions.apply(plans["aws"], seed)
     return plans
 
 
@@ -229,6 +232,7 @@ def _truth(
         "accounts": org.accounts(),
         "anomalies": truth.anomalies(plans, lines),
         "overprovisioned": extra["overprovisioned"],
+        "actions": actions.truth(plans, lines),
         "commitments": [c for p in plans.values() for c in p.commitments],
         "kubernetes": extra["cluster"],
         "gpu_jobs": {"file": "jobs/gpu_jobs.csv", "count": extra["jobs"]},

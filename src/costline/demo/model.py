@@ -124,6 +124,17 @@ class Anomaly:
     description: str
 
 
+@dataclass(frozen=True)
+class Action:
+    """An optimization recommendation acted on: ``stream`` changed on ``day`` (the first day
+    of the new state); see :mod:`costline.demo.actions`."""
+
+    kind: str  # "rightsized" | "terminated"
+    day: date
+    stream: Stream  # the original, which now ends the day before ``day``
+    successor: Stream | None  # the rightsized instance (None when terminated)
+
+
 @dataclass
 class Plan:
     """Everything one provider contributes before rendering."""
@@ -132,6 +143,7 @@ class Plan:
     jobs: list[Job] = field(default_factory=list)
     anomalies: list[Anomaly] = field(default_factory=list)
     commitments: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
 
     def stream(self, key: str) -> Stream:
         return next(s for s in self.streams if s.key == key)

@@ -4,7 +4,10 @@
   average and p95 (%), GPU average for GPU machines; ``telemetry/samples.csv`` — the same as
   hourly samples (resource_id, timestamp, metric, value) for ``costline telemetry load``. Each instance follows a profile:
   ``normal`` (CPU avg 30–60 %), ``oversized`` (CPU p95 < 25 %, memory p95 < 38 %) or
-  ``idle`` (CPU p95 < 4 %, memory p95 < 12 %).
+  ``idle`` (CPU never above 2 % — :data:`IDLE_CPU_PEAK` — memory p95 < 12 %, a network
+  trickle: idle by the ``idle-instance`` waste rule's numbers). An instance rightsized in
+  September (:mod:`costline.demo.actions`) carries the same absolute load on its smaller type
+  from then on.
 * ``k8s/pod_usage.csv`` — the shared EKS cluster: per pod and day its namespace, ``team``
   label, CPU/memory requests and average usage, running hours. Requests fill about 70 % of
   the nodes; the rest is idle capacity. One namespace has no ``team`` label.
@@ -77,11 +80,14 @@ JOB_COLUMNS = (
     "list_cost_usd",
     "status",
 )
+# profile → (CPU level %, p95/average factor, memory level %); a day's average is the level
+# × 0.8–1.2 (memory × 0.92–1.08), its p95 the average × the factor.
 PROFILES = {
     "normal": ((30, 60), (1.3, 1.6), (40, 75)),
     "oversized": ((4, 11), (1.6, 2.1), (12, 24)),
-    "idle": ((0.2, 1.2), (1.5, 2.5), (4, 8)),
+    "idle": ((0.2, 0.8), (1.3, 1.6), (4, 8)),  # CPU p95 at most 0.8 × 1.2 × 1.6 = 1.54 %
 }
+IDLE_CPU_PEAK = 2.0  # the idle-instance waste rule's limit; idle samples never exceed it
 
 
 def machine_of(stream: Stream) -> prices.Machine:
@@ -102,17 +108,31 @@ def instance_streams(plans: dict[str, Plan]) -> list[Stream]:
     ]
 
 
+def _levels(profile: str, rng: random.Random) -> tuple[float, float]:
+    """An instance's CPU and memory levels (%) in ``profile``."""
+    (clo, chi), _, (mlo, mhi) = PROFILES[profile]
+    return rng.uniform(clo, chi), rng.uniform(mlo, mhi)
+
+
 def utilization(plans: dict[str, Plan], seed: int) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for stream in instance_streams(plans):
+    streams = instance_streams(plans)
+    by_key = {s.key: s for s in streams}
+    for stream in streams:
         rng = random.Random(f"{seed}:util:{stream.key}")
         m = machine_of(stream)
-        (clo, chi), (plo, phi), (mlo, mhi) = PROFILES[stream.telemetry]
-        cpu, mem = rng.uniform(clo, chi), rng.uniform(mlo, mhi)
+        _, (plo, phi), _ = PROFILES[stream.telemetry]
+        cpu, mem = _levels(stream.telemetry, rng)
+        original = by_key.get(stream.attrs.get("successor_of", ""))
+        if original is not None:  # rightsized: the original's load on the smaller machine
+            was = machine_of(original)
+            cpu, mem = _levels(original.telemetry, random.Random(f"{seed}:util:{original.key}"))
+            cpu, mem = cpu * was.vcpu / m.vcpu, mem * was.memory_gib / m.memory_gib
+        peak = IDLE_CPU_PEAK if stream.telemetry == "idle" else 99.0
         per_hour = 24.0 * (m.vcpu if stream.product == "core" else 1)
         for day, qty in simulate(stream, seed=seed):
-            c = max(0.1, cpu * rng.uniform(0.8, 1.2))
-            mm = max(1.0, mem * rng.uniform(0.92, 1.08))
+            c = min(90.0, max(0.1, cpu * rng.uniform(0.8, 1.2)))
+            mm = min(90.0, max(1.0, mem * rng.uniform(0.92, 1.08)))
             gpu = (
                 ""
                 if not m.gpus
@@ -131,7 +151,7 @@ def utilization(plans: dict[str, Plan], seed: int) -> list[dict[str, Any]]:
                     "memory_gib": m.memory_gib,
                     "hours_running": q(float(qty) / per_hour * 24, 2),
                     "cpu_avg_pct": round(c, 1),
-                    "cpu_p95_pct": round(min(99.0, c * rng.uniform(plo, phi)), 1),
+                    "cpu_p95_pct": round(min(peak, c * rng.uniform(plo, phi)), 1),
                     "mem_avg_pct": round(mm, 1),
                     "mem_p95_pct": round(min(99.0, mm * 1.3), 1),
                     "gpu_avg_pct": gpu,
@@ -207,7 +227,11 @@ def smaller(stream: Stream) -> str:
 def overprovisioned(
     plans: dict[str, Plan], util: list[dict[str, Any]], lines: dict[str, list[Line]]
 ) -> list[dict[str, Any]]:
-    """Ground truth: every idle or oversized instance, with its observed utilization."""
+    """Ground truth: every idle or oversized instance, with its observed utilization.
+
+    A rightsized instance is listed once, as it was (its type, the days it ran as that type);
+    its cost is the resource's over the three months, before and after the change.
+    """
     by_resource: dict[str, list[dict[str, Any]]] = {}
     for row in util:
         by_resource.setdefault(row["resource_id"], []).append(row)
@@ -219,16 +243,17 @@ def overprovisioned(
                 cost[rid] = cost.get(rid, Decimal(0)) + ln.effective
     out = []
     for stream in instance_streams(plans):
-        if stream.telemetry == "normal":
+        if stream.telemetry == "normal" or "successor_of" in stream.attrs:
             continue
-        rows = by_resource[stream.resource_id]
+        name = machine_of(stream).name
+        rows = [r for r in by_resource[stream.resource_id] if r["instance_type"] == name]
         out.append(
             {
                 "provider": stream.provider,
                 "account_id": stream.account.id,
                 "resource_id": stream.resource_id,
                 "team": stream.team,
-                "instance_type": machine_of(stream).name,
+                "instance_type": name,
                 "classification": stream.telemetry,
                 "cpu_avg_pct": round(sum(r["cpu_avg_pct"] for r in rows) / len(rows), 1),
                 "cpu_p95_pct_max": max(r["cpu_p95_pct"] for r in rows),
