@@ -121,6 +121,16 @@ def test_cli_status_and_plan_json(tiny: Workspace) -> None:
     assert Decimal(str(row["commitment_per_hour"])) == Decimal("0.9375")
     assert Decimal(str(row["lookback_savings"])) == Decimal("7.50")  # 30 − 24 × 0.9375
     assert Decimal(str(row["break_even_utilization"])) == Decimal("0.75")
+    # `recommend --kind commitments` is the same plan with the default offering
+    out = runner.invoke(
+        app, ["-w", str(tiny.root), "recommend", "--kind", "commitments", "-f", "json"]
+    )
+    assert out.exit_code == 0, out.output
+    plan = tiny.commitments_plan().records()
+    got = json.loads(out.stdout)
+    assert [r["commitment_per_hour"] for r in got] == [
+        float(r["commitment_per_hour"]) for r in plan
+    ]
 
 
 def test_bad_options_and_no_eligible_spend(tiny: Workspace, make_workspace: Any) -> None:

@@ -81,6 +81,12 @@ def test_waste_through_the_workspace_and_the_cli(ws: Workspace, tmp_path: Path) 
     # largest saving first
     savings = [r["monthly_savings"] for r in json.loads(out.output)]
     assert savings == sorted(savings, reverse=True)
+    # --kind idle: the same findings without gp2-to-gp3 (a cheaper type, not an idle resource)
+    idle = runner.invoke(app, [*base, "recommend", "--kind", "idle", "--format", "json"])
+    assert idle.exit_code == 0, idle.output
+    assert {(r["rule"], r["resource_id"]) for r in json.loads(idle.output)} == set(found) - {
+        ("gp2-to-gp3", "vol-gp2")
+    }
 
 
 def test_a_bad_inventory_is_rejected_whole(ws: Workspace, tmp_path: Path) -> None:

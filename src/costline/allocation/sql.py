@@ -7,8 +7,8 @@ row pays one lookup per spelling.
 Example:
     >>> from costline.config.allocation import Condition
     >>> ctx = Context(tag_exprs={"team": "\\"_t:team\\""}, vtag_cols={})
-    >>> condition_sql(Condition.model_validate({"tag": "team", "in": ["a", "b"]}), ctx)
-    "(\\"_t:team\\" IN ('a', 'b'))"
+    >>> print(condition_sql(Condition.model_validate({"tag": "team", "in": ["a", "b"]}), ctx))
+    ("_t:team" IN ('a', 'b'))
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Rendering for the CLI: tables (rich), JSON (a list of row objects), CSV. The only rich user.
+"""Rendering for the CLI: tables (rich), JSON (a list of row objects), CSV, XLSX (binary, to a
+redirected stdout). The only rich user.
 
 JSON numbers are exact: a DECIMAL is written as its full decimal text, never through float.
 CSV text cells that look like spreadsheet formulas are neutralised with a leading quote.
@@ -6,8 +7,6 @@ CSV text cells that look like spreadsheet formulas are neutralised with a leadin
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from collections.abc import Sequence
@@ -19,7 +18,8 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.table import Table
 
-from costline.core.text import csv_safe
+from costline.core.text import cell_text as _cell
+from costline.core.text import to_csv
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
@@ -29,6 +29,7 @@ class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
+    xlsx = "xlsx"
 
 
 def _json_value(value: Any) -> str:
@@ -66,27 +67,6 @@ def to_json(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "[" + ",\n ".join(objs) + "]"
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(value, dict):
-        return json.dumps(value, default=str)
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return str(value)
-
-
-def to_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([csv_safe(_cell(v)) for v in row])
-    return buf.getvalue()
-
-
 def _table_cell(value: Any) -> str:
     if isinstance(value, Decimal):
         return f"{value:,.2f}"
@@ -108,6 +88,9 @@ def render(
     if fmt is OutputFormat.csv:
         (out or sys.stdout).write(to_csv(columns, rows))
         return
+    if fmt is OutputFormat.xlsx:
+        _write_xlsx(columns, rows, title)
+        return
     table = Table(title=title, show_lines=False)
     for c in columns:
         numeric = bool(rows) and isinstance(rows[0][list(columns).index(c)], Decimal | int | float)
@@ -115,6 +98,26 @@ def render(
     for row in rows:
         table.add_row(*[_table_cell(v) for v in row])
     stdout.print(table)
+
+
+def _write_xlsx(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None) -> None:
+    """The workbook's bytes to stdout, which must be redirected to a file."""
+    from costline.core.errors import ConfigError
+    from costline.reports.xlsx import table_xlsx
+
+    if sys.stdout.isatty():
+        raise ConfigError(
+            "an XLSX workbook is binary and stdout is a terminal",
+            hint="redirect it to a file, e.g. `... --format xlsx > report.xlsx`",
+        )
+    data = table_xlsx(columns, rows, title=title)
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # a text-only stream (some test runners): latin-1 keeps every byte
+        sys.stdout.write(data.decode("latin-1"))
+    else:
+        sys.stdout.flush()
+        buffer.write(data)
+        buffer.flush()
 
 
 def error(message: str) -> None:

@@ -2,7 +2,7 @@
 
 Example:
     >>> to_money("0.00000080000")
-    Decimal('8.000E-7')
+    Decimal('8.0000E-7')
     >>> split_exact(Decimal("10.00"), [1, 1, 1], places=2)
     [Decimal('3.34'), Decimal('3.33'), Decimal('3.33')]
 """

@@ -16,8 +16,14 @@ Example:
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
+from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 FORMULA = re.compile(r"^[=+\-@\t\r]")
 
@@ -33,3 +39,26 @@ def _is_number(text: str) -> bool:
     except ArithmeticError:
         return False
     return True
+
+
+def cell_text(value: Any) -> str:
+    """One value as CSV text: empty for None, UTC ``Z`` timestamps, exact decimals, JSON maps."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, dict):
+        return json.dumps(value, default=str)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def to_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A header and rows as CSV text; formula-like cells neutralised (:func:`csv_safe`)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([csv_safe(cell_text(v)) for v in row])
+    return buf.getvalue()

@@ -12,12 +12,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from costline.core.text import csv_safe
 from costline.reports.statements import (
     RECONCILIATION_HEADER,
     ROUNDING_NOTE,
@@ -28,10 +26,8 @@ from costline.reports.statements import (
     summary_cells,
     summary_header,
 )
-
-
-def _xl_text(text: str) -> str:
-    return csv_safe(ILLEGAL_CHARACTERS_RE.sub("\ufffd", text))
+from costline.reports.xlsx import xl_text as _xl_text
+from costline.reports.xlsx import xl_widths as _xl_widths
 
 
 def _amount_format(currency: str) -> str:
@@ -85,21 +81,6 @@ def _xl_table(
             if kind == "grand":
                 ws.cell(row=top + offset, column=col).border = grand
     return top + len(rows)
-
-
-def _xl_widths(ws: Worksheet, first_row: int) -> None:
-    widths: dict[int, int] = {}
-    for row in ws.iter_rows(min_row=first_row):
-        for cell in row:
-            size = (
-                len(f"{cell.value:,.2f}") + 5
-                if isinstance(cell.value, Decimal)
-                else len(str(cell.value or ""))
-            )
-            col = cell.column or 1
-            widths[col] = min(max(widths.get(col, 8), size + 2), 50)
-    for col, width in widths.items():
-        ws.column_dimensions[get_column_letter(col)].width = width
 
 
 def write_xlsx(st: Statement, path: Path) -> None:
