@@ -1,0 +1,113 @@
+"""What the state store returns: plain frozen dataclasses (no ORM object leaves a session),
+and the errors it raises for names that do not exist or already do.
+
+Example:
+    >>> import datetime as dt
+    >>> t0 = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
+    >>> u = User(1, "alice", "team", ("payments",), None, t0, None, has_password=False)
+    >>> u.active, u.sees_all_teams
+    (True, False)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from costline.core.errors import ConfigError
+
+Role = Literal["admin", "finance", "team"]
+Trigger = Literal["schedule", "manual", "retry"]
+RunStatus = Literal["running", "succeeded", "failed"]
+
+
+@dataclass(frozen=True)
+class User:
+    """A user; ``teams`` are the team ids a ``team`` member sees (empty for other roles)."""
+
+    id: int
+    name: str
+    role: Role
+    teams: tuple[str, ...]
+    display_name: str | None
+    created_at: dt.datetime
+    disabled_at: dt.datetime | None
+    has_password: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.disabled_at is None
+
+    @property
+    def sees_all_teams(self) -> bool:
+        """Admins and finance see every cost center; team members only their teams'."""
+        return self.role in ("admin", "finance")
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """An API token as listings show it: never its value or hash, only the prefix."""
+
+    id: int
+    user: str
+    name: str
+    prefix: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    expires_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+    def status(self, now: dt.datetime) -> Literal["active", "revoked", "expired"]:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """One run of a job; ``duration_s`` and ``finished_at`` are None while it runs."""
+
+    id: int
+    job: str
+    workspace: str
+    trigger: Trigger
+    status: RunStatus
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    duration_s: float | None
+    attempt: int
+    error: str | None
+    detail: dict[str, Any] | None
+    next_retry_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """Who (``user``; None for the system) did what (``action``) to what (``target``), when."""
+
+    id: int
+    at: dt.datetime
+    user: str | None
+    action: str
+    target: str | None
+    detail: dict[str, Any] | None
+    remote: str | None
+
+
+class UnknownUserError(ConfigError):
+    """No user by that name."""
+
+
+class DuplicateUserError(ConfigError):
+    """A user by that name exists already."""
+
+
+class UnknownTokenError(ConfigError):
+    """No API token with that prefix or id."""
+
+
+class UnknownRunError(ConfigError):
+    """No job run with that id."""
