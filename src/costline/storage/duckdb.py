@@ -139,6 +139,17 @@ class DuckDBWarehouse(EngineAdapter):
                     macro.replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO")
                 )
 
+    @classmethod
+    def cursor_of(cls, owner: DuckDBWarehouse) -> DuckDBWarehouse:
+        """Another connection to ``owner``'s open database, for one thread (``costline serve``:
+        one process holds the file and every request or job gets its own cursor; DuckDB runs
+        their transactions concurrently). Closing it leaves ``owner`` open."""
+        wh = cls.__new__(cls)
+        wh.path, wh.read_only = owner.path, owner.read_only
+        wh.con = owner.con.cursor()
+        wh.con.execute("SET TimeZone = 'UTC'")
+        return wh
+
     # -- schema -----------------------------------------------------------------------------
     def ensure_schema(self) -> None:
         if self.read_only:
