@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -37,8 +38,23 @@ if TYPE_CHECKING:
     from costline.anomaly.series import DetectReport
     from costline.ingest import IngestReport
     from costline.notify import Alert, DeliveryReport
+    from costline.reports.savings_digest import Digest as SavingsDigest
+    from costline.storage.state import StateStore  # issue #6
 
 ENV_WORKSPACE = "COSTLINE_WORKSPACE"
+
+
+def _adoption_note(found: Any) -> str:
+    """The ticket comment of an actioned recommendation: what the bill shows, and the
+    realized savings against the estimate when a day after the action is billed."""
+    note = f"{found.action}: {found.evidence}"
+    realized = found.realized_monthly
+    if realized is not None:
+        note += (
+            f"; realized {realized:,.2f}/month so far (estimated "
+            f"{found.rec.estimated_monthly:,.2f})"
+        )
+    return note
 
 
 def _allocation_published(con: Any) -> bool:
@@ -123,6 +139,9 @@ sources: []
 class Workspace:
     root: Path
     config: CostlineConfig
+    # the database held open by :meth:`serving` (None: every call opens and closes the file)
+    _owner: DuckDBWarehouse | None = field(default=None, repr=False, compare=False)
+    _owner_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     # -- finding and creating ---------------------------------------------------------------
     @classmethod
@@ -197,8 +216,100 @@ class Workspace:
     def quarantine_dir(self) -> Path:
         return self.root / "landing" / "quarantine"
 
+    @property
+    def pricing_dir(self) -> Path:
+        """Refreshed price files (``costline pricing refresh``); they override packaged prices."""
+        return self.root / "pricing"
+
+    def state(self) -> StateStore:
+        """The service's state store (users, tokens, job runs, audit; issue #6), migrated to
+        the newest schema on first use and kept for this object. Its URL: COSTLINE_STATE_URL,
+        else ``service.state_url`` (a relative SQLite path is relative to the workspace), else
+        ``state.db`` in the workspace.
+
+        Raises:
+            MissingDependencyError: the ``service`` extra is not installed.
+        """
+        cached: StateStore | None = self.__dict__.get("_state_store")
+        if cached is not None:
+            return cached
+        try:
+            from costline.storage.state import open_state, resolve_url
+        except ImportError:
+            from costline.core.errors import MissingDependencyError
+
+            raise MissingDependencyError("the state store", "service") from None
+        url = resolve_url(
+            self.config.service.state_url, default=f"sqlite:///{self.root / 'state.db'}"
+        )
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            url = url.set(database=str(self.root / url.database))  # an absolute path stays
+        store = open_state(url, workspace=str(self.root))
+        self.__dict__["_state_store"] = store
+        return store
+
+    def check_team_ids(self, teams: Iterable[str]) -> None:
+        """Raise ConfigError naming the closest match for a team id that owners.yaml lacks
+        (nothing is checked while there is no owners.yaml)."""
+        if not self.owners_path.is_file():
+            return
+        import difflib
+
+        known = sorted(self.owners().teams())
+        for team in teams:
+            if team not in known:
+                close = difflib.get_close_matches(team, known, n=1)
+                raise ConfigError(
+                    f"no team {team!r} in {self.owners_path.name}",
+                    hint=f"did you mean {close[0]!r}?"
+                    if close
+                    else f"teams: {', '.join(known) or 'none'}",
+                )
+
+    @contextmanager
+    def serving(self) -> Iterator[Workspace]:
+        """Hold the warehouse open for this process while the block runs (``costline serve``).
+
+        Inside, every :meth:`warehouse` call, from any thread, gets its own cursor on the one
+        open database instead of opening the file: requests read while jobs write, with no
+        "database is locked" between them (one process owns the file, see ARCHITECTURE.md).
+        Other processes cannot open the file meanwhile; they get DatabaseLockedError naming
+        the fix.
+        """
+        storage = self.config.storage
+        owner = DuckDBWarehouse(
+            self.database_path,
+            memory_limit=storage.memory_limit,
+            threads=storage.threads,
+            temp_directory=self.root / ".tmp",
+        )
+        owner.ensure_schema()
+        with self._owner_lock:
+            if self._owner is not None:
+                owner.close()
+                raise WorkspaceError(
+                    f"{self.root} is already being served by this process",
+                    hint="call serving() once per process",
+                )
+            self._owner = owner
+        try:
+            yield self
+        finally:
+            with self._owner_lock:
+                self._owner = None
+            owner.close()
+
     @contextmanager
     def warehouse(self, *, read_only: bool = False) -> Iterator[DuckDBWarehouse]:
+        owner = self._owner
+        if owner is not None:
+            with self._owner_lock:
+                cursor = DuckDBWarehouse.cursor_of(owner)
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+            return
         storage = self.config.storage
         if read_only and not self.database_path.exists():
             read_only = False
@@ -404,6 +515,7 @@ class Workspace:
                 lookback_days=lookback_days,
                 as_of=as_of,
                 rules=tuple(rules) or waste.RULES,
+                pricing_dir=self.pricing_dir,
             )
         cols = [
             "rule",
@@ -875,6 +987,84 @@ class Workspace:
         with self.warehouse() as wh:
             return telemetry.load_telemetry(wh.con, path)
 
+    def pull_telemetry(
+        self,
+        source: str,
+        *,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+        resources: Sequence[str] = (),
+        period: int = 300,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        url: str | None = None,
+        queries: Mapping[str, str] | None = None,
+        label: str = "instance",
+        resource_map: Mapping[str, str] | None = None,
+        token: str | None = None,
+        username: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Pull utilization samples from ``cloudwatch``, ``azure-monitor`` or ``prometheus``
+        over ``[start, end)`` (default: the 14 days up to now) into ``telemetry``, checked and
+        stored like a loaded file (docs/how-to/telemetry.md). CloudWatch and Azure Monitor ask
+        about ``resources``, by default the EC2 instances / Azure VMs the bill charges for in
+        the window; Prometheus keeps the series of ``resources`` when given.
+
+        Returns ``source``, ``requested`` (resources asked for, None for all), ``missing``
+        (of those, how many returned no sample), then ``rows``, ``resources``, ``metrics``,
+        ``first``, ``last`` as :meth:`load_telemetry`.
+        """
+        from costline.optimize import telemetry
+        from costline.sources.telemetry import pulling
+
+        env = os.environ if environ is None else environ
+        window = pulling.window(source, start, end, period)
+        provider = pulling.PROVIDERS.get(source)
+        billed: list[tuple[str, str | None, str | None]] = []
+        if provider is not None:
+            with self.warehouse(read_only=True) as wh:
+                billed = telemetry.billed_instances(wh.con, provider, *window)
+        memory: dict[str, float] = {}
+        if provider == "azure":
+            from costline.optimize.pricing import load_catalog
+
+            catalog = load_catalog(("azure",))
+            for rid, _, size in billed:
+                spec = catalog.instance_type("azure", size) if size else None
+                if spec is not None:
+                    memory[rid.lower()] = spec.memory_gib * 2**30
+        pulled = pulling.pull(
+            source,
+            window,
+            targets=pulling.targets(source, resources, billed, memory, region=region),
+            resources=resources,
+            period=period,
+            region=region,
+            endpoint_url=endpoint_url,
+            url=url,
+            queries=queries,
+            metrics=tuple(telemetry.METRICS),
+            label=label,
+            resource_map=resource_map,
+            token=token,
+            username=username,
+            environ=env,
+        )
+        with self.warehouse() as wh:
+            stored = telemetry.store_samples(
+                wh.con, pulled.samples, pulled.source, hint=pulled.bad_value_hint
+            )
+        got = {s.resource_id.lower() for s in pulled.samples}
+        requested = pulled.requested
+        missing = None if requested is None else sum(r.lower() not in got for r in requested)
+        return {
+            "source": stored.pop("file"),
+            "requested": None if requested is None else len(requested),
+            "missing": missing,
+            **stored,
+        }
+
     def recommend_rightsizing(
         self,
         *,
@@ -890,8 +1080,40 @@ class Workspace:
         rightsizing.check_options(opts)
         with self.warehouse() as wh:
             telemetry.ensure_table(wh.con)
-            recs = rightsizing.rightsize(wh.con, opts, end=end)
+            recs = rightsizing.rightsize(wh.con, opts, end=end, pricing_dir=self.pricing_dir)
         return QueryResult(list(rightsizing.COLUMNS), [r.row() for r in recs])
+
+    # -- pricing catalog refresh (issue #5) --
+    def refresh_pricing(
+        self,
+        provider: str,
+        *,
+        regions: Sequence[str] = (),
+        endpoint: str | None = None,
+        progress: Progress | None = None,
+    ) -> QueryResult:
+        """Fetch on-demand Linux list prices from the provider's public price API into
+        :attr:`pricing_dir` (see :mod:`costline.optimize.pricing_refresh`); one row per region."""
+        from costline.optimize import pricing_refresh
+
+        done = pricing_refresh.refresh(
+            provider, self.pricing_dir, regions=regions, endpoint=endpoint, progress=progress
+        )
+        cols = ["provider", "region", "prices", "as_of", "source"]
+        rows = [(r.provider, r.region, len(r.prices), r.as_of, r.source) for r in done.regions]
+        return QueryResult(cols, rows)
+
+    def pricing_status(self) -> QueryResult:
+        """The price files in effect: the workspace's refreshed ones and the packaged ones."""
+        from costline.optimize import pricing
+
+        return QueryResult(*pricing.status(self.pricing_dir))
+
+    def pricing_show(self, instance_type: str, *, region: str | None = None) -> QueryResult:
+        """The list price in effect for one instance type / VM size, per region."""
+        from costline.optimize import pricing
+
+        return QueryResult(*pricing.show(self.pricing_dir, instance_type, region=region))
 
     # -- tickets (issue #5) --
     def tickets_sync(
@@ -900,67 +1122,94 @@ class Workspace:
         threshold: Decimal | None = None,
         dry_run: bool = False,
         now: dt.datetime | None = None,
+        as_of: dt.date | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> QueryResult:
-        """Evaluate rightsizing + waste now, record them in ``recommendations`` and open,
-        update or close their tickets (docs/how-to/tickets.md). Returns one row per action.
+        """The nightly recommendation job (docs/how-to/tickets.md): evaluate rightsizing +
+        waste, record them in ``recommendations``, detect from the bill which were actioned
+        (:mod:`costline.optimize.adoption`, with realized savings), and open, update or close
+        their tickets when ``tickets.channel`` is set (without one, only the store changes).
+        Returns one row per action.
 
-        Each action is recorded right after the channel answered; the first channel failure
-        stops the sync with a WorkspaceError and leaves that recommendation (and the rest)
-        as they were, so the next sync retries them. ``dry_run`` sends and records nothing.
+        ``as_of`` evaluates as if it were that day: bill and telemetry before it only (a
+        replay or backfill). Each ticket action is recorded right after the channel
+        answered; the first channel failure stops the sync with a WorkspaceError and leaves
+        that recommendation (and the rest) as they were, so the next sync retries them.
+        ``dry_run`` sends and records nothing.
         """
         from dataclasses import replace
 
         from costline.config.models import JiraChannel, WebhookChannel
         from costline.notify import tickets as send_tickets
         from costline.notify.errors import DeliveryError
-        from costline.optimize import rightsizing, telemetry, waste
+        from costline.optimize import adoption, rightsizing, telemetry, waste
         from costline.optimize import tickets as store
 
         cfg = self.config.tickets
         channel = self.config.alerts.channel(cfg.channel) if cfg.channel else None
-        if not dry_run and not isinstance(channel, JiraChannel | WebhookChannel):
-            raise WorkspaceError(
-                "no ticket channel: `tickets.channel` is not set in costline.yaml",
-                hint="add a jira or webhook channel under alerts.channels and name it in "
-                "`tickets: {channel: <id>}` (docs/how-to/tickets.md), or use --dry-run",
-            )
+        has_channel = isinstance(channel, JiraChannel | WebhookChannel)
         limit = cfg.threshold if threshold is None else threshold
-        stamp = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(tzinfo=None)
+        if as_of is not None:
+            stamp = dt.datetime.combine(as_of, dt.time())
+        else:
+            stamp = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(tzinfo=None)
         contacts = (
             {tid: info.team.contacts for tid, info in self.owners().teams().items()}
             if self.owners_path.is_file()
             else {}
         )
         cols = ["action", "id", "resource_id", "rule", "monthly_savings", "ticket", "status"]
+        cols.append("note")
         rows: list[tuple[Any, ...]] = []
         with self.warehouse() as wh:
             con = wh.con
             telemetry.ensure_table(con)
-            produced = store.from_waste(waste.find_waste(con))
-            if rightsizing.window_end(con) is not None:
+            store.ensure_table(con)
+            adoption.ensure_table(con)
+            last_day = adoption.last_bill_day(con, as_of=as_of)
+            produced = (
+                store.from_waste(
+                    waste.find_waste(con, as_of=last_day, pricing_dir=self.pricing_dir)
+                )
+                if last_day is not None
+                else []
+            )
+            end = stamp if as_of is not None else rightsizing.window_end(con)
+            if end is not None and rightsizing.window_end(con) is not None:
                 produced += store.from_rightsizing(
-                    rightsizing.rightsize(con, rightsizing.Options())
+                    rightsizing.rightsize(
+                        con, rightsizing.Options(), end=end, pricing_dir=self.pricing_dir
+                    )
                 )
             teams = self._resource_teams(con)
             produced = [replace(p, team=teams.get(p.resource_id.lower())) for p in produced]
-            if dry_run:
-                con.execute("BEGIN TRANSACTION")
+            con.execute("BEGIN TRANSACTION")
             try:
+                # detect first: a resource rightsized one step and still oversized is
+                # recommended again, and the upsert would record its new type as current
+                found = adoption.detect(con, adoption.tracked(con), as_of=as_of)
                 store.upsert(con, produced, stamp)
                 actions = store.plan(
                     store.stored(con),
                     {p.id for p in produced},
                     threshold=limit,
-                    billed_last_day=store.bill_resources_on_last_day(con),
+                    actioned={a.rec.id: _adoption_note(a) for a in found.adoptions},
+                    waiting=found.waiting,
                 )
-            finally:
-                if dry_run:
-                    con.execute("ROLLBACK")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            if dry_run:
+                con.execute("ROLLBACK")
+            else:
+                con.execute("COMMIT")
+            by_rec = {a.rec.id: a for a in found.adoptions}
             for action in actions:
                 rec = action.rec
                 key = rec.ticket_key
-                if not dry_run and action.verb != "retire":
+                if action.verb == "open" and not has_channel:
+                    continue  # no ticket channel: the recommendation stays open
+                if has_channel and not dry_run and action.verb != "retire":
                     assert isinstance(channel, JiraChannel | WebhookChannel)
                     team = contacts.get(rec.team) if rec.team else None
                     project = (team.jira if team else None) or getattr(channel, "project", None)
@@ -985,13 +1234,113 @@ class Workspace:
                         store.mark_ticketed(con, rec, key or "", stamp)
                     elif action.verb == "update":
                         store.mark_updated(con, rec, stamp)
+                    elif action.status == "actioned":
+                        adoption.record(con, [by_rec[rec.id]], stamp)
                     else:
-                        store.mark_closed(con, action, stamp)
+                        store.mark_expired(con, action, stamp)
                 rows.append(
                     (action.verb, rec.id, rec.resource_id, rec.rule, rec.monthly_savings, key)
-                    + (action.status,)
+                    + (action.status, action.note)
                 )
+            if not dry_run:
+                adoption.remeasure(con, stamp, as_of=as_of)
         return QueryResult(cols, rows)
+
+    def savings_report(
+        self, month: str, *, team: str | None = None, detail: bool = False
+    ) -> QueryResult:
+        """Adoption and realized savings of the recommendations live in ``month`` (YYYY-MM):
+        per team and TOTAL, or (``detail``) one row per actioned recommendation; see
+        :func:`costline.optimize.adoption.report`."""
+        from costline.optimize import adoption
+        from costline.optimize import tickets as store
+
+        with self.warehouse() as wh:
+            store.ensure_table(wh.con)
+            rows, details = adoption.report(wh.con, month, team=team)
+        if detail:
+            return QueryResult(list(adoption.DETAIL_COLUMNS), details)
+        return QueryResult(list(adoption.REPORT_COLUMNS), rows)
+
+    def savings_digest(self, month: str, *, team: str | None = None) -> SavingsDigest:
+        """The monthly savings digest of ``month`` (YYYY-MM), or of one ``team``: the savings
+        report, its actioned recommendations and the open / ticketed ones still waiting (the 10
+        largest per team); render it with :mod:`costline.reports.savings_digest`."""
+        from costline.optimize import adoption, digest
+        from costline.optimize import tickets as store
+        from costline.reports import savings_digest as page
+
+        with self.warehouse() as wh:
+            store.ensure_table(wh.con)
+            rows, details = adoption.report(wh.con, month, team=team)
+            waiting = digest.waiting(wh.con, month, team=team)
+            currency = digest.billing_currency(wh.con)
+        built = page.build(
+            month,
+            self.config.name,
+            [dict(zip(adoption.REPORT_COLUMNS, r, strict=True)) for r in rows],
+            [dict(zip(adoption.DETAIL_COLUMNS, r, strict=True)) for r in details],
+            [dict(zip(digest.WAITING_COLUMNS, r, strict=True)) for r in waiting],
+            currency=currency,
+        )
+        return page.for_team(built, team) if team else built
+
+    def send_savings_digest(
+        self, digest: SavingsDigest, *, environ: Mapping[str, str] | None = None
+    ) -> QueryResult:
+        """Email ``digest`` through the channel named by ``savings.digest_channel``: each team in
+        it with a ``contacts.email`` in owners.yaml gets its own sections, the channel's ``to:``
+        (finance) gets every team; a digest of one team goes to that team only. Every email is
+        tried; returns one row per email sent.
+
+        Raises:
+            ConfigError: no ``savings.digest_channel``, or nobody to send to.
+            DeliveryError: an email failed, naming its recipients (the others were sent).
+        """
+        from costline.config.models import EmailChannel
+        from costline.notify import digest as mail
+        from costline.reports import savings_digest as page
+
+        wanted = self.config.savings.digest_channel
+        channel = self.config.alerts.channel(wanted) if wanted else None
+        if not isinstance(channel, EmailChannel):  # validated: None or an email channel
+            raise ConfigError(
+                "no savings.digest_channel: the digest has no email channel to go through",
+                hint="define an email channel under alerts.channels and name it in "
+                "costline.yaml as `savings: {digest_channel: <id>}`",
+            )
+        teams = self.owners().teams() if self.owners_path.is_file() else {}
+        emails = {t: e for t, info in teams.items() if (e := info.team.contacts.email)}
+
+        def email(d: SavingsDigest, audience: str, to: Sequence[str]) -> mail.DigestEmail:
+            content = (page.subject(d), page.render_text(d), page.render_html(d))
+            return mail.DigestEmail(audience, tuple(to), *content, month=d.month)
+
+        plan = [
+            email(page.for_team(digest, t), f"team {t}", [emails[t]])
+            for t in ([digest.team] if digest.team else [r["team"] for r in digest.teams])
+            if t in emails
+        ]
+        if digest.team is None and channel.to:
+            plan.append(email(digest, "finance", channel.to))
+        if not plan:
+            why = (
+                f"team {digest.team} has no contacts.email in {self.owners_path.name}"
+                if digest.team
+                else f"no team in it has a contacts.email in {self.owners_path.name} and "
+                f"channel {channel.id!r} has no `to:` for the whole digest"
+            )
+            raise ConfigError(
+                f"savings digest {digest.month}: nobody to send to: {why}",
+                hint="add contacts.email to the team in owners.yaml, or `to:` to the channel",
+            )
+        env = os.environ if environ is None else environ
+        timeout = self.config.alerts.retry.timeout_seconds
+        sent = mail.send_all(channel, plan, timeout=timeout, env=env)
+        return QueryResult(
+            ["audience", "recipients", "result"],
+            [(e.audience, ", ".join(e.recipients), note) for e, note in sent],
+        )
 
     @staticmethod
     def _resource_teams(con: Any) -> dict[str, str]:

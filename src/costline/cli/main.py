@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from costline import __version__
+from costline.cli import STATE as _state
 from costline.cli import output
 from costline.cli.anomalies import anomalies_app
 from costline.cli.channels import channels_app
@@ -65,7 +66,42 @@ def _register_tickets() -> None:  # `costline tickets sync|list|dismiss` (#5)
 
 _register_tickets()
 
-_state: dict[str, object] = {"debug": False, "workspace": None}
+
+def _register_pricing() -> None:  # `costline pricing refresh|status|show` (#5)
+    from costline.cli.pricing import register
+
+    register(app)
+
+
+_register_pricing()
+
+
+def _register_savings() -> None:  # `costline savings report` (#5)
+    from costline.cli.savings import register
+
+    register(app)
+
+
+_register_savings()
+
+
+def _register_users() -> None:  # `costline users add|list|disable|password|token|revoke` (#6)
+    from costline.cli.users import register
+
+    register(app)
+
+
+_register_users()
+
+
+def _register_serve() -> None:  # `costline serve` and `costline jobs run|list` (#6)
+    from costline.cli.serve import register
+
+    register(app)
+
+
+_register_serve()
+
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
 

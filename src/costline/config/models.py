@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from costline.config.anomalies import AnomaliesConfig
+from costline.core.errors import ConfigError
 
 
 class ConfigModel(BaseModel):
@@ -231,6 +232,84 @@ class TicketsConfig(ConfigModel):
     )
 
 
+class SavingsConfig(ConfigModel):
+    """The monthly savings digest (``costline savings digest --send``, issue #5)."""
+
+    digest_channel: str | None = Field(
+        None, description="Id of an alerts.channels entry of type email."
+    )
+
+
+SERVICE_JOBS = ("ingest", "allocate", "anomalies", "recommendations", "digest", "marts")
+
+
+def check_cron(expr: str, *, job: str = "") -> str:
+    """A valid 5-field cron expression (UTC), or ConfigError naming the job and the fix.
+
+    Example:
+        >>> check_cron("*/15 * * * *")
+        '*/15 * * * *'
+    """
+    from croniter import croniter
+
+    if len(expr.split()) != 5 or not croniter.is_valid(expr):
+        raise ConfigError(
+            f"schedule {expr!r}{f' of job {job}' if job else ''} is not a cron expression",
+            hint="write five fields: minute hour day-of-month month day-of-week, "
+            "e.g. '*/15 * * * *' or '0 6 * * *' (UTC)",
+        )
+    return expr
+
+
+class ServiceConfig(ConfigModel):
+    """``costline serve`` (issue #6): where its state store lives (users, tokens, runs, audit)."""
+
+    state_url: str | None = Field(
+        None,
+        description="State store database URL: sqlite:///path/state.db or "
+        "postgresql://user@host:5432/db (password from COSTLINE_STATE_PASSWORD); "
+        "None: sqlite state.db in the workspace. COSTLINE_STATE_URL overrides it.",
+    )
+
+    schedules: dict[str, str] = Field(
+        default_factory=dict,
+        description="Job (ingest, allocate, anomalies, recommendations, digest, marts) to a "
+        "5-field cron expression in UTC that `costline serve` runs it on, e.g. "
+        "{ingest: '*/30 * * * *', recommendations: '0 6 * * *'}.",
+    )
+    retry_minutes: float = Field(
+        15.0, gt=0, description="Minutes before a failed scheduled job is tried again."
+    )
+    max_attempts: int = Field(
+        3, ge=1, description="Attempts of one scheduled run (the first one included)."
+    )
+
+    @field_validator("schedules")
+    @classmethod
+    def _schedules(cls, value: dict[str, str]) -> dict[str, str]:
+        for job, expr in value.items():
+            if job not in SERVICE_JOBS:
+                close = difflib.get_close_matches(job, SERVICE_JOBS, n=1)
+                tip = f"did you mean {close[0]!r}?" if close else f"jobs: {', '.join(SERVICE_JOBS)}"
+                raise ValueError(f"unknown job {job!r} in service.schedules; {tip}")
+            try:
+                check_cron(expr, job=job)
+            except ConfigError as exc:
+                raise ValueError(f"{exc.message}; {exc.hint}") from None
+        return value
+
+    @field_validator("state_url")
+    @classmethod
+    def _no_password(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).password is not None:
+            # NOTE: the message must not echo the URL: it holds the password.
+            raise ValueError(
+                "state_url holds a password; remove it from the file and set the environment "
+                "variable COSTLINE_STATE_PASSWORD instead"
+            )
+        return value
+
+
 class CostlineConfig(ConfigModel):
     """The whole ``costline.yaml``."""
 
@@ -243,6 +322,8 @@ class CostlineConfig(ConfigModel):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     anomalies: AnomaliesConfig = Field(default_factory=AnomaliesConfig)
     tickets: TicketsConfig = Field(default_factory=TicketsConfig)
+    savings: SavingsConfig = Field(default_factory=SavingsConfig)
+    service: ServiceConfig = Field(default_factory=ServiceConfig)
 
     @model_validator(mode="after")
     def _ticket_channel(self) -> CostlineConfig:
@@ -254,6 +335,20 @@ class CostlineConfig(ConfigModel):
             usable = [c.id for c in self.alerts.channels if c.type in ("jira", "webhook")]
             raise ValueError(
                 f"tickets.channel {wanted!r} is not a jira or webhook channel under "
+                f"alerts.channels; usable: {', '.join(usable) or 'none'}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _digest_channel(self) -> CostlineConfig:
+        wanted = self.savings.digest_channel
+        if wanted is None:
+            return self
+        channel = self.alerts.channel(wanted)
+        if channel is None or channel.type != "email":
+            usable = [c.id for c in self.alerts.channels if c.type == "email"]
+            raise ValueError(
+                f"savings.digest_channel {wanted!r} is not an email channel under "
                 f"alerts.channels; usable: {', '.join(usable) or 'none'}"
             )
         return self
