@@ -1,0 +1,221 @@
+"""Marts: small pre-aggregated tables the dashboard and the API read instead of the cost store.
+
+``mart_daily`` has one row per charge day and combination of the dashboard's dimensions
+(provider, billing account, account, service, service category, region, charge category,
+currency and, when an allocation is published, team, cost center, department and business
+unit) with the sums of billed, effective, list and contracted cost and the number of rows
+behind them. A month of millions of charges becomes a few thousand rows, so a dashboard
+query reads a few thousand rows, not millions.
+
+:func:`refresh_marts` rebuilds it in one transaction (``CREATE OR REPLACE TABLE ... AS``): a
+reader sees the old mart or the new one, never half of one. With an allocation published
+the mart reads ``allocated_cost`` (a split charge contributes one row per recipient team),
+else ``cost`` (the team columns are NULL).
+
+``mart_state`` records a *signature* of the data the mart was built from: the ingestions
+and the published allocation runs. A load or an allocation after the refresh changes the
+signature; :func:`mart_current` then says no, and the queries read the base tables (right,
+slower) until the next refresh. So a stale mart never answers.
+
+Example:
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE cost AS SELECT TIMESTAMP '2024-09-03' AS "
+    ...     "ChargePeriodStart, 'aws' AS x_Provider, '1' AS BillingAccountId, "
+    ...     "'2' AS SubAccountId, 'EC2' AS ServiceName, 'Compute' AS ServiceCategory, "
+    ...     "'us-east-1' AS RegionId, 'Usage' AS ChargeCategory, 'USD' AS BillingCurrency, "
+    ...     "1.5::DECIMAL(38, 10) AS BilledCost, 1.5::DECIMAL(38, 10) AS EffectiveCost, "
+    ...     "2::DECIMAL(38, 10) AS ListCost, 1.5::DECIMAL(38, 10) AS ContractedCost")
+    >>> refresh_marts(con).rows, mart_current(con)
+    (1, True)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from costline.core.time import utcnow
+
+MART = "mart_daily"
+STATE = "mart_state"
+
+# (mart column = API dimension name, SQL over ``cost`` or ``allocated_cost``)
+BASE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("day", "CAST(ChargePeriodStart AS DATE)"),
+    ("provider", "x_Provider"),
+    ("billing_account", "BillingAccountId"),
+    ("account", "SubAccountId"),
+    ("service", "ServiceName"),
+    ("service_category", "ServiceCategory"),
+    ("region", "RegionId"),
+    ("charge_category", "ChargeCategory"),
+    ("currency", "BillingCurrency"),
+)
+ALLOCATION_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("team", "x_Team"),
+    ("cost_center", "x_CostCenter"),
+    ("department", "x_Department"),
+    ("business_unit", "x_BusinessUnit"),
+)
+# (mart column, FOCUS amount column): the metrics a query may ask for.
+MEASURES: tuple[tuple[str, str], ...] = (
+    ("billed_cost", "BilledCost"),
+    ("effective_cost", "EffectiveCost"),
+    ("list_cost", "ListCost"),
+    ("contracted_cost", "ContractedCost"),
+)
+MART_COLUMNS = frozenset(n for n, _ in (*BASE_COLUMNS, *ALLOCATION_COLUMNS, *MEASURES))
+
+
+@dataclass(frozen=True)
+class MartReport:
+    """What a refresh built: rows of ``mart_daily``, whether it carries the allocation."""
+
+    rows: int
+    allocated: bool
+    seconds: float
+
+
+_KNOWN = (MART, STATE, "_ingestions", "_allocation_runs", "allocation_groups", "allocated_cost")
+
+
+@dataclass(frozen=True)
+class StoreState:
+    """What a query needs to know first: is an allocation published, is the mart current."""
+
+    published: bool
+    mart_current: bool
+
+
+def table_exists(con: Any, name: str) -> bool:
+    """Whether a table or view of that name exists in the main schema."""
+    return name in _tables(con, (name,))
+
+
+def _tables(con: Any, names: tuple[str, ...] = _KNOWN) -> set[str]:
+    marks = ", ".join("?" for _ in names)
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+        f"AND table_name IN ({marks})",
+        list(names),
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _signature_sql(have: set[str]) -> str:
+    """One row of what the mart depends on: the ingestions and the published allocation
+    runs (count and newest; every publish records a run, ``allocation_groups`` is large)."""
+    items = []
+    if "_ingestions" in have:
+        items += [
+            "(SELECT count(*) FROM _ingestions)",
+            "(SELECT max(finished_at) FROM _ingestions)",
+        ]
+    if "_allocation_runs" in have:
+        runs = "FROM _allocation_runs WHERE published"
+        items += [f"(SELECT count(*) {runs})", f"(SELECT max(finished_at) {runs})"]
+        items.append(f"(SELECT max(run_id) {runs})")
+    return ", ".join(items) or "NULL"
+
+
+def _published(con: Any, have: set[str]) -> bool:
+    if not {"allocation_groups", "allocated_cost"} <= have:
+        return False
+    row = con.execute("SELECT EXISTS (SELECT 1 FROM allocation_groups)").fetchone()
+    return bool(row and row[0])
+
+
+def store_state(con: Any) -> StoreState:
+    """Whether an allocation is published and the mart current, in three small queries."""
+    have = _tables(con)
+    current = False
+    if {MART, STATE} <= have:
+        row = con.execute(f"SELECT signature, {_signature_sql(have)} FROM {STATE}").fetchone()
+        current = bool(row) and row[0] == repr(tuple(row[1:]))
+    return StoreState(_published(con, have), current)
+
+
+def allocation_published(con: Any) -> bool:
+    """Whether an allocation is published: stored groups and the ``allocated_cost`` view."""
+    return _published(con, _tables(con))
+
+
+def data_signature(con: Any) -> str:
+    """What the mart is built from, as text (stored in ``mart_state``)."""
+    row = con.execute(f"SELECT {_signature_sql(_tables(con))}").fetchone()
+    return repr(tuple(row))
+
+
+def mart_current(con: Any) -> bool:
+    """Whether ``mart_daily`` exists and was built from the data as it is now."""
+    return store_state(con).mart_current
+
+
+def mart_sql(*, allocated: bool) -> str:
+    """The SELECT that builds ``mart_daily`` (constant text: no user input reaches it)."""
+    team_cols = (
+        [f"{expr} AS {name}" for name, expr in ALLOCATION_COLUMNS]
+        if allocated
+        else [f"CAST(NULL AS VARCHAR) AS {name}" for name, _ in ALLOCATION_COLUMNS]
+    )
+    dims = [f"{expr} AS {name}" for name, expr in BASE_COLUMNS] + team_cols
+    sums = [f"sum({col}) AS {name}" for name, col in MEASURES]
+    source = "allocated_cost" if allocated else "cost"
+    return (
+        f"SELECT {', '.join(dims)}, {', '.join(sums)}, count(*) AS charges "
+        f"FROM {source} GROUP BY ALL ORDER BY day"
+    )
+
+
+def refresh_marts(con: Any) -> MartReport:
+    """Rebuild ``mart_daily`` and ``mart_state`` in one transaction (atomic swap).
+
+    Call it after every load and every allocation publish; until then queries read the base
+    tables (see :func:`mart_current`).
+    """
+    started = time.perf_counter()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        allocated = allocation_published(con)
+        signature = data_signature(con)  # inside the transaction: the snapshot the mart reads
+        con.execute(f"CREATE OR REPLACE TABLE {MART} AS {mart_sql(allocated=allocated)}")
+        con.execute(
+            f"CREATE OR REPLACE TABLE {STATE} (signature VARCHAR, refreshed_at TIMESTAMP, "
+            "allocated BOOLEAN, rows BIGINT)"
+        )
+        found = con.execute(f"SELECT count(*) FROM {MART}").fetchone()
+        rows = int(found[0]) if found else 0
+        con.execute(
+            f"INSERT INTO {STATE} VALUES (?, ?, ?, ?)", [signature, utcnow(), allocated, rows]
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return MartReport(rows, allocated, time.perf_counter() - started)
+
+
+def mart_refreshed_at(con: Any) -> dt.datetime | None:
+    """When the mart was last refreshed (UTC), or None if it never was."""
+    if not table_exists(con, STATE):
+        return None
+    row = con.execute(f"SELECT refreshed_at FROM {STATE}").fetchone()
+    return row[0] if row else None
+
+
+__all__ = [
+    "MART",
+    "MART_COLUMNS",
+    "MEASURES",
+    "MartReport",
+    "StoreState",
+    "allocation_published",
+    "mart_current",
+    "mart_refreshed_at",
+    "refresh_marts",
+    "store_state",
+    "table_exists",
+]
