@@ -97,10 +97,7 @@ def job_functions(ws: Any) -> dict[str, Callable[[dt.datetime], dict[str, Any]]]
         return {"month": month, "skipped": "no savings.digest_channel"}
 
     def marts(now: dt.datetime) -> dict[str, Any]:
-        refresh = getattr(ws, "refresh_marts", None)
-        if refresh is None:
-            return {"skipped": "no marts"}
-        return {"tables": refresh()}
+        return dict(ws.refresh_marts())
 
     return {
         "ingest": ingest,

@@ -327,6 +327,16 @@ class Workspace:
         finally:
             wh.close()
 
+    def refresh_marts(self) -> dict[str, Any]:
+        """Rebuild the dashboard marts (``mart_daily``) from the cost store and the published
+        allocation, atomically (:func:`costline.reports.marts.refresh_marts`); the API reads
+        them while they are current."""
+        from costline.reports.marts import refresh_marts
+
+        with self.warehouse() as wh:
+            got = refresh_marts(wh.con)
+        return {"rows": got.rows, "allocated": got.allocated, "seconds": round(got.seconds, 3)}
+
     # -- stages -----------------------------------------------------------------------------
     def ingest(
         self, inputs: Sequence[str | Path] = (), *, progress: Progress | None = None
