@@ -310,3 +310,26 @@ def test_path_traversal_in_static_and_ids(api: dict[str, Any]) -> None:
         assert resp.status_code == 404 and "[project]" not in resp.text
     resp = get(api, "admin", "/api/v1/explain/cost-centers/..%2F..%2Fetc", period="2024-09")
     assert resp.status_code in (400, 404)
+
+
+def test_an_admin_runs_a_job_now_and_it_is_recorded(api: dict[str, Any]) -> None:
+    import time
+
+    is_error(post(api, "web", "/api/v1/jobs/marts/run", {}), 403, "forbidden")
+    is_error(post(api, "admin", "/api/v1/jobs/everything/run", {}), 404, "not_found")
+    started = post(api, "admin", "/api/v1/jobs/marts/run", {})
+    assert started.status_code == 202 and started.json() == {"job": "marts", "status": "started"}
+    deadline = time.monotonic() + 30
+    runs: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        runs = get(api, "admin", "/api/v1/jobs", job="marts").json()["rows"]
+        if runs and runs[0]["status"] != "running":
+            break
+        time.sleep(0.1)
+    assert runs and runs[0]["status"] == "succeeded" and runs[0]["trigger"] == "manual"
+    # the mart now answers the dashboard's cost queries
+    got = get(api, "admin", "/api/v1/costs", group_by="team,month").json()
+    assert got["source"] == "mart_daily"
+    assert [(a.user, a.target) for a in api["store"].audit_entries(action="job.run")] == [
+        ("root", "marts")
+    ]

@@ -71,6 +71,7 @@ def create_app(ws: Any, store: Any, *, secure_cookies: bool = True) -> FastAPI:
     app.state.store = store
     app.state.secure_cookies = secure_cookies
     app.state.metrics = Metrics()
+    app.state.scheduler = None  # costline.server.build sets it
     errors.install(app)
 
     @app.middleware("http")

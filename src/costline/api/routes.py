@@ -388,3 +388,25 @@ def jobs(request: Request, who: Who, job: str | None = None, fmt: Fmt = Format.j
     cols += ["duration_s", "error"]
     rows = [tuple(getattr(r, c) for c in cols) for r in runs]
     return table_response(cols, rows, fmt, name="jobs")
+
+
+@router.post("/jobs/{job}/run", tags=["service"], status_code=202)
+def run_job(request: Request, who: Who, job: str) -> dict[str, Any]:
+    """Start a scheduled job now, in the background (admin); it waits for a running job to
+    finish first. Follow it with ``GET /api/v1/jobs?job=...``."""
+    import threading
+
+    from costline.config.models import SERVICE_JOBS
+
+    check_csrf(request, who)
+    require_role(who, "admin")
+    if job not in SERVICE_JOBS:
+        raise ApiError(404, f"no job {job!r}", hint=f"use one of: {', '.join(SERVICE_JOBS)}")
+    scheduler = request.app.state.scheduler
+    if scheduler is None:
+        raise ApiError(503, "this server runs no scheduler", hint="start it with costline serve")
+    threading.Thread(
+        target=scheduler.run, args=(job,), kwargs={"trigger": "manual"}, daemon=True
+    ).start()
+    _audit(request, who, "job.run", job)
+    return {"job": job, "status": "started"}
