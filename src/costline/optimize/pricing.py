@@ -80,6 +80,9 @@ class InstanceType:
     burstable: bool
     current_generation: bool
     bare_metal: bool
+    # baseline bandwidths in megabits per second (AWS; None: not published in the catalog)
+    network_mbps: float | None = None
+    ebs_mbps: float | None = None
 
 
 @dataclass(frozen=True)
@@ -399,6 +402,10 @@ def _aws_types(folder: Path) -> Iterator[InstanceType]:
             # AWS's own flag; empty (unknown) counts as current
             current_generation=r["current_generation_per_aws_pricelist"] != "false",
             bare_metal=r["size"].startswith("metal") or r["category"] == "mac",
+            network_mbps=float(r["network_bandwidth_mbps"])
+            if r["network_bandwidth_mbps"]
+            else None,
+            ebs_mbps=float(r["ebs_bandwidth_mbps"]) if r["ebs_bandwidth_mbps"] else None,
         )
 
 

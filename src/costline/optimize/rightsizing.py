@@ -65,6 +65,7 @@ CPU_TARGET_PCT = 80.0
 MEMORY_TARGET_PCT = 80.0
 MIN_HOURS = 30
 BURSTABLE_BASELINE_PCT = 20.0
+BANDWIDTH_TARGET_PCT = 80.0  # the busiest hour may use this much of the baseline bandwidth
 HOURS_PER_MONTH = 730
 RATE_DAYS = 30  # days of bill, ending at the window's end, the effective rates come from
 WEEK_HOURS = 168
@@ -90,6 +91,8 @@ COLUMNS = (
     "cpu_max",
     "memory_pct",
     "memory",
+    "network_mbps",
+    "disk_mbps",
     "projected_cpu_pct",
     "projected_memory_pct",
     "risk",
@@ -113,6 +116,7 @@ class Options:
     min_hours: int = MIN_HOURS
     burstable_baseline_pct: float = BURSTABLE_BASELINE_PCT
     allow_arch_change: bool = True
+    bandwidth_target_pct: float = BANDWIDTH_TARGET_PCT
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,9 @@ class Usage:
     cpu_pct: float | None = None
     cpu_max: float | None = None
     memory_pct: float | None = None
+    # the busiest clock hour's average throughput, megabits per second (None: not measured)
+    network_mbps: float | None = None
+    disk_mbps: float | None = None
 
 
 @dataclass(frozen=True)
@@ -176,6 +183,8 @@ class Recommendation:
             "cpu_max": _round(u.cpu_max),
             "memory_pct": _round(u.memory_pct),
             "memory": "measured" if u.memory_pct is not None else "unknown",
+            "network_mbps": _round(u.network_mbps),
+            "disk_mbps": _round(u.disk_mbps),
             "projected_cpu_pct": _round(self.projected_cpu_pct),
             "projected_memory_pct": _round(self.projected_memory_pct),
             "risk": self.risk,
@@ -261,6 +270,10 @@ class _Pool:
         self.memory = np.array([s.memory_gib for s in specs], dtype=float)
         self.gpu = np.array([s.gpu_count for s in specs], dtype=int)
         self.burstable = np.array([s.burstable for s in specs], dtype=bool)
+        self.network = np.array(
+            [np.nan if s.network_mbps is None else s.network_mbps for s in specs], dtype=float
+        )
+        self.ebs = np.array([np.nan if s.ebs_mbps is None else s.ebs_mbps for s in specs])
         self.eligible = np.array(
             [s.current_generation and not s.bare_metal for s in specs], dtype=bool
         )
@@ -298,6 +311,15 @@ class _Pool:
         mask &= self.vcpu * options.cpu_target_pct >= load
         mask &= self.memory >= need_memory[:, None]
         mask &= ~self.burstable | (load <= options.burstable_baseline_pct * self.vcpu)
+        # measured network / disk throughput must fit the candidate's baseline bandwidth
+        # (a candidate without a published bandwidth is not held back)
+        share = options.bandwidth_target_pct / 100
+        for have, wanted in (
+            (self.network, [u.network_mbps for u in usages]),
+            (self.ebs, [u.disk_mbps for u in usages]),
+        ):
+            need = np.array([np.nan if w is None else w / share for w in wanted], dtype=float)
+            mask &= np.isnan(need)[:, None] | np.isnan(have) | (have >= need[:, None])
         if not options.allow_arch_change:
             arch = np.array([c.arch for c in currents], dtype=object)
             mask &= self.arch == arch[:, None]
@@ -595,9 +617,11 @@ def collect(
     finally:
         con.execute("DROP TABLE IF EXISTS _rs_bill")
     cpu, memory = _telemetry_stats(con, opts, start=start, end=end)
+    bandwidth = _bandwidth(con, start=start, end=end)
     usages = []
     for provider, rid, account, region, itype, currency in resources:
         hours, p, peak = cpu.get(rid.lower(), (0, None, None))
+        network, disk = bandwidth.get(rid.lower(), (None, None))
         usages.append(
             Usage(
                 provider=provider,
@@ -610,6 +634,8 @@ def collect(
                 cpu_pct=p,
                 cpu_max=peak,
                 memory_pct=memory.get(rid.lower()),
+                network_mbps=network,
+                disk_mbps=disk,
             )
         )
     return usages, rates
@@ -654,6 +680,31 @@ def _telemetry_stats(
         ).fetchall()
     }
     return cpu, memory
+
+
+BANDWIDTH_METRICS = ("network_in_bytes", "network_out_bytes", "disk_read_bytes", "disk_write_bytes")
+
+
+def _bandwidth(
+    con: duckdb.DuckDBPyConnection, *, start: dt.datetime, end: dt.datetime
+) -> dict[str, tuple[float | None, float | None]]:
+    """Per resource (lower-cased id) the busiest clock hour's average network (in + out) and
+    disk (read + write) throughput over ``(start, end]``, in megabits per second."""
+    metrics = ", ".join(f"'{m}'" for m in BANDWIDTH_METRICS)
+    got = con.execute(
+        "SELECT resource_id, max(bytes) FILTER (WHERE kind = 'net'), "
+        "max(bytes) FILTER (WHERE kind = 'disk') FROM (SELECT resource_id, "
+        "date_trunc('hour', \"timestamp\") AS h, CASE WHEN metric LIKE 'network%' THEN 'net' "
+        "ELSE 'disk' END AS kind, sum(value) AS bytes FROM telemetry "
+        f'WHERE metric IN ({metrics}) AND "timestamp" > ? AND "timestamp" <= ? '
+        "GROUP BY ALL) GROUP BY resource_id",
+        [start, end],
+    ).fetchall()
+
+    def mbps(hourly_bytes: float | None) -> float | None:
+        return None if hourly_bytes is None else float(hourly_bytes) * 8 / 3600 / 1e6
+
+    return {rid.lower(): (mbps(net), mbps(disk)) for rid, net, disk in got}
 
 
 def _epoch_hour(t: dt.datetime) -> int:

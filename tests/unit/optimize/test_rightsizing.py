@@ -46,6 +46,8 @@ def brute(
     mem: float | None,
     family: str | None = None,
     arm: bool = True,
+    net: float | None = None,
+    disk: float | None = None,
 ) -> tuple[str, Decimal] | None:
     """Cheapest type that fits by the documented rules: current generation, not metal/mac,
     same GPUs, vCPU ≥ vcpu·cpu/80, memory ≥ memory·mem/80 (≥ memory when unknown), a burstable
@@ -70,6 +72,13 @@ def brute(
             continue
         if not arm and s["arch"] != cur["arch"]:
             continue
+        # measured throughput ≤ 80 % of the published baseline bandwidth
+        if net is not None and s["network_bandwidth_mbps"]:
+            if float(s["network_bandwidth_mbps"]) * 0.8 < net:
+                continue
+        if disk is not None and s["ebs_bandwidth_mbps"]:
+            if float(s["ebs_bandwidth_mbps"]) * 0.8 < disk:
+                continue
         if ref["prices"][name] < ref["prices"][current]:
             fits.append((ref["prices"][name], name))
     if not fits:
@@ -86,6 +95,8 @@ def usage(
     hours: int = 336,
     peak: float | None = None,
     currency: str = "USD",
+    net: float | None = None,
+    disk: float | None = None,
 ) -> Usage:
     return Usage(
         provider="aws",
@@ -98,6 +109,8 @@ def usage(
         cpu_pct=cpu,
         cpu_max=peak if peak is not None else cpu * 1.5,
         memory_pct=mem,
+        network_mbps=net,
+        disk_mbps=disk,
     )
 
 
@@ -324,3 +337,53 @@ def rec_columns() -> list[str]:
     from costline.optimize.rightsizing import COLUMNS
 
     return list(COLUMNS)
+
+
+def test_network_bound_instance_keeps_its_bandwidth(ref) -> None:
+    # CPU and memory alone would move m5.2xlarge to m5.xlarge, but its busiest hour moved
+    # 2,000 Mbps: a candidate needs a baseline of 2,000 / 0.8 = 2,500 Mbps (m5.xlarge: 1,250)
+    assert one(usage("m5.2xlarge", cpu=10.0, mem=25.0)).candidate.spec.name == "m5.xlarge"
+    rec = one(usage("m5.2xlarge", cpu=10.0, mem=25.0, net=2000.0))
+    expected = brute(ref, "m5.2xlarge", cpu=10.0, mem=25.0, net=2000.0)
+    assert expected is not None and rec.status == "recommended"
+    assert rec.candidate.spec.name == expected[0]
+    assert float(ref["specs"][expected[0]]["network_bandwidth_mbps"]) >= 2500
+    assert rec.row()[list(rec_columns()).index("network_mbps")] == 2000.0
+
+
+def test_disk_bound_instance_keeps_its_ebs_bandwidth(ref) -> None:
+    rec = one(usage("m5.2xlarge", cpu=10.0, mem=25.0, disk=4500.0))
+    expected = brute(ref, "m5.2xlarge", cpu=10.0, mem=25.0, disk=4500.0)
+    got = rec.candidate.spec.name if rec.candidate else None
+    assert got == (expected[0] if expected else None)
+    if got:
+        assert float(ref["specs"][got]["ebs_bandwidth_mbps"]) * 0.8 >= 4500
+
+
+def test_busiest_hour_throughput_from_samples() -> None:
+    import datetime as dt
+
+    import duckdb
+
+    from costline.optimize.rightsizing import _bandwidth
+
+    con = duckdb.connect()
+    con.execute(
+        'CREATE TABLE telemetry (resource_id VARCHAR, "timestamp" TIMESTAMP, metric VARCHAR, '
+        "value DOUBLE)"
+    )
+    t = dt.datetime(2026, 9, 1, 10)
+    rows = [
+        ("i-1", t, "network_in_bytes", 300e6),
+        ("i-1", t + dt.timedelta(minutes=30), "network_in_bytes", 100e6),
+        ("i-1", t + dt.timedelta(minutes=5), "network_out_bytes", 200e6),  # same hour: 600 MB
+        ("i-1", t + dt.timedelta(hours=1), "network_in_bytes", 100e6),
+        ("i-1", t + dt.timedelta(hours=2), "disk_read_bytes", 3600e6),
+        ("i-2", t, "cpu_percent", 5.0),
+    ]
+    con.executemany("INSERT INTO telemetry VALUES (?, ?, ?, ?)", rows)
+    got = _bandwidth(con, start=t - dt.timedelta(hours=1), end=t + dt.timedelta(hours=5))
+    assert set(got) == {"i-1"}
+    net, disk = got["i-1"]
+    assert net == pytest.approx(600e6 * 8 / 3600 / 1e6)  # 1.333 Mbps
+    assert disk == pytest.approx(3600e6 * 8 / 3600 / 1e6)  # 8 Mbps
