@@ -1,2 +1,3 @@
-"""Web UI assets for ``costline serve``: templates and static files (CSS, charts, vendored
-Chart.js), served by the API. Assets only: no Python logic lives here."""
+"""The web UI of ``costline serve``: :mod:`costline.ui.pages` (routes, mounted by the API's
+app), :mod:`costline.ui.present` (money, names, chart data), Jinja2 ``templates/`` and
+``static/`` assets (CSS, ``charts.js``, vendored Chart.js)."""

@@ -16,11 +16,14 @@
  * and tooltips with Intl.NumberFormat); labels; datasets [{label, data, dashed?}] where data has
  * one value per label, numbers or decimal strings (money is sent as strings to keep its
  * precision), null for a gap; optional title; optional stacked and horizontal (bar only: a
- * horizontal bar chart suits breakdowns with long names).
+ * horizontal bar chart suits breakdowns with long names); optional waterfall (bar only, one
+ * dataset): each value is a step drawn from the running sum of the steps before it, except the
+ * last, the total, drawn from zero; increases, decreases and the total get their own colours.
  *
  * window.costlineCharts[canvas id] holds what was rendered, read back from the chart:
  * {type, indexAxis, currency, labels, datasets: [{label, data}], formatted (tooltip text of each
- * value), ticks (value-axis tick labels)} or {error}.
+ * value), ticks (value-axis tick labels)} or {error}; a waterfall's data are its step values and
+ * it adds ranges: the [from, to] of each bar.
  * window.costlineRenderCharts(root) renders charts added to the page later.
  */
 (function () {
@@ -85,14 +88,22 @@
         }),
       };
     });
+    var waterfall = spec.type === "bar" && spec.waterfall === true;
+    if (waterfall) {
+      if (datasets.length !== 1) fail("a waterfall has one dataset, not " + datasets.length);
+      datasets[0].data.forEach(function (v, j) {
+        if (v === null) fail("datasets[0].data[" + j + "] is null: a waterfall step needs a value");
+      });
+    }
     return {
       type: spec.type,
       currency: spec.currency,
       labels: spec.labels.map(String),
       datasets: datasets,
       title: typeof spec.title === "string" ? spec.title : "",
-      stacked: spec.type === "bar" && spec.stacked === true,
+      stacked: spec.type === "bar" && spec.stacked === true && !waterfall,
       horizontal: spec.type === "bar" && spec.horizontal === true,
+      waterfall: waterfall,
     };
   }
 
@@ -124,6 +135,17 @@
     };
   }
 
+  /* Floating [from, to] bars of a waterfall: steps from the running sum, the last from zero. */
+  function waterfallRanges(steps) {
+    var running = 0;
+    return steps.map(function (v, i) {
+      if (i === steps.length - 1) return [0, v];
+      var from = running;
+      running += v;
+      return [from, running];
+    });
+  }
+
   function chartConfig(spec, fmt) {
     var colors = palette();
     var text = cssVar("--text", "#1f2328");
@@ -142,9 +164,16 @@
         labels: spec.labels.slice(),
         datasets: spec.datasets.map(function (ds, i) {
           var color = colors[i % colors.length];
+          if (spec.waterfall) {
+            var last = ds.data.length - 1;
+            color = ds.data.map(function (v, j) {
+              return j === last ? colors[4 % colors.length] : v < 0 ? colors[5 % colors.length] : color;
+            });
+          }
           return {
             label: ds.label,
-            data: ds.data.slice(),
+            steps: ds.data.slice(),
+            data: spec.waterfall ? waterfallRanges(ds.data) : ds.data.slice(),
             borderColor: color,
             backgroundColor: color,
             borderWidth: 2,
@@ -177,6 +206,7 @@
             callbacks: {
               label: function (ctx) {
                 var raw = spec.horizontal ? ctx.parsed.x : ctx.parsed.y;
+                if (spec.waterfall) raw = ctx.dataset.steps[ctx.dataIndex];
                 var value = raw === null ? "no data" : fmt.full(raw);
                 return ctx.dataset.label ? ctx.dataset.label + ": " + value : value;
               },
@@ -190,9 +220,15 @@
   /* What Chart.js holds after rendering, as plain JSON for tests and debugging. */
   function snapshot(chart, spec, fmt) {
     var datasets = chart.data.datasets.map(function (ds) {
-      return { label: ds.label, data: ds.data.slice() };
+      return { label: ds.label, data: spec.waterfall ? ds.steps.slice() : ds.data.slice() };
     });
-    return {
+    var extra = {};
+    if (spec.waterfall) {
+      extra.ranges = chart.data.datasets[0].data.map(function (r) {
+        return r.slice();
+      });
+    }
+    return Object.assign(extra, {
       type: chart.config.type,
       indexAxis: chart.options.indexAxis,
       currency: spec.currency,
@@ -206,7 +242,7 @@
       ticks: chart.scales[spec.horizontal ? "x" : "y"].ticks.map(function (t) {
         return t.label;
       }),
-    };
+    });
   }
 
   function showError(canvas, message) {
