@@ -47,6 +47,7 @@ def build(ws: Workspace, *, secure_cookies: bool = True) -> Iterator[Service]:
     from costline.api.app import create_app
 
     with ws.serving():
+        _marts_current(ws)
         store = ws.state()
         app = create_app(ws, store, secure_cookies=secure_cookies)
         metrics = app.state.metrics
@@ -59,6 +60,20 @@ def build(ws: Workspace, *, secure_cookies: bool = True) -> Iterator[Service]:
         finally:
             sched.stop()
             store.close()
+
+
+def _marts_current(ws: Workspace) -> None:
+    """Rebuild the dashboard marts when the data changed since they were built (a CLI ingest
+    or allocation while the server was down); a failure leaves the API on the base tables."""
+    from costline.reports.marts import mart_current
+
+    try:
+        with ws.warehouse() as wh:
+            current = mart_current(wh.con)
+        if not current:
+            log.info("refreshing the dashboard marts: %s", ws.refresh_marts())
+    except Exception as exc:  # the API still answers from the base tables
+        log.error("marts refresh at start failed: %s", exc)
 
 
 def run_server(
