@@ -162,39 +162,39 @@ class Recommendation:
     confidence: str | None = None
 
     def row(self) -> tuple[Any, ...]:
+        """The values in :data:`COLUMNS` order (a test checks the two agree)."""
         u, c, a = self.usage, self.candidate, self.alternative
-        values = {
-            "resource_id": u.resource_id,
-            "provider": u.provider,
-            "account": u.account,
-            "region": u.region,
-            "current_type": u.instance_type,
-            "status": self.status,
-            "reason": self.reason,
-            "recommended_type": c.spec.name if c else None,
-            "effort": c.effort if c else None,
-            "monthly_savings": c.monthly_savings if c else None,
-            "currency": u.currency,
-            "current_hourly": self.current_hourly,
-            "recommended_hourly": c.hourly if c else None,
-            "price_basis": c.basis if c else None,
-            "cpu_hours": u.cpu_hours,
-            "cpu_pct": _round(u.cpu_pct),
-            "cpu_max": _round(u.cpu_max),
-            "memory_pct": _round(u.memory_pct),
-            "memory": "measured" if u.memory_pct is not None else "unknown",
-            "network_mbps": _round(u.network_mbps),
-            "disk_mbps": _round(u.disk_mbps),
-            "projected_cpu_pct": _round(self.projected_cpu_pct),
-            "projected_memory_pct": _round(self.projected_memory_pct),
-            "risk": self.risk,
-            "risk_level": risk_level(self.risk) if self.risk is not None else None,
-            "confidence": self.confidence,
-            "alternative_type": a.spec.name if a else None,
-            "alternative_effort": a.effort if a else None,
-            "alternative_monthly_savings": a.monthly_savings if a else None,
-        }
-        return tuple(values[k] for k in COLUMNS)
+        return (
+            u.resource_id,
+            u.provider,
+            u.account,
+            u.region,
+            u.instance_type,
+            self.status,
+            self.reason,
+            c.spec.name if c else None,
+            c.effort if c else None,
+            c.monthly_savings if c else None,
+            u.currency,
+            self.current_hourly,
+            c.hourly if c else None,
+            c.basis if c else None,
+            u.cpu_hours,
+            _round(u.cpu_pct),
+            _round(u.cpu_max),
+            _round(u.memory_pct),
+            "measured" if u.memory_pct is not None else "unknown",
+            _round(u.network_mbps),
+            _round(u.disk_mbps),
+            _round(self.projected_cpu_pct),
+            _round(self.projected_memory_pct),
+            self.risk,
+            risk_level(self.risk) if self.risk is not None else None,
+            self.confidence,
+            a.spec.name if a else None,
+            a.effort if a else None,
+            a.monthly_savings if a else None,
+        )
 
 
 # -- pure rules ---------------------------------------------------------------------------
@@ -283,7 +283,7 @@ class _Pool:
         self.index = {s.name.lower(): i for i, s in enumerate(specs)}
         self.codes = {f: k for k, f in enumerate(dict.fromkeys(s.family for s in specs))}
         self.family_code = np.array([self.codes[s.family] for s in specs], dtype=int)
-        self._families: dict[str, np.ndarray] = {}
+        self.no_seen = np.zeros(len(specs), dtype=bool)
         self._seen: dict[int, tuple[Mapping[str, Decimal], np.ndarray]] = {}
 
     def seen_mask(self, seen: Mapping[str, Decimal]) -> np.ndarray:
@@ -338,11 +338,6 @@ class _Pool:
         result: np.ndarray = self.family_code == wanted[:, None]
         return result
 
-    def same_family(self, family: str) -> np.ndarray:
-        if family not in self._families:
-            self._families[family] = self.family == family
-        return self._families[family]
-
 
 @dataclass(frozen=True)
 class _Ready:
@@ -385,10 +380,16 @@ def recommend(
         for at in range(0, len(group), CHUNK):
             chunk = group[at : at + CHUNK]
             masks = pool.fits([r.current for r in chunk], [r.usage for r in chunk], opts)
-            same = masks & pool.families([r.current.family for r in chunk])
+            family = pool.families([r.current.family for r in chunk])
+            same = masks & family
             firsts = zip(_first(masks), _first(same), strict=True)
+            # the fits the bill has its own rate for, per row (any family, same family)
+            seen = masks & np.stack(
+                [pool.seen_mask(r.pricing.seen) if r.pricing.seen else pool.no_seen for r in chunk]
+            )
+            seen_any, seen_same = _row_indices(seen), _row_indices(seen & family)
             out += [
-                _choose(r, pool, masks[k], first, opts)
+                _choose(r, pool, first, (seen_any[k], seen_same[k]), opts)
                 for k, (r, first) in enumerate(zip(chunk, firsts, strict=True))
             ]
     return sorted(
@@ -439,15 +440,26 @@ def _first(masks: np.ndarray) -> list[int]:
     return [int(f) for f in np.where(masks.any(axis=1), first, -1)]
 
 
+def _row_indices(matrix: np.ndarray) -> list[np.ndarray]:
+    """Per row, the column indices of its True cells (ascending)."""
+    rows, cols = np.nonzero(matrix)
+    counts = np.bincount(rows, minlength=matrix.shape[0])
+    return np.split(cols, np.cumsum(counts)[:-1])
+
+
 def _choose(
-    ready: _Ready, pool: _Pool, mask: np.ndarray, first: tuple[int, int], opts: Options
+    ready: _Ready,
+    pool: _Pool,
+    first: tuple[int, int],
+    seen: tuple[np.ndarray, np.ndarray],
+    opts: Options,
 ) -> Recommendation:
     """Same family first, else the cheapest of any family; the latter is the alternative.
-    ``first`` holds the cheapest fit by list price of any family and of the same family."""
+    ``first`` holds the cheapest fit by list price of any family and of the same family,
+    ``seen`` the fits with a rate in the bill (any family, same family)."""
     usage, current, pricing = ready.usage, ready.current, ready.pricing
-    best = _cheapest(pool, first[0], mask, current, pricing)
-    same_mask = mask & pool.same_family(current.family) if pricing.seen else mask
-    same = _cheapest(pool, first[1], same_mask, current, pricing)
+    best = _cheapest(pool, first[0], seen[0], current, pricing)
+    same = _cheapest(pool, first[1], seen[1], current, pricing)
     chosen = same or best
     if chosen is None:
         return Recommendation(
@@ -525,27 +537,27 @@ class _Pricing:
 
 
 def _cheapest(
-    pool: _Pool, first: int, mask: np.ndarray, current: InstanceType, pricing: _Pricing
+    pool: _Pool, first: int, seen: np.ndarray, current: InstanceType, pricing: _Pricing
 ) -> Candidate | None:
     """The fitting candidate with the lowest hourly rate that saves money. The pool is in list
-    price order, so only the first fit (``first``) and the fits in ``mask`` the bill has its
-    own rate for can win (ties go to the cheaper list price, then the bigger size)."""
+    price order, so only the first fit (``first``) and the fits the bill has its own rate for
+    (``seen``, ascending) can win; ties go to the earlier one (cheaper list price, bigger size).
+    Saving money is monotone in the rate, so the lowest rate is the only one to check."""
     if first < 0:
         return None
-    contenders = [first]
-    if pricing.seen:
-        seen = np.flatnonzero(mask & pool.seen_mask(pricing.seen))
-        contenders += [int(i) for i in seen if i != first]
-    best: Candidate | None = None
-    for i in contenders:
-        spec, price = pool.entries[i]
-        hourly, basis = pricing.hourly(price)
-        if best is not None and hourly >= best.hourly:
-            continue
-        savings = ((pricing.current_hourly - hourly) * HOURS_PER_MONTH).quantize(Decimal("0.01"))
-        if savings > 0:
-            best = Candidate(spec, price, hourly, basis, savings, effort(current, spec))
-    return best
+    best, (rate, basis) = first, pricing.hourly(pool.entries[first][1])
+    if len(seen):
+        rates = pricing.seen
+        for i in seen.tolist():
+            if i != first:
+                other = rates[pool.name[i]]
+                if other < rate:
+                    best, rate, basis = i, other, "bill"
+    savings = ((pricing.current_hourly - rate) * HOURS_PER_MONTH).quantize(Decimal("0.01"))
+    if savings <= 0:
+        return None
+    spec, price = pool.entries[best]
+    return Candidate(spec, price, rate, basis, savings, effort(current, spec))
 
 
 def _round(x: float | None) -> float | None:
@@ -652,25 +664,28 @@ ORDER BY provider, resource_id"""
 def _telemetry_stats(
     con: duckdb.DuckDBPyConnection, opts: Options, *, start: dt.datetime, end: dt.datetime
 ) -> tuple[dict[str, tuple[int, float | None, float | None]], dict[str, float]]:
-    """One grouped pass per metric over the window ``(start, end]``: CPU hours covered,
-    percentile and maximum; memory percentile. Keyed by the lower-cased resource id.
-
-    Hours are the distinct clock hours with a sample, counted with ``bitstring_agg`` over the
-    hour's offset in the window (one bit per hour: cheaper than ``count(DISTINCT ...)``).
+    """One grouped pass per metric over the window ``(start, end]``: CPU percentile and
+    maximum, memory percentile; and the clock hours with a CPU sample, counted in
+    ``telemetry_hours`` (hours starting after ``start``, up to ``end``; exact for windows that
+    start on the hour, at most one hour short otherwise). Keyed by the lower-cased resource id.
     """
-    first_hour = _epoch_hour(start)
-    last = _epoch_hour(end) - first_hour
-    hour = f'CAST(epoch_us("timestamp") // 3600000000 - {first_hour} AS INTEGER)'
     window = '"timestamp" > $start AND "timestamp" <= $end'
     params = {"start": start, "end": end, "p": opts.percentile / 100}
+    hours = dict(
+        con.execute(
+            "SELECT lower(resource_id), count(*) FROM telemetry_hours WHERE metric = "
+            "'cpu_percent' AND hour > $start AND hour <= $end GROUP BY 1",
+            {"start": start, "end": end},
+        ).fetchall()
+    )
     cpu: dict[str, tuple[int, float | None, float | None]] = {}
-    for rid, (p, peak), hours in con.execute(
-        f"SELECT resource_id, quantile_cont(value, [$p, 1.0]), "
-        f"bit_count(bitstring_agg({hour}, 0, {last})) FROM telemetry "
+    for rid, (p, peak) in con.execute(
+        "SELECT resource_id, quantile_cont(value, [$p, 1.0]) FROM telemetry "
         f"WHERE metric = 'cpu_percent' AND {window} GROUP BY resource_id",
         params,
     ).fetchall():
-        cpu.setdefault(rid.lower(), (int(hours), float(p), float(peak)))
+        key = rid.lower()
+        cpu.setdefault(key, (int(hours.get(key, 0)), float(p), float(peak)))
     memory = {
         rid.lower(): float(p)
         for rid, p in con.execute(
@@ -705,11 +720,6 @@ def _bandwidth(
         return None if hourly_bytes is None else float(hourly_bytes) * 8 / 3600 / 1e6
 
     return {rid.lower(): (mbps(net), mbps(disk)) for rid, net, disk in got}
-
-
-def _epoch_hour(t: dt.datetime) -> int:
-    """Hours since 1970 of a naive UTC timestamp."""
-    return int(t.replace(tzinfo=dt.UTC).timestamp()) // 3600
 
 
 def rightsize(

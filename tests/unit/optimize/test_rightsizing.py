@@ -387,3 +387,29 @@ def test_busiest_hour_throughput_from_samples() -> None:
     net, disk = got["i-1"]
     assert net == pytest.approx(600e6 * 8 / 3600 / 1e6)  # 1.333 Mbps
     assert disk == pytest.approx(3600e6 * 8 / 3600 / 1e6)  # 8 Mbps
+
+
+def test_row_follows_the_columns(ref) -> None:
+    rec = one(usage("m5.2xlarge", cpu=10.0, mem=25.0, net=100.0))
+    got = dict(zip(rec_columns(), rec.row(), strict=True))
+    c, a = rec.candidate, rec.alternative
+    assert (got["resource_id"], got["current_type"], got["status"]) == (
+        "i-m5.2xlarge",
+        "m5.2xlarge",
+        "recommended",
+    )
+    assert (got["recommended_type"], got["effort"], got["monthly_savings"]) == (
+        c.spec.name,
+        c.effort,
+        c.monthly_savings,
+    )
+    assert (got["recommended_hourly"], got["price_basis"]) == (c.hourly, c.basis)
+    assert (got["cpu_hours"], got["memory"], got["network_mbps"], got["disk_mbps"]) == (
+        336,
+        "measured",
+        100.0,
+        None,
+    )
+    assert got["risk"] == rec.risk and got["confidence"] == rec.confidence
+    assert got["alternative_type"] == (a.spec.name if a else None)
+    assert got["alternative_monthly_savings"] == (a.monthly_savings if a else None)
