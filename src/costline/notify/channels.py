@@ -32,7 +32,7 @@ import socket
 import ssl
 from collections.abc import Callable, Mapping, Sequence
 from email.message import EmailMessage
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import formatdate
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -46,6 +46,7 @@ from costline.config.models import (
     SlackChannel,
     WebhookChannel,
 )
+from costline.core.time import retry_after_seconds
 from costline.notify import message
 from costline.notify.errors import (
     ChannelMisconfiguredError,
@@ -188,7 +189,7 @@ def _status_error(channel: str, target: str, response: httpx.Response) -> Delive
     detail = f"{target} answered HTTP {status}: {body or '(empty body)'}"
     if status == 429 or status >= 500:
         return RetryableDeliveryError(
-            channel, detail, retry_after=_retry_after(response.headers.get("Retry-After"))
+            channel, detail, retry_after=retry_after_seconds(response.headers.get("Retry-After"))
         )
     hints = {
         401: "check the credentials (the *_env variables) of this channel",
@@ -197,22 +198,6 @@ def _status_error(channel: str, target: str, response: httpx.Response) -> Delive
         410: "the endpoint is gone (archived channel or revoked webhook): create a new one",
     }
     return RejectedDeliveryError(channel, detail, hint=hints.get(status))
-
-
-def _retry_after(value: str | None) -> float | None:
-    """``Retry-After`` as seconds: a number, or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    now = parsedate_to_datetime(formatdate(usegmt=True))
-    return max(0.0, (when - now).total_seconds())
 
 
 def _send_slack(

@@ -61,6 +61,7 @@ import httpx
 from costline import __version__
 from costline.core.errors import BadInputError, ConfigError, Location
 from costline.core.progress import NoProgress, Progress
+from costline.core.time import retry_after_seconds
 from costline.optimize.pricing import (
     PRICE_COLUMNS,
     PROVIDERS,
@@ -469,11 +470,8 @@ def _get(http: httpx.Client, url: str) -> httpx.Response:
 
 
 def _retry_after(value: str | None, attempt: int) -> float:
-    try:
-        wait = float(value) if value is not None else 2.0**attempt
-    except ValueError:
-        wait = 2.0**attempt
-    return min(max(wait, 0.0), MAX_RETRY_AFTER)
+    wait = retry_after_seconds(value)
+    return min(2.0**attempt if wait is None else wait, MAX_RETRY_AFTER)
 
 
 def _check(resp: httpx.Response, url: str) -> None:

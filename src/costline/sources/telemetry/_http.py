@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
+from costline.core.time import retry_after_seconds
 from costline.sources.telemetry.errors import PullUnavailableError
 
 RETRIES = 2  # attempts after the first
@@ -49,7 +49,7 @@ def get(
         else:
             if response.status_code != 429 and response.status_code < 500:
                 return response
-            retry_after = _retry_after(response.headers.get("retry-after"))
+            retry_after = retry_after_seconds(response.headers.get("retry-after"))
             problem = f"HTTP {response.status_code} for {what}: {_snippet(response)}"
         if attempt >= retries:
             raise PullUnavailableError(
@@ -61,20 +61,6 @@ def get(
         attempt += 1
         delay = min(MAX_BACKOFF_SECONDS, backoff * 2.0 ** (attempt - 1))
         sleep(min(MAX_BACKOFF_SECONDS, max(delay, retry_after or 0.0)))
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _snippet(response: httpx.Response) -> str:
