@@ -133,6 +133,8 @@ class Scheduler:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _queue: list[_Due] = field(default_factory=list)
+    _started: list[threading.Thread] = field(default_factory=list)
+    _lock_started: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         for job, expr in self.schedules.items():
@@ -213,10 +215,27 @@ class Scheduler:
         self._thread = threading.Thread(target=loop, name="costline-scheduler", daemon=True)
         self._thread.start()
 
+    def run_in_background(self, job: str, *, trigger: str = "manual") -> threading.Thread:
+        """Start :meth:`run` in a thread that :meth:`stop` waits for (an API call)."""
+        if job not in self.jobs:
+            raise ConfigError(f"unknown job {job!r}", hint=f"use one of: {', '.join(self.jobs)}")
+        thread = threading.Thread(
+            target=self.run, args=(job,), kwargs={"trigger": trigger}, name=f"job-{job}"
+        )
+        with self._lock_started:
+            self._started = [t for t in self._started if t.is_alive()] + [thread]
+        thread.start()
+        return thread
+
     def stop(self, timeout: float = 30.0) -> None:
+        """Stop ticking and wait for the running jobs (up to ``timeout`` seconds each)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        with self._lock_started:
+            started, self._started = self._started, []
+        for thread in started:
+            thread.join(timeout)
 
 
 __all__ = ["JOBS", "Scheduler", "check_cron", "job_functions", "next_time"]

@@ -51,9 +51,13 @@ def build(ws: Workspace, *, secure_cookies: bool = True) -> Iterator[Service]:
         store = ws.state()
         app = create_app(ws, store, secure_cookies=secure_cookies)
         metrics = app.state.metrics
-        sched = scheduler_for(
-            ws, store, on_run=lambda job, status: metrics.jobs.labels(job, status).inc()
-        )
+        cache = app.state.cache
+
+        def ran(job: str, status: str) -> None:
+            metrics.jobs.labels(job, status).inc()
+            cache.bump()  # a job may have changed the data: cached answers are stale
+
+        sched = scheduler_for(ws, store, on_run=ran)
         app.state.scheduler = sched
         try:
             yield Service(ws, store, app, sched)

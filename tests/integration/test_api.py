@@ -333,3 +333,28 @@ def test_an_admin_runs_a_job_now_and_it_is_recorded(api: dict[str, Any]) -> None
     assert [(a.user, a.target) for a in api["store"].audit_entries(action="job.run")] == [
         ("root", "marts")
     ]
+
+
+def test_answers_are_cached_per_scope_until_the_data_changes(api: dict[str, Any]) -> None:
+    cache = api["app"].state.cache
+    params = {"group_by": "team", "start": "2024-09-01"}
+    first = get(api, "admin", "/api/v1/costs", **params).json()
+    hits = cache.hits
+    again = get(api, "finance", "/api/v1/costs", **params).json()  # finance: the same scope
+    assert again == first and cache.hits == hits + 1
+    # a team member's answer is its own entry: never the admin's rows
+    mine = get(api, "web", "/api/v1/costs", **params).json()
+    assert {r["team"] for r in mine["rows"]} == {"web"} and cache.hits == hits + 1
+    # the data changes (a job ran through the server): the next answer is computed again
+    with api["ws"].warehouse() as wh:
+        wh.con.execute("UPDATE cost SET EffectiveCost = EffectiveCost * 2")
+    assert get(api, "admin", "/api/v1/costs", **params).json() == first  # still cached
+    api["app"].state.scheduler.run("marts")  # any job run empties the cache
+    doubled = get(api, "admin", "/api/v1/costs", **params).json()
+    assert {r["team"]: Decimal(r["cost"]) for r in doubled["rows"]} == {
+        r["team"]: 2 * Decimal(r["cost"]) for r in first["rows"]
+    }
+    # so does an action that succeeded
+    version = cache.version
+    post(api, "admin", "/api/v1/jobs/marts/run", {})
+    assert cache.version > version

@@ -10,6 +10,7 @@ ambient credential a browser could send by itself).
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from dataclasses import dataclass
 from typing import Any
@@ -48,11 +49,18 @@ def _bearer(request: Request) -> str | None:
 
 
 def authenticate(request: Request) -> Principal | None:
-    """The caller, or None when no credential is valid (never says which part was wrong)."""
+    """The caller, or None when no credential is valid (never says which part was wrong).
+    A valid token is remembered for a few seconds (:class:`costline.api.cache.TokenCache`)."""
     store = request.app.state.store
     token = _bearer(request)
     if token is not None:
-        user = store.authenticate_token(token)
+        tokens = getattr(request.app.state, "tokens", None)
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        user = tokens.get(digest) if tokens is not None else None
+        if user is None:
+            user = store.authenticate_token(token)
+            if user is not None and tokens is not None:
+                tokens.put(digest, user)
         return None if user is None else _principal(user, "token")
     session = request.cookies.get(SESSION_COOKIE)
     if session:

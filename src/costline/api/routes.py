@@ -394,8 +394,6 @@ def jobs(request: Request, who: Who, job: str | None = None, fmt: Fmt = Format.j
 def run_job(request: Request, who: Who, job: str) -> dict[str, Any]:
     """Start a scheduled job now, in the background (admin); it waits for a running job to
     finish first. Follow it with ``GET /api/v1/jobs?job=...``."""
-    import threading
-
     from costline.config.models import SERVICE_JOBS
 
     check_csrf(request, who)
@@ -405,8 +403,6 @@ def run_job(request: Request, who: Who, job: str) -> dict[str, Any]:
     scheduler = request.app.state.scheduler
     if scheduler is None:
         raise ApiError(503, "this server runs no scheduler", hint="start it with costline serve")
-    threading.Thread(
-        target=scheduler.run, args=(job,), kwargs={"trigger": "manual"}, daemon=True
-    ).start()
+    scheduler.run_in_background(job)
     _audit(request, who, "job.run", job)
     return {"job": job, "status": "started"}
