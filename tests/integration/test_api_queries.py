@@ -370,13 +370,14 @@ def test_bad_parameters_say_what_is_allowed(
 
 
 # -- currency -----------------------------------------------------------------------------------
-def test_display_currency_is_the_billing_currency_only(con: Any, workspace: Workspace) -> None:
+def test_display_currency_converts_only_with_a_rate(con: Any, workspace: Workspace) -> None:
     same = q.costs(con, scope=ALL, group_by=["provider"], currency="USD")
-    assert same.totals == {"USD": sum(r.amount for r in ROWS)}
-    with pytest.raises(ConfigError, match="billed in USD and costline has no exchange rates") as e:
-        q.costs(con, scope=ALL, currency="EUR")
-    assert "currency=USD" in str(e.value)
-    # a bill in two currencies: one line per currency, no conversion to either
+    assert same.totals == {"USD": sum(r.amount for r in ROWS)} and same.notes == ()
+    first = min(r.day for r in ROWS)
+    with pytest.raises(ConfigError, match=f"no exchange rate USD→EUR for {first}") as e:
+        q.costs(con, scope=ALL, currency="EUR")  # this store has no rates at all
+    assert e.value.key == "currency" and "costline fx load" in str(e.value)
+    # a bill in two currencies: one line per currency, or converted at a loaded rate
     path = workspace.root / "two.csv"
     rows = [charge("5"), charge("7", BillingCurrency="EUR", BillingAccountId="eu-acct")]
     write_focus_csv(path, rows, ALLOC_COLUMNS)
@@ -384,10 +385,16 @@ def test_display_currency_is_the_billing_currency_only(con: Any, workspace: Work
     with workspace.warehouse() as wh:
         both = q.costs(wh.con, scope=ALL)
         assert both.rows == [("EUR", Decimal(7)), ("USD", Decimal(5))]  # largest first
-        with pytest.raises(ConfigError, match="billed in EUR, USD"):
+        with pytest.raises(ConfigError, match="no exchange rate EUR→USD for 2024-09-03"):
             q.costs(wh.con, scope=ALL, currency="USD")
         eur = q.costs(wh.con, scope=ALL, currency="EUR", filters={"currency": ["EUR"]})
         assert eur.rows == [("EUR", Decimal(7))]
+    workspace.fx_rates_path.write_text("date,from,to,rate\n2024-09-01,EUR,USD,1.25\n")
+    workspace.load_fx_rates()
+    with workspace.warehouse() as wh:
+        usd = q.costs(wh.con, scope=ALL, currency="USD")
+    assert usd.rows == [("USD", Decimal(5) + Decimal(7) * Decimal("1.25"))]
+    assert usd.notes and "1.25 dated 2024-09-01" in usd.notes[0]
 
 
 # -- marts ------------------------------------------------------------------------------------

@@ -103,6 +103,15 @@ def _register_serve() -> None:  # `costline serve` and `costline jobs run|list` 
 _register_serve()
 
 
+def _register_fx() -> None:  # `costline fx load|list` (#6)
+    from costline.cli.fx import register
+
+    register(app)
+
+
+_register_fx()
+
+
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
 
 
