@@ -171,10 +171,15 @@ class Scheduler:
             return {"run_id": run_id, "status": "succeeded", "error": None, "detail": detail}
 
     def _refresh_marts(self) -> None:
+        """Rebuild the marts after a job that changed the data, and say so (``on_run``: the
+        server's answer cache is emptied, so the dashboard stops showing the older figures)."""
         try:
             self.jobs["marts"](self.clock())
         except Exception as exc:  # the marts stay as they were; the next run tries again
             log.error("marts refresh failed: %s", exc)
+            self._notify("marts", "failed")
+        else:
+            self._notify("marts", "succeeded")
 
     def _notify(self, job: str, status: str) -> None:
         if self.on_run is not None:

@@ -266,6 +266,13 @@ class Workspace:
                     else f"teams: {', '.join(known) or 'none'}",
                 )
 
+    @property
+    def marts_maintained(self) -> bool:
+        """Whether this process refreshes the marts after every change of the data (inside
+        :meth:`serving`): the dashboard may then answer from them while a refresh is pending
+        (:func:`costline.reports.marts.usable_mart`)."""
+        return self._owner is not None
+
     @contextmanager
     def serving(self) -> Iterator[Workspace]:
         """Hold the warehouse open for this process while the block runs (``costline serve``).
@@ -398,6 +405,41 @@ class Workspace:
                 "SELECT ingestion_id, finished_at, source_kind, provider, rows, replaced_rows, "
                 "bytes, files FROM _ingestions ORDER BY finished_at"
             )
+
+    # -- exchange rates (issue #6) ------------------------------------------------------------
+    @property
+    def fx_rates_path(self) -> Path:
+        """The workspace's rates file, read by ``costline fx load`` when given no file."""
+        from costline.reports.fx import RATES_FILE
+
+        return self.root / RATES_FILE
+
+    def load_fx_rates(self, path: Path | None = None, *, ecb: Path | None = None) -> QueryResult:
+        """Replace every exchange rate (``fx_rates``) with those of a rates file (default:
+        :attr:`fx_rates_path`, unless only ``ecb`` is given) and of the ECB's
+        eurofxref-hist.csv; every row is validated first, a bad one loads nothing. Returns
+        the rates loaded per pair and file (:mod:`costline.reports.fx`)."""
+        from costline.reports import fx
+
+        files: list[tuple[Path, fx.RatesFormat]] = []
+        if path is not None or ecb is None:
+            files.append((path or self.fx_rates_path, "rates"))
+        if ecb is not None:
+            files.append((ecb, "ecb"))
+        rates = [r for p, kind in files for r in fx.read_rates(p, fmt=kind)]
+        with self.warehouse() as wh:
+            fx.load_rates(wh.con, rates)
+            return wh.query(fx.summary_sql())
+
+    def fx_rates(self, *, currency: str | None = None) -> QueryResult:
+        """The loaded exchange rates (only those from or to ``currency``), by pair and date."""
+        from costline.reports import fx
+
+        sql, params = fx.list_sql(currency=currency)
+        with self.warehouse(read_only=True) as wh:
+            if not fx.has_rates_table(wh.con):
+                return QueryResult(list(fx.LIST_COLUMNS), [])
+            return wh.query(sql, params)
 
     # -- allocation -------------------------------------------------------------------------
     @property

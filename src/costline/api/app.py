@@ -10,13 +10,9 @@ values (tokens and filter values stay out of logs).
 from __future__ import annotations
 
 import logging
-import time
-import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
-from fastapi.concurrency import run_in_threadpool
+from fastapi import FastAPI, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -27,8 +23,8 @@ from prometheus_client import (
 
 from costline import __version__
 from costline.api import errors
-from costline.api.auth import authenticate
-from costline.api.cache import NOT_CACHED, ResponseCache, TokenCache
+from costline.api.cache import ResponseCache, TokenCache
+from costline.api.middleware import ServiceMiddleware
 
 log = logging.getLogger("costline.api")
 API_PREFIX = "/api/v1"
@@ -76,74 +72,11 @@ def create_app(ws: Any, store: Any, *, secure_cookies: bool = True) -> FastAPI:
     app.state.metrics = Metrics()
     app.state.scheduler = None  # costline.server.build sets it
     app.state.cache = ResponseCache()
+    app.state.flights = {}  # (cache key, version) → the answer being computed
     app.state.tokens = TokenCache()
     errors.install(app)
 
-    @app.middleware("http")
-    async def _cached(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        """GET answers under /api/v1 from the cache while the data is unchanged; any other
-        request that succeeds may have changed it (an action, a job run): the cache is emptied."""
-        path = request.url.path
-        cacheable = (
-            request.method == "GET" and path.startswith(API_PREFIX + "/") and path not in NOT_CACHED
-        )
-        if not cacheable:
-            response = await call_next(request)
-            if request.method != "GET" and response.status_code < 400:
-                request.app.state.cache.bump()
-            return response
-        who = await run_in_threadpool(authenticate, request)
-        if who is None:
-            return await call_next(request)  # the endpoint answers 401
-        request.state.principal = who
-        scope = ("*",) if who.sees_all else tuple(sorted(who.teams))
-        key = (path, str(request.url.query), scope)
-        cache: ResponseCache = request.app.state.cache
-        version = cache.version
-        hit = cache.get(key)
-        if hit is not None:
-            status, body, media, headers = hit
-            return Response(body, status_code=status, media_type=media, headers=headers)
-        response = await call_next(request)
-        if response.status_code != 200:
-            return response
-        body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
-        headers = {
-            k: v for k, v in response.headers.items() if k.lower() in ("content-disposition",)
-        }
-        media = response.headers.get("content-type", "application/json")
-        if cache.version == version:  # the data did not change while it was computed
-            cache.put(key, (200, body, media, headers))
-        return Response(body, status_code=200, media_type=media, headers=headers)
-
-    @app.middleware("http")
-    async def _observe(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request.state.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
-        started = time.perf_counter()
-        response = await call_next(request)
-        took = time.perf_counter() - started
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        if route != "unmatched" and request.url.path.startswith(API_PREFIX + "/"):
-            route = API_PREFIX + route  # routes of an included router carry no prefix
-        metrics: Metrics = request.app.state.metrics
-        metrics.requests.labels(route, request.method, str(response.status_code)).inc()
-        metrics.latency.labels(route).observe(took)
-        response.headers["X-Request-ID"] = request.state.request_id
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        log.info(
-            "%s %s %s %.1fms id=%s",
-            request.method,
-            route,
-            response.status_code,
-            took * 1000,
-            request.state.request_id,
-        )
-        return response
+    app.add_middleware(ServiceMiddleware, prefix=API_PREFIX)
 
     @app.get("/health", tags=["service"])
     def health() -> dict[str, Any]:

@@ -48,6 +48,17 @@ def _bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
+def cached_principal(request: Request) -> Principal | None:
+    """The caller when their token was checked lately (no state store access: fit for the
+    event loop), else None (then :func:`authenticate`, in a worker thread)."""
+    token = _bearer(request)
+    tokens = getattr(request.app.state, "tokens", None)
+    if token is None or tokens is None:
+        return None
+    user = tokens.get(hashlib.sha256(token.encode()).hexdigest())
+    return None if user is None else _principal(user, "token")
+
+
 def authenticate(request: Request) -> Principal | None:
     """The caller, or None when no credential is valid (never says which part was wrong).
     A valid token is remembered for a few seconds (:class:`costline.api.cache.TokenCache`)."""

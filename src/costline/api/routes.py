@@ -45,6 +45,11 @@ def _scope(who: Principal, team: str | None = None) -> Any:
 Team = Annotated[str | None, Query(description="Only this team's rows (403 if not yours)")]
 
 
+def _stale(as_of: Any) -> dict[str, Any]:
+    """``stale_as_of`` when the marts answered with newer data awaiting their refresh."""
+    return {"stale_as_of": jsonable(as_of)} if as_of is not None else {}
+
+
 def _page(page: Any, fmt: Format, name: str, **meta: Any) -> Response:
     """A query layer Page as JSON (with total, paging, notes) or a file."""
     return table_response(
@@ -58,6 +63,7 @@ def _page(page: Any, fmt: Format, name: str, **meta: Any) -> Response:
             "offset": page.offset,
             "notes": list(page.notes),
             **({"totals": jsonable(page.totals)} if getattr(page, "totals", None) else {}),
+            **_stale(getattr(page, "stale_as_of", None)),
             **meta,
         },
     )
@@ -105,7 +111,10 @@ def costs(
     metric: Annotated[str, Query(description="effective, billed, list or contracted")] = (
         "effective"
     ),
-    currency: Annotated[str | None, Query(description="Display currency")] = None,
+    currency: Annotated[
+        str | None,
+        Query(description="Display currency: converted at the fx_rates rate of each charge day"),
+    ] = None,
     filter_: Annotated[
         list[str] | None,
         Query(alias="filter", description="dimension=value (repeatable; same dimension: OR)"),
@@ -142,6 +151,7 @@ def costs(
             limit=limit,
             offset=offset,
             order=order,
+            stale_ok=_ws(request).marts_maintained,
         )
     return _page(page, fmt, "costs", source=page.source)
 
@@ -153,7 +163,12 @@ def overview(request: Request, who: Who, month: str | None = None) -> dict[str, 
     from costline.reports import queries
 
     with _ws(request).warehouse(read_only=True) as wh:
-        got = queries.overview(wh.con, scope=_scope(who), month=_month(month))
+        got = queries.overview(
+            wh.con,
+            scope=_scope(who),
+            month=_month(month),
+            stale_ok=_ws(request).marts_maintained,
+        )
 
     def table(page: Any) -> dict[str, Any] | None:
         if page is None:
@@ -170,6 +185,7 @@ def overview(request: Request, who: Who, month: str | None = None) -> dict[str, 
         "month_over_month": jsonable(got.month_over_month),
         "forecast": jsonable(got.forecast),
         "notes": list(got.notes),
+        **_stale(got.stale_as_of),
     }
 
 
@@ -370,7 +386,7 @@ def freshness(request: Request, who: Who) -> dict[str, Any]:
     from costline.reports import queries
 
     with _ws(request).warehouse(read_only=True) as wh:
-        got = queries.freshness(wh.con)
+        got = queries.freshness(wh.con, stale_ok=_ws(request).marts_maintained)
     return {
         "sources": records(got.accounts.columns, got.accounts.rows),
         "newest_ingestion": jsonable(got.newest_ingestion),

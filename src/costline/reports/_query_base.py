@@ -57,7 +57,9 @@ class Scope:
 class Page:
     """One page of a result: ``total`` rows matched before ``limit``/``offset``; ``source``
     is the relation that answered; ``notes`` explain an empty or partial answer; ``totals``
-    are the cost sums per currency over every matched row (cost queries)."""
+    are the cost sums per currency over every matched row (cost queries); ``stale_as_of`` is
+    set when the marts answered while newer data was being summarised (``costline serve``):
+    the answer is the data as of that refresh."""
 
     columns: list[str]
     rows: list[tuple[Any, ...]]
@@ -67,6 +69,7 @@ class Page:
     source: str = ""
     notes: tuple[str, ...] = ()
     totals: dict[str, Decimal] = field(default_factory=dict)
+    stale_as_of: dt.datetime | None = None
 
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from costline.core.errors import ConfigError
+from costline.reports import fx
 from costline.reports._query_base import (
     DEFAULT_LIMIT,
     METRICS,
@@ -27,7 +28,7 @@ from costline.reports._query_base import (
     sql_in,
     unknown,
 )
-from costline.reports.marts import MART, StoreState, store_state
+from costline.reports.marts import MART, StoreState, store_state, usable_mart
 
 MAX_GROUP_BY = 8
 MAX_FILTER_VALUES = 1_000
@@ -249,9 +250,12 @@ def _where(req: CostsRequest, scope: Scope, *, mart: bool) -> tuple[str, list[An
     return " AND ".join(parts) or "TRUE", params
 
 
-def costs_sql(req: CostsRequest, scope: Scope, *, source: str) -> tuple[str, list[Any]]:
-    """The grouped query of a request over ``source`` (``mart_daily``, ``cost`` or
-    ``allocated_cost``) and its parameters, in order. Only our own SQL is in the text."""
+def _inner(
+    req: CostsRequest, scope: Scope, *, source: str, extra: Sequence[str] = ()
+) -> tuple[str, list[str], list[Any]]:
+    """The per-row SELECT of a request over ``source`` (dimensions ``d0, d1, ...``, the time
+    bucket ``t``, ``currency``, ``amount`` and ``extra`` items), the outer items over it, and
+    its parameters in order."""
     mart = source == MART
     items: list[str] = []
     params: list[Any] = []
@@ -265,9 +269,74 @@ def costs_sql(req: CostsRequest, scope: Scope, *, source: str) -> tuple[str, lis
     metric = f"{req.metric}_cost" if mart else METRICS[req.metric]
     items += [f"{CURRENCY.mart if mart else CURRENCY.base} AS currency", f"{metric} AS amount"]
     where, where_params = _where(req, scope, mart=mart)
-    inner = f"SELECT {', '.join(items)} FROM {source} WHERE {where}"
+    inner = f"SELECT {', '.join([*items, *extra])} FROM {source} WHERE {where}"
+    return inner, outer, params + where_params
+
+
+def costs_sql(req: CostsRequest, scope: Scope, *, source: str) -> tuple[str, list[Any]]:
+    """The grouped query of a request over ``source`` (``mart_daily``, ``cost`` or
+    ``allocated_cost``) and its parameters, in order. Only our own SQL is in the text."""
+    inner, outer, params = _inner(req, scope, source=source)
     sql = f"SELECT {', '.join([*outer, 'currency'])}, sum(amount) AS cost FROM ({inner}) AS q GROUP BY ALL"
-    return sql, params + where_params
+    return sql, params
+
+
+def _fx_with(
+    req: CostsRequest, scope: Scope, *, source: str, have_rates: bool
+) -> tuple[str, list[Any]]:
+    """``WITH ... c AS (...)``: per group, charge day and billing currency (``g``) the amount
+    and the rate in effect that day for billing currency → ``display`` (``r``, an ASOF join:
+    the latest rate dated on or before the day; on one date the pair's own rate before the
+    inverted inverse pair's). The display currency is the first parameter."""
+    day = "day" if source == MART else "CAST(ChargePeriodStart AS DATE)"
+    inner, _, params = _inner(req, scope, source=source, extra=[f"{day} AS fx_day"])
+    keys = [f"d{i}" for i in range(len(req.dims))] + (["t"] if req.time else [])
+    directed = fx.directed_sql(have_table=have_rates)
+    sql = (
+        "WITH x AS (SELECT CAST(? AS VARCHAR) AS display), "
+        f"q AS ({inner}), "
+        f"g AS (SELECT {', '.join([*keys, 'fx_day', 'currency'])}, sum(amount) AS amount "
+        "FROM q GROUP BY ALL), "
+        f"r AS (SELECT d.* FROM ({directed}) AS d, x WHERE d.to_currency = x.display "
+        "QUALIFY row_number() OVER (PARTITION BY d.valid_from, d.from_currency "
+        "ORDER BY d.inverse) = 1), "
+        "c AS (SELECT g.*, x.display, r.valid_from, r.rate, r.given, r.inverse FROM g CROSS JOIN x "
+        "ASOF LEFT JOIN r ON g.currency = r.from_currency AND g.fx_day >= r.valid_from) "
+    )
+    return sql, [req.currency, *params]
+
+
+def converted_costs_sql(
+    req: CostsRequest, scope: Scope, *, source: str, have_rates: bool = True
+) -> tuple[str, list[Any]]:
+    """:func:`costs_sql` in the display currency ``req.currency``: each group's amount per
+    charge day and billing currency times the rate in effect that day (1 for the display
+    currency itself), rounded to 10 decimals, then summed. A row without a rate converts to
+    NULL: check :func:`rate_uses` first."""
+    with_sql, params = _fx_with(req, scope, source=source, have_rates=have_rates)
+    outer = _inner(req, scope, source=source)[1]
+    converted = fx.convert_sql("amount", "rate")
+    sql = (
+        f"{with_sql}SELECT {', '.join([*outer, 'display AS currency'])}, sum(CASE WHEN "
+        f"currency = display THEN amount ELSE {converted} END) AS cost FROM c GROUP BY ALL"
+    )
+    return sql, params
+
+
+def rate_uses(
+    con: Any, req: CostsRequest, scope: Scope, *, source: str
+) -> tuple[list[fx.RateUse], bool]:
+    """The rates a conversion of ``req`` would use, per billing currency other than the
+    display currency (``valid_from`` None: days without a rate), and whether ``fx_rates``
+    exists."""
+    have = fx.has_rates_table(con)
+    with_sql, params = _fx_with(req, scope, source=source, have_rates=have)
+    rows = con.execute(
+        f"{with_sql}SELECT currency, valid_from, given, coalesce(inverse, FALSE), min(fx_day), "
+        "max(fx_day) FROM c WHERE currency IS DISTINCT FROM display GROUP BY ALL",
+        params,
+    ).fetchall()
+    return [fx.RateUse(*r) for r in rows], have
 
 
 def _order_sql(req: CostsRequest) -> str:
@@ -276,23 +345,18 @@ def _order_sql(req: CostsRequest) -> str:
     return ", ".join([f"{pos} {'DESC' if desc else 'ASC'} NULLS LAST", *ties])
 
 
-def _check_currency(wanted: str | None, found: Sequence[str]) -> None:
-    """No FX rates in costline yet: a display currency is only the one the costs are billed in."""
-    others = sorted(set(found) - {wanted})
-    if wanted is None or not others:
-        return
-    billed = sorted(set(found))
-    only = f", or currency={billed[0]}" if len(billed) == 1 else ""
-    raise ConfigError(
-        f"cannot show costs in {wanted}: they are billed in {', '.join(billed)} and costline "
-        "has no exchange rates to convert them",
-        key="currency",
-        hint=f"leave currency out for one line per billing currency{only}",
-    )
+def _sums(con: Any, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """Per currency: the cost over every group and the number of groups."""
+    return [
+        tuple(r)
+        for r in con.execute(
+            f"SELECT currency, sum(cost), count(*) FROM ({sql}) AS g GROUP BY 1 ORDER BY 1", params
+        ).fetchall()
+    ]
 
 
-def _source(req: CostsRequest, scope: Scope, state: StoreState) -> str:
-    if req.mart_covered and state.mart_current:
+def _source(req: CostsRequest, scope: Scope, state: StoreState, *, stale_ok: bool) -> str:
+    if req.mart_covered and usable_mart(state, stale_ok=stale_ok):
         return MART
     return "allocated_cost" if req.needs_allocation or not scope.all else "cost"
 
@@ -311,6 +375,8 @@ def costs(
     limit: int = DEFAULT_LIMIT,
     offset: int = 0,
     order: str | None = None,
+    state: StoreState | None = None,
+    stale_ok: bool = False,
 ) -> Page:
     """Cost grouped by dimensions (and a time bucket), one line per currency, paged.
 
@@ -321,16 +387,25 @@ def costs(
         granularity: ``day``, ``month`` or ``total``.
         filters: dimension (or ``currency``) → allowed values.
         metric: ``effective`` (amortized, default), ``billed``, ``list`` or ``contracted``.
-        currency: a display currency; without exchange rates only the billing currency.
+        currency: a display currency: every amount converted at the ``fx_rates`` rate in
+            effect on its charge day (:mod:`costline.reports.fx`), per group, day and billing
+            currency, rounded to 10 decimals, then summed; one line per group in it. Without
+            it: one line per group and billing currency.
         order: an output column, ``-`` for descending (default: time, else ``-cost``).
+        state: the store's state when the caller read it already (one read per page).
+        stale_ok: the marts may answer while newer data awaits their refresh (``costline
+            serve``, which refreshes them after every load); the page's ``stale_as_of`` then
+            says as of when.
 
     Returns:
         The page (columns: dimensions, time, ``currency``, ``cost``) with ``total`` groups
-        and ``totals`` per currency over all of them.
+        and ``totals`` per currency over all of them; after a conversion, ``notes`` name the
+        rates and dates used per billing currency.
 
     Raises:
         ConfigError: a parameter outside its allowed values, an allocation dimension without
-            a published allocation, or a currency that would need conversion.
+            a published allocation, or a display currency without a rate for a charge day
+            (naming the pair and the first such day).
     """
     req = costs_request(
         group_by=group_by,
@@ -344,19 +419,22 @@ def costs(
         offset=offset,
         order=order,
     )
-    state = store_state(con)
+    state = state or store_state(con)
     if req.needs_allocation:
         what = "grouping or filtering by team, cost center, department or business unit"
         require_allocation(state.published, what)
     note = scope_note(state.published, scope)
     if note:
         return Page(req.columns, [], 0, req.limit, req.offset, notes=(note,))
-    source = _source(req, scope, state)
+    source = _source(req, scope, state, stale_ok=stale_ok)
     sql, params = costs_sql(req, scope, source=source)
-    sums = con.execute(
-        f"SELECT currency, sum(cost), count(*) FROM ({sql}) AS g GROUP BY 1 ORDER BY 1", params
-    ).fetchall()
-    _check_currency(req.currency, [r[0] for r in sums])
+    sums = _sums(con, sql, params)
+    notes: tuple[str, ...] = ()
+    if req.currency is not None and {r[0] for r in sums} - {req.currency}:
+        uses, have_rates = rate_uses(con, req, scope, source=source)
+        notes = fx.conversion_notes(uses, req.currency)
+        sql, params = converted_costs_sql(req, scope, source=source, have_rates=have_rates)
+        sums = _sums(con, sql, params)
     rows = con.execute(
         f"SELECT * FROM ({sql}) AS g ORDER BY {_order_sql(req)} LIMIT ? OFFSET ?",
         [*params, req.limit, req.offset],
@@ -368,5 +446,7 @@ def costs(
         req.limit,
         req.offset,
         source=source,
+        notes=notes,
         totals={r[0]: r[1] for r in sums},
+        stale_as_of=state.refreshed_at if source == MART and not state.mart_current else None,
     )

@@ -15,7 +15,7 @@ from typing import Any
 from costline.core.money import MONEY_SCALE
 from costline.reports._query_base import MAX_LIMIT, Page, Scope, check_page, parse_month
 from costline.reports._query_costs import costs
-from costline.reports.marts import MART, allocation_published, mart_current
+from costline.reports.marts import MART, StoreState, store_state, usable_mart
 
 RUN_RATE_DAYS = 7
 _MONEY = Decimal(1).scaleb(-MONEY_SCALE)
@@ -34,6 +34,7 @@ class Overview:
     month_over_month: list[dict[str, Any]]
     forecast: list[dict[str, Any]]
     notes: tuple[str, ...]
+    stale_as_of: dt.datetime | None = None
 
 
 def _next_month(day: dt.date) -> dt.date:
@@ -44,11 +45,13 @@ def _previous_month(day: dt.date) -> dt.date:
     return (day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
 
 
-def newest_day(con: Any) -> dt.date | None:
-    """The newest charge day in the store (the mart's when current): the day data runs to."""
+def newest_day(
+    con: Any, state: StoreState | None = None, *, stale_ok: bool = False
+) -> dt.date | None:
+    """The newest charge day in the store (the mart's when usable): the day data runs to."""
     sql = (
         f"SELECT max(day) FROM {MART}"
-        if mart_current(con)
+        if usable_mart(state or store_state(con), stale_ok=stale_ok)
         else "SELECT CAST(max(ChargePeriodStart) AS DATE) FROM cost"
     )
     row = con.execute(sql).fetchone()
@@ -155,11 +158,14 @@ def overview(
     month: dt.date | str | None = None,
     metric: str = "effective",
     top: int = 10,
+    stale_ok: bool = False,
 ) -> Overview:
     """Spend trend by day, top providers, services and teams, month over month and a
-    forecast to month end (:func:`forecast_month`) for one month (default: the newest)."""
+    forecast to month end (:func:`forecast_month`) for one month (default: the newest).
+    ``stale_ok``: as for :func:`costs` (the store's state is read once for every part)."""
     check_page(top, 0)
-    through = newest_day(con)
+    state = store_state(con)
+    through = newest_day(con, state, stale_ok=stale_ok)
     first = parse_month(month, key="month") or (through or dt.date.today()).replace(day=1)
     end = _next_month(first)
 
@@ -174,6 +180,8 @@ def overview(
             metric=metric,
             limit=limit,
             order=order,
+            state=state,
+            stale_ok=stale_ok,
         )
 
     days = ask("day", _previous_month(first), MAX_LIMIT)
@@ -181,7 +189,7 @@ def overview(
     trend = [r for r in days.rows if r[0] >= first.isoformat()]
     notes = list(days.notes)
     teams: Page | None = None
-    if allocation_published(con):
+    if state.published:
         teams = ask("team", first, top)
     else:
         notes.append("no allocation is published: spend by team needs `costline allocate`")
@@ -196,4 +204,5 @@ def overview(
         month_over_month=month_over_month(daily, first, seen) if seen else [],
         forecast=forecast_month(daily, first, seen) if seen else [],
         notes=tuple(dict.fromkeys(notes)),
+        stale_as_of=days.stale_as_of,
     )

@@ -28,7 +28,7 @@ from costline.reports._query_base import (
     required_month,
     team_where,
 )
-from costline.reports.marts import allocation_published, mart_current, table_exists
+from costline.reports.marts import allocation_published, table_exists
 
 ANOMALY_STATUSES = ("open", "acked", "dismissed", "expected", "resolved", "all")
 ANOMALY_SEVERITIES = ("low", "medium", "high", "critical")
@@ -265,21 +265,29 @@ class Freshness:
     marts_current: bool
 
 
-def freshness(con: Any) -> Freshness:
-    """Data freshness (no money in it: every role sees it)."""
-    from costline.reports.marts import mart_refreshed_at
+def freshness(con: Any, *, stale_ok: bool = False) -> Freshness:
+    """Data freshness (no money in it: every role sees it). The newest period and charge per
+    account come from ``mart_freshness`` when the marts are usable (``stale_ok``: as for
+    :func:`costs`), else from a scan of the cost store."""
+    from costline.reports.marts import FRESHNESS, store_state, usable_mart
 
+    state = store_state(con)
     loaded = (
         "(SELECT x_Provider, BillingAccountId, max(loaded_at) AS loaded_at FROM _partitions "
         "GROUP BY ALL)"
         if table_exists(con, "_partitions")
         else "(SELECT NULL AS x_Provider, NULL AS BillingAccountId, NULL AS loaded_at)"
     )
+    latest = (
+        f"(SELECT provider AS x_Provider, billing_account AS BillingAccountId, newest_period, "
+        f"newest_charge FROM {FRESHNESS})"
+        if usable_mart(state, stale_ok=stale_ok)
+        else "(SELECT x_Provider, BillingAccountId, max(BillingPeriodStart) AS newest_period, "
+        "max(ChargePeriodStart) AS newest_charge FROM cost GROUP BY ALL)"
+    )
     sql = (
         "SELECT c.x_Provider AS provider, c.BillingAccountId AS billing_account, "
-        "c.newest_period, c.newest_charge, p.loaded_at FROM (SELECT x_Provider, "
-        "BillingAccountId, max(BillingPeriodStart) AS newest_period, "
-        "max(ChargePeriodStart) AS newest_charge FROM cost GROUP BY ALL) c "
+        f"c.newest_period, c.newest_charge, p.loaded_at FROM {latest} c "
         f"LEFT JOIN {loaded} p USING (x_Provider, BillingAccountId)"
     )
     accounts = paged(
@@ -294,4 +302,4 @@ def freshness(con: Any) -> Freshness:
     newest = None
     if table_exists(con, "_ingestions"):
         newest = con.execute("SELECT max(finished_at) FROM _ingestions").fetchone()[0]
-    return Freshness(accounts, newest, mart_refreshed_at(con), mart_current(con))
+    return Freshness(accounts, newest, state.refreshed_at, state.mart_current)

@@ -12,17 +12,27 @@ reader sees the old mart or the new one, never half of one. With an allocation p
 the mart reads ``allocated_cost`` (a split charge contributes one row per recipient team),
 else ``cost`` (the team columns are NULL).
 
+``mart_freshness`` has per provider and billing account the newest billing period and
+charge start (the freshness page reads it instead of scanning the cost store).
+
 ``mart_state`` records a *signature* of the data the mart was built from: the ingestions
 and the published allocation runs. A load or an allocation after the refresh changes the
 signature; :func:`mart_current` then says no, and the queries read the base tables (right,
-slower) until the next refresh. So a stale mart never answers.
+slower) until the next refresh. So a stale mart never answers a CLI query.
+
+``costline serve`` is the exception (:func:`usable_mart` with ``stale_ok``): it refreshes
+the marts right after every job that changes the data, so while a load or its refresh runs the
+dashboard keeps answering from the marts as of their last refresh, and every such answer says
+so (``stale`` and the refresh time), instead of sending every query to the base tables at
+once while the data is being written.
 
 Example:
     >>> import duckdb
     >>> con = duckdb.connect()
     >>> _ = con.execute("CREATE TABLE cost AS SELECT TIMESTAMP '2024-09-03' AS "
-    ...     "ChargePeriodStart, 'aws' AS x_Provider, '1' AS BillingAccountId, "
-    ...     "'2' AS SubAccountId, 'EC2' AS ServiceName, 'Compute' AS ServiceCategory, "
+    ...     "ChargePeriodStart, TIMESTAMP '2024-09-01' AS BillingPeriodStart, "
+    ...     "'aws' AS x_Provider, '1' AS BillingAccountId, '2' AS SubAccountId, "
+    ...     " 'EC2' AS ServiceName, 'Compute' AS ServiceCategory, "
     ...     "'us-east-1' AS RegionId, 'Usage' AS ChargeCategory, 'USD' AS BillingCurrency, "
     ...     "1.5::DECIMAL(38, 10) AS BilledCost, 1.5::DECIMAL(38, 10) AS EffectiveCost, "
     ...     "2::DECIMAL(38, 10) AS ListCost, 1.5::DECIMAL(38, 10) AS ContractedCost")
@@ -41,6 +51,7 @@ from costline.core.time import utcnow
 
 MART = "mart_daily"
 STATE = "mart_state"
+FRESHNESS = "mart_freshness"
 
 # (mart column = API dimension name, SQL over ``cost`` or ``allocated_cost``)
 BASE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -79,15 +90,43 @@ class MartReport:
     seconds: float
 
 
-_KNOWN = (MART, STATE, "_ingestions", "_allocation_runs", "allocation_groups", "allocated_cost")
+_KNOWN = (
+    MART,
+    STATE,
+    FRESHNESS,
+    "_ingestions",
+    "_allocation_runs",
+    "allocation_groups",
+    "allocated_cost",
+)
 
 
 @dataclass(frozen=True)
 class StoreState:
-    """What a query needs to know first: is an allocation published, is the mart current."""
+    """What a query needs to know first: is an allocation published, is the mart current
+    (and, for ``costline serve``, whether a stale mart of the same kind exists and when it was
+    refreshed)."""
 
     published: bool
     mart_current: bool
+    mart_exists: bool = False
+    mart_allocated: bool = False
+    refreshed_at: dt.datetime | None = None
+
+
+def usable_mart(state: StoreState, *, stale_ok: bool = False) -> bool:
+    """Whether queries may read the marts: current, or (``stale_ok``: the server refreshes
+    them after every change) built and carrying the allocation exactly when one is published.
+
+    Example:
+        >>> usable_mart(StoreState(True, False, True, True), stale_ok=True)
+        True
+        >>> usable_mart(StoreState(True, False, True, False), stale_ok=True)  # no teams in it
+        False
+    """
+    if state.mart_current:
+        return True
+    return stale_ok and state.mart_exists and state.mart_allocated == state.published
 
 
 def table_exists(con: Any, name: str) -> bool:
@@ -131,11 +170,15 @@ def _published(con: Any, have: set[str]) -> bool:
 def store_state(con: Any) -> StoreState:
     """Whether an allocation is published and the mart current, in three small queries."""
     have = _tables(con)
-    current = False
-    if {MART, STATE} <= have:
-        row = con.execute(f"SELECT signature, {_signature_sql(have)} FROM {STATE}").fetchone()
-        current = bool(row) and row[0] == repr(tuple(row[1:]))
-    return StoreState(_published(con, have), current)
+    if not {MART, STATE, FRESHNESS} <= have:
+        return StoreState(_published(con, have), False)
+    row = con.execute(
+        f"SELECT signature, allocated, refreshed_at, {_signature_sql(have)} FROM {STATE}"
+    ).fetchone()
+    if not row:
+        return StoreState(_published(con, have), False)
+    current = row[0] == repr(tuple(row[3:]))
+    return StoreState(_published(con, have), current, True, bool(row[1]), row[2])
 
 
 def allocation_published(con: Any) -> bool:
@@ -170,6 +213,13 @@ def mart_sql(*, allocated: bool) -> str:
     )
 
 
+FRESHNESS_SQL = (
+    "SELECT x_Provider AS provider, BillingAccountId AS billing_account, "
+    "max(BillingPeriodStart) AS newest_period, max(ChargePeriodStart) AS newest_charge "
+    "FROM cost GROUP BY ALL"
+)
+
+
 def refresh_marts(con: Any) -> MartReport:
     """Rebuild ``mart_daily`` and ``mart_state`` in one transaction (atomic swap).
 
@@ -182,6 +232,7 @@ def refresh_marts(con: Any) -> MartReport:
         allocated = allocation_published(con)
         signature = data_signature(con)  # inside the transaction: the snapshot the mart reads
         con.execute(f"CREATE OR REPLACE TABLE {MART} AS {mart_sql(allocated=allocated)}")
+        con.execute(f"CREATE OR REPLACE TABLE {FRESHNESS} AS {FRESHNESS_SQL}")
         con.execute(
             f"CREATE OR REPLACE TABLE {STATE} (signature VARCHAR, refreshed_at TIMESTAMP, "
             "allocated BOOLEAN, rows BIGINT)"
@@ -207,6 +258,7 @@ def mart_refreshed_at(con: Any) -> dt.datetime | None:
 
 
 __all__ = [
+    "FRESHNESS",
     "MART",
     "MART_COLUMNS",
     "MEASURES",
@@ -218,4 +270,5 @@ __all__ = [
     "refresh_marts",
     "store_state",
     "table_exists",
+    "usable_mart",
 ]

@@ -446,12 +446,28 @@ def logout(request: Request, csrf_token: Annotated[str, Form(max_length=200)] = 
 
 
 # -- overview -----------------------------------------------------------------------------------
-def _months(con: Any, scope: Any) -> list[str]:
+def _months(con: Any, scope: Any, request: Request) -> list[str]:
     """The months with cost the scope may see, newest first."""
     from costline.reports.queries import MAX_LIMIT, costs
 
-    page = costs(con, scope=scope, granularity="month", limit=MAX_LIMIT)
+    page = costs(
+        con, scope=scope, granularity="month", limit=MAX_LIMIT, stale_ok=_maintained(request)
+    )
     return sorted({str(r[0]) for r in page.rows}, reverse=True)
+
+
+def _maintained(request: Request) -> bool:
+    """The server refreshes the marts after every load (see Workspace.marts_maintained)."""
+    return bool(request.app.state.ws.marts_maintained)
+
+
+def _stale_note(as_of: dt.datetime | None) -> tuple[str, ...]:
+    if as_of is None:
+        return ()
+    return (
+        f"Figures as of {as_of:%Y-%m-%d %H:%M} UTC: newer data is loading and is being "
+        "summarised; reload in a minute.",
+    )
 
 
 def _rows(page: Any) -> list[dict[str, Any]]:
@@ -471,10 +487,12 @@ def overview(request: Request, month: str | None = None) -> Response:
     scope = scope_of(who)
     wanted = _month_param(month)
     with request.app.state.ws.warehouse(read_only=True) as wh:
-        months = _months(wh.con, scope)
+        months = _months(wh.con, scope, request)
         if wanted is None and not months:
             return render(request, "overview.html", {"empty": True, "months": []})
-        got = queries.overview(wh.con, scope=scope, month=wanted or months[0])
+        got = queries.overview(
+            wh.con, scope=scope, month=wanted or months[0], stale_ok=_maintained(request)
+        )
     shown = got.month
     first, end = present.month_bounds(shown)
     daily = _rows(got.daily)
@@ -518,7 +536,7 @@ def overview(request: Request, month: str | None = None) -> Response:
         "month": shown,
         "months": months if shown in months else [shown, *months],
         "data_through": got.data_through,
-        "notes": got.notes,
+        "notes": (*got.notes, *_stale_note(got.stale_as_of)),
         "currency": currency,
         "other_currencies": [c for c in totals if c != currency],
         "kpis": kpis,
@@ -571,7 +589,7 @@ def team_page(request: Request, team: str, month: str | None = None) -> Response
     chargeback: list[dict[str, Any]] = []
     notes: list[str] = []
     with request.app.state.ws.warehouse(read_only=True) as wh:
-        months = _months(wh.con, scope)
+        months = _months(wh.con, scope, request)
         if not months and not known.is_team(team):
             raise ApiError(404, f"there is no team {team[:60]!r}", hint="see the list of teams")
         shown = wanted or (months[0] if months else None)
@@ -585,6 +603,7 @@ def team_page(request: Request, team: str, month: str | None = None) -> Response
                     start=first,
                     end=end,
                     limit=queries.MAX_LIMIT,
+                    stale_ok=_maintained(request),
                 )
             )
             if shown
@@ -882,7 +901,7 @@ def explain_page(request: Request, cost_center: str, period: str | None = None) 
         raise ApiError(404, "there is no such cost center", hint="open it from a team page")
     wanted = _month_param(period, "period")
     with request.app.state.ws.warehouse(read_only=True) as wh:
-        shown = wanted or next(iter(_months(wh.con, scope_of(who))), None)
+        shown = wanted or next(iter(_months(wh.con, scope_of(who), request)), None)
         if shown is None:
             raise ApiError(404, "there is no cost data yet", hint="run `costline ingest` first")
         page = queries.explain_cost_center(
@@ -929,7 +948,7 @@ def data_page(request: Request) -> Response:
 
     who = login_required(request)
     with request.app.state.ws.warehouse(read_only=True) as wh:
-        fresh = queries.freshness(wh.con)
+        fresh = queries.freshness(wh.con, stale_ok=_maintained(request))
         runs = queries.ingest_runs(wh.con, limit=50)
     jobs = request.app.state.store.runs(limit=50) if who.sees_all else None
     context = {
