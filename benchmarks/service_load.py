@@ -352,6 +352,17 @@ def summarize(samples: list[tuple[float, str, int, float]], t0: float, t1: float
     }
 
 
+def _copy_or_link(src: str, dst: str) -> None:
+    """The database is copied (the run changes it); bills and archives are hard-linked."""
+    if src.endswith((".duckdb", ".wal", ".yaml", ".db")):
+        shutil.copy2(src, dst)
+        return
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     data_dir: Path = args.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -363,7 +374,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     root = data_dir / f"service-run-{args.rows}"
     if root.exists():
         shutil.rmtree(root)
-    shutil.copytree(pristine, root)
+    shutil.copytree(pristine, root, copy_function=_copy_or_link)
     for leftover in ("state.db",):
         (root / leftover).unlink(missing_ok=True)
     tokens = add_users(root)

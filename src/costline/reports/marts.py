@@ -52,6 +52,7 @@ from costline.core.time import utcnow
 MART = "mart_daily"
 STATE = "mart_state"
 FRESHNESS = "mart_freshness"
+SOURCES = "mart_sources"
 
 # (mart column = API dimension name, SQL over ``cost`` or ``allocated_cost``)
 BASE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -83,18 +84,23 @@ MART_COLUMNS = frozenset(n for n, _ in (*BASE_COLUMNS, *ALLOCATION_COLUMNS, *MEA
 
 @dataclass(frozen=True)
 class MartReport:
-    """What a refresh built: rows of ``mart_daily``, whether it carries the allocation."""
+    """What a refresh built: rows of ``mart_daily``, whether it carries the allocation, and
+    whether it was rebuilt whole (``full``) or only ``partitions`` (``incremental``)."""
 
     rows: int
     allocated: bool
     seconds: float
+    mode: str = "full"
+    partitions: int | None = None
 
 
 _KNOWN = (
     MART,
     STATE,
     FRESHNESS,
+    SOURCES,
     "_ingestions",
+    "_partition_history",
     "_allocation_runs",
     "allocation_groups",
     "allocated_cost",
@@ -197,19 +203,26 @@ def mart_current(con: Any) -> bool:
     return store_state(con).mart_current
 
 
-def mart_sql(*, allocated: bool) -> str:
-    """The SELECT that builds ``mart_daily`` (constant text: no user input reaches it)."""
+# the partition a mart row belongs to (not an API dimension): what an incremental refresh
+# deletes and rebuilds
+KEY_COLUMNS: tuple[tuple[str, str], ...] = (("billing_period", "CAST(BillingPeriodStart AS DATE)"),)
+MAX_INCREMENTAL_KEYS = 500  # more changed partitions than this: one full rebuild is simpler
+
+
+def mart_sql(*, allocated: bool, where: str = "TRUE") -> str:
+    """The SELECT that builds ``mart_daily`` rows (constant text and ``where``, our own SQL
+    with ``?`` placeholders: no user input reaches it)."""
     team_cols = (
         [f"{expr} AS {name}" for name, expr in ALLOCATION_COLUMNS]
         if allocated
         else [f"CAST(NULL AS VARCHAR) AS {name}" for name, _ in ALLOCATION_COLUMNS]
     )
-    dims = [f"{expr} AS {name}" for name, expr in BASE_COLUMNS] + team_cols
+    dims = [f"{expr} AS {name}" for name, expr in (*BASE_COLUMNS, *KEY_COLUMNS)] + team_cols
     sums = [f"sum({col}) AS {name}" for name, col in MEASURES]
     source = "allocated_cost" if allocated else "cost"
     return (
         f"SELECT {', '.join(dims)}, {', '.join(sums)}, count(*) AS charges "
-        f"FROM {source} GROUP BY ALL ORDER BY day"
+        f"FROM {source} WHERE {where} GROUP BY ALL ORDER BY day"
     )
 
 
@@ -220,33 +233,120 @@ FRESHNESS_SQL = (
 )
 
 
-def refresh_marts(con: Any) -> MartReport:
-    """Rebuild ``mart_daily`` and ``mart_state`` in one transaction (atomic swap).
+def _sources_sql(have: set[str]) -> str:
+    """What the mart is built from: every ingestion and published allocation run (by id)."""
+    parts = ["SELECT CAST(NULL AS VARCHAR) AS kind, CAST(NULL AS VARCHAR) AS id WHERE FALSE"]
+    if "_ingestions" in have:
+        parts.append("SELECT 'ingestion', ingestion_id FROM _ingestions")
+    if "_allocation_runs" in have:
+        parts.append("SELECT 'run', run_id FROM _allocation_runs WHERE published")
+    return " UNION ALL ".join(parts)
 
-    Call it after every load and every allocation publish; until then queries read the base
-    tables (see :func:`mart_current`).
+
+Key = tuple[Any, Any, Any]  # provider, billing account, billing period (a DATE)
+
+
+def _changed_keys(con: Any, have: set[str], allocated: bool) -> list[Key] | None:
+    """The partitions whose mart rows are out of date: those of the ingestions and the
+    published allocation runs the mart was not built from. None: rebuild it all (no mart
+    yet or of another kind, something it was built from is gone, or too many changed)."""
+    if not {MART, STATE, SOURCES, "_ingestions", "_partition_history"} <= have:
+        return None
+    row = con.execute(f"SELECT allocated FROM {STATE}").fetchone()
+    columns = {r[0] for r in con.execute(f"DESCRIBE {MART}").fetchall()}
+    if not row or bool(row[0]) != allocated or "billing_period" not in columns:
+        return None
+    built = _sources_sql(have)
+    gone = con.execute(
+        f"SELECT count(*) FROM {SOURCES} s WHERE NOT EXISTS (SELECT 1 FROM ({built}) n "
+        "WHERE n.kind = s.kind AND n.id = s.id)"
+    ).fetchone()
+    if gone and gone[0]:
+        return None
+    new = (
+        f"SELECT n.kind, n.id FROM ({built}) n WHERE NOT EXISTS "
+        f"(SELECT 1 FROM {SOURCES} s WHERE s.kind = n.kind AND s.id = n.id)"
+    )
+    month = (
+        "CAST(BillingPeriodStart AS DATE) >= r.period AND "
+        "CAST(BillingPeriodStart AS DATE) < r.period + INTERVAL 1 MONTH"
+    )
+    runs = (
+        "SELECT a.period FROM _allocation_runs a JOIN new ON new.kind = 'run' AND new.id = a.run_id"
+        if "_allocation_runs" in have
+        else "SELECT CAST(NULL AS DATE) AS period WHERE FALSE"
+    )
+    keys = con.execute(
+        f"""WITH new AS ({new}),
+        runs AS ({runs})
+        SELECT DISTINCT x_Provider, BillingAccountId, CAST(BillingPeriodStart AS DATE)
+        FROM _partition_history h JOIN new ON new.kind = 'ingestion' AND new.id = h.ingestion_id
+        UNION
+        SELECT DISTINCT x_Provider, BillingAccountId, CAST(BillingPeriodStart AS DATE)
+        FROM cost JOIN runs r ON {month}
+        UNION
+        SELECT DISTINCT provider, billing_account, billing_period FROM {MART} JOIN runs r
+        ON billing_period >= r.period AND billing_period < r.period + INTERVAL 1 MONTH
+        LIMIT {MAX_INCREMENTAL_KEYS + 1}"""
+    ).fetchall()
+    if len(keys) > MAX_INCREMENTAL_KEYS:
+        return None
+    return [(k[0], k[1], k[2]) for k in keys]
+
+
+def _keys_where(keys: list[Key], columns: tuple[str, str, str]) -> tuple[str, list[Any]]:
+    """``columns`` (provider, account, period expressions) in ``keys``, with parameters."""
+    one = " AND ".join(f"{c} IS NOT DISTINCT FROM ?" for c in columns)
+    return " OR ".join(f"({one})" for _ in keys), [v for k in keys for v in k]
+
+
+def refresh_marts(con: Any, *, full: bool = False) -> MartReport:
+    """Bring ``mart_daily``, ``mart_freshness`` and ``mart_state`` up to date in one
+    transaction: a reader sees the old marts or the new ones, never half of either.
+
+    Incremental unless ``full``: only the partitions (provider, billing account, billing
+    period) that loads or published allocation runs changed since the last refresh are deleted
+    and rebuilt, so a refresh after a load costs about that load's rows, not the store's. The
+    first refresh, a change of kind (the first allocation published) or anything the marts
+    were built from being gone rebuilds them whole. Call it after every load and every
+    allocation publish; until then CLI queries read the base tables (see :func:`mart_current`).
     """
     started = time.perf_counter()
     con.execute("BEGIN TRANSACTION")
     try:
-        allocated = allocation_published(con)
+        have = _tables(con)
+        allocated = _published(con, have)
         signature = data_signature(con)  # inside the transaction: the snapshot the mart reads
-        con.execute(f"CREATE OR REPLACE TABLE {MART} AS {mart_sql(allocated=allocated)}")
+        keys = None if full else _changed_keys(con, have, allocated)
+        if keys is None:
+            con.execute(f"CREATE OR REPLACE TABLE {MART} AS {mart_sql(allocated=allocated)}")
+        elif keys:
+            mart_where, params = _keys_where(
+                keys, ("provider", "billing_account", "billing_period")
+            )
+            con.execute(f"DELETE FROM {MART} WHERE {mart_where}", params)
+            src = ("x_Provider", "BillingAccountId", "CAST(BillingPeriodStart AS DATE)")
+            where, params = _keys_where(keys, src)
+            con.execute(f"INSERT INTO {MART} {mart_sql(allocated=allocated, where=where)}", params)
         con.execute(f"CREATE OR REPLACE TABLE {FRESHNESS} AS {FRESHNESS_SQL}")
+        con.execute(f"CREATE OR REPLACE TABLE {SOURCES} AS {_sources_sql(have)}")
         con.execute(
             f"CREATE OR REPLACE TABLE {STATE} (signature VARCHAR, refreshed_at TIMESTAMP, "
-            "allocated BOOLEAN, rows BIGINT)"
+            "allocated BOOLEAN, rows BIGINT, mode VARCHAR, partitions BIGINT)"
         )
         found = con.execute(f"SELECT count(*) FROM {MART}").fetchone()
         rows = int(found[0]) if found else 0
+        mode = "full" if keys is None else "incremental"
         con.execute(
-            f"INSERT INTO {STATE} VALUES (?, ?, ?, ?)", [signature, utcnow(), allocated, rows]
+            f"INSERT INTO {STATE} VALUES (?, ?, ?, ?, ?, ?)",
+            [signature, utcnow(), allocated, rows, mode, None if keys is None else len(keys)],
         )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return MartReport(rows, allocated, time.perf_counter() - started)
+    took = time.perf_counter() - started
+    return MartReport(rows, allocated, took, mode, None if keys is None else len(keys))
 
 
 def mart_refreshed_at(con: Any) -> dt.datetime | None:
