@@ -88,9 +88,10 @@ def create_app(ws: Any, store: Any, *, secure_cookies: bool = True) -> FastAPI:
         """Prometheus text format: request counts and latencies, job runs."""
         return Response(generate_latest(app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    from costline.api import routes
+    from costline.api import admin, routes
 
     app.include_router(routes.router, prefix=API_PREFIX)
+    app.include_router(admin.router, prefix=API_PREFIX)
     try:
         from costline.ui import pages
     except ImportError:  # the UI package is optional in a trimmed install

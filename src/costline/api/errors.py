@@ -26,8 +26,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from costline.core.errors import (
     BadInputError,
     ConfigError,
+    ConflictError,
     CostlineError,
     DatabaseLockedError,
+    NotFoundError,
     QueryError,
     TransientError,
     WorkspaceError,
@@ -102,6 +104,10 @@ def status_of(exc: CostlineError) -> int:
     """The HTTP status of a costline error."""
     if isinstance(exc, DatabaseLockedError | TransientError):
         return 503
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, ConflictError):
+        return 409
     if isinstance(exc, ConfigError | BadInputError | QueryError):
         return 400
     if isinstance(exc, WorkspaceError):

@@ -72,6 +72,14 @@ class ConfigError(TerminalError):
         self.key = key
 
 
+class NotFoundError(ConfigError):
+    """What a command or request names does not exist (the API answers 404)."""
+
+
+class ConflictError(ConfigError):
+    """What a command or request would create exists already (the API answers 409)."""
+
+
 class WorkspaceError(TerminalError):
     """The workspace is missing, locked or inconsistent."""
 

@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from costline.core.errors import ConfigError
+from costline.core.errors import ConflictError, NotFoundError
 
 Role = Literal["admin", "finance", "team"]
 Trigger = Literal["schedule", "manual", "retry"]
@@ -97,17 +97,17 @@ class AuditEntry:
     remote: str | None
 
 
-class UnknownUserError(ConfigError):
+class UnknownUserError(NotFoundError):
     """No user by that name."""
 
 
-class DuplicateUserError(ConfigError):
+class DuplicateUserError(ConflictError):
     """A user by that name exists already."""
 
 
-class UnknownTokenError(ConfigError):
+class UnknownTokenError(NotFoundError):
     """No API token with that prefix or id."""
 
 
-class UnknownRunError(ConfigError):
+class UnknownRunError(NotFoundError):
     """No job run with that id."""
