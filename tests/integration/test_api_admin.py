@@ -157,3 +157,25 @@ def test_every_change_is_in_the_audit_log(api: dict[str, Any]) -> None:
     assert all(r["remote"] for r in rows if r["target"] == "ana")
     only = call(api, admin, "GET", "/audit", params={"action": "user.add"}).json()["rows"]
     assert {r["target"] for r in only} >= {"ana"} and {r["action"] for r in only} == {"user.add"}
+
+
+def test_metrics_are_open_unless_a_token_is_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COSTLINE_STATE_URL", f"sqlite:///{tmp_path / 'state.db'}")
+    ws = Workspace.init(tmp_path / "open")
+    with build(ws, secure_cookies=False) as svc, TestClient(svc.app) as client:
+        assert client.get("/metrics").status_code == 200
+    closed = Workspace.init(tmp_path / "closed")
+    cfg = closed.root / "costline.yaml"
+    cfg.write_text(cfg.read_text() + "\nservice:\n  metrics_token_env: SCRAPE_TOKEN\n")
+    closed = Workspace.find(closed.root)
+    with build(closed, secure_cookies=False) as svc, TestClient(svc.app) as client:
+        # configured but unset in the environment: closed, never open by accident
+        is_error(client.get("/metrics"), 401, "unauthorized")
+        monkeypatch.setenv("SCRAPE_TOKEN", "s3cret-scrape")
+        is_error(client.get("/metrics"), 401, "unauthorized")
+        wrong = client.get("/metrics", headers={"Authorization": "Bearer nope"})
+        is_error(wrong, 401, "unauthorized")
+        ok = client.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape"})
+        assert ok.status_code == 200 and "costline_http_requests_total" in ok.text

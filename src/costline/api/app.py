@@ -9,10 +9,12 @@ values (tokens and filter values stay out of logs).
 
 from __future__ import annotations
 
+import hmac
 import logging
+import os
 from typing import Any
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -56,6 +58,28 @@ class Metrics:
         )
 
 
+def _metrics_allowed(request: Request, ws: Any) -> None:
+    """401 unless /metrics is open or the caller sends the configured bearer token (a token
+    configured but unset in the environment closes it: never open by accident)."""
+    name = ws.config.service.metrics_token_env
+    if name is None:
+        return
+    expected = os.environ.get(name, "")
+    header = request.headers.get("authorization", "")
+    scheme, _, sent = header.partition(" ")
+    if (
+        not expected
+        or scheme.lower() != "bearer"
+        or not hmac.compare_digest(sent.strip().encode(), expected.encode())
+    ):
+        raise errors.ApiError(
+            401,
+            "/metrics needs its token",
+            hint=f"send `Authorization: Bearer <the value of {name}>`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
 def create_app(ws: Any, store: Any, *, secure_cookies: bool = True) -> FastAPI:
     """The app over ``ws`` (a Workspace) and ``store`` (a StateStore)."""
     app = FastAPI(
@@ -84,8 +108,10 @@ def create_app(ws: Any, store: Any, *, secure_cookies: bool = True) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     @app.get("/metrics", tags=["service"], include_in_schema=False)
-    def metrics() -> Response:
-        """Prometheus text format: request counts and latencies, job runs."""
+    def metrics(request: Request) -> Response:
+        """Prometheus text format: request counts and latencies, job runs. With
+        ``service.metrics_token_env`` set, only for ``Authorization: Bearer <that token>``."""
+        _metrics_allowed(request, ws)
         return Response(generate_latest(app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     from costline.api import admin, routes

@@ -283,6 +283,12 @@ class ServiceConfig(ConfigModel):
     max_attempts: int = Field(
         3, ge=1, description="Attempts of one scheduled run (the first one included)."
     )
+    metrics_token_env: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Environment variable holding a bearer token that /metrics then requires "
+        "(Prometheus: authorization.credentials); None: /metrics is open.",
+    )
 
     @field_validator("schedules")
     @classmethod
