@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ from tests.focus_files import write_focus_csv
 DAILY = {"web": Decimal("10.00"), "api": Decimal("4.00"), "data": Decimal("1.00")}
 FIRST = sum(DAILY.values()) * 10
 LATER = Decimal("7.00") * 2
+PASSWORD = "a long enough password 1"
 
 
 @pytest.fixture
@@ -48,6 +50,7 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
     ws.allocate("2024-09")
     with build(ws, secure_cookies=False) as svc:
         _, token = svc.store.add_user("root", "admin", [])
+        svc.store.set_password("root", PASSWORD)
         with TestClient(svc.app) as client:
             yield {
                 "ws": ws,
@@ -68,6 +71,18 @@ def load_later_days(ws: Workspace) -> None:
     write_focus_csv(path, rows, ALLOC_COLUMNS)
     report = ws.ingest([path])
     assert not report.failed, [o.message for o in report.failed]
+
+
+def sign_in(client: TestClient) -> None:
+    form = client.get("/login")
+    found = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert found, form.text
+    done = client.post(
+        "/login",
+        data={"name": "root", "password": PASSWORD, "csrf_token": found.group(1), "next": "/"},
+        follow_redirects=False,
+    )
+    assert done.status_code in (302, 303), done.text
 
 
 def total(body: dict[str, Any]) -> Decimal:
@@ -102,6 +117,11 @@ def test_the_dashboard_answers_from_the_last_marts_until_their_refresh(
     assert stale["stale_as_of"] == fresh["marts_refreshed_at"] == refreshed["marts_refreshed_at"]
     overview = client.get("/api/v1/overview", params={"month": "2024-09"}, headers=headers)
     assert overview.json()["stale_as_of"] == fresh["marts_refreshed_at"]
+    # the web UI says so in words
+    sign_in(client)
+    page = client.get("/", params={"month": "2024-09"})
+    as_of = dt.datetime.fromisoformat(fresh["marts_refreshed_at"])
+    assert page.status_code == 200 and f"Figures as of {as_of:%Y-%m-%d %H:%M} UTC" in page.text
     # outside the server (a CLI query) a stale mart never answers: the cost store does
     with ws.warehouse() as wh:
         cli = queries.costs(wh.con, scope=queries.Scope.everything(), group_by=["provider"])
