@@ -39,9 +39,16 @@ if TYPE_CHECKING:
     from costline.ingest import IngestReport
     from costline.notify import Alert, DeliveryReport
     from costline.reports.savings_digest import Digest as SavingsDigest
-    from costline.storage.state import StateStore  # issue #6
+    from costline.storage.state import (  # issue #6
+        AlertOutbox,
+        RecommendationStore,
+        StateStore,
+    )
 
 ENV_WORKSPACE = "COSTLINE_WORKSPACE"
+# NOTE: serializes the one-time move of a warehouse's workflow tables (serve's threads).
+_MOVE_LOCK = threading.Lock()
+STATE_MOVE = "state.move"  # the audit action that records the move (see workflow_state)
 
 
 def _adoption_note(found: Any) -> str:
@@ -62,24 +69,6 @@ def _allocation_published(con: Any) -> bool:
     allocation.ensure_tables(con)
     row = con.execute("SELECT count(*) FROM allocation_groups").fetchone()
     return bool(row and row[0])
-
-
-def _alerted(con: Any, ids: Sequence[str]) -> list[str]:
-    """The anomalies among ``ids`` whose alert reached at least one channel."""
-    if not ids:
-        return []
-    known = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'alert_deliveries'"
-    ).fetchone()
-    if not known or not known[0]:
-        return []
-    marks = ", ".join("?" for _ in ids)
-    rows = con.execute(
-        "SELECT DISTINCT anomaly_id FROM alert_deliveries "
-        f"WHERE status = 'delivered' AND anomaly_id IN ({marks})",
-        list(ids),
-    ).fetchall()
-    return sorted(r[0] for r in rows)
 
 
 @dataclass
@@ -222,23 +211,20 @@ class Workspace:
         return self.root / "pricing"
 
     def state(self) -> StateStore:
-        """The service's state store (users, tokens, job runs, audit; issue #6), migrated to
-        the newest schema on first use and kept for this object. Its URL: COSTLINE_STATE_URL,
-        else ``service.state_url`` (a relative SQLite path is relative to the workspace), else
-        ``state.db`` in the workspace.
+        """The state store (users, tokens, job runs, audit, alert and recommendation state;
+        issue #6), migrated to the newest schema on first use and kept for this object. Its
+        URL: COSTLINE_STATE_URL, else ``service.state_url`` (a relative SQLite path is relative
+        to the workspace), else ``state.db`` in the workspace.
 
         Raises:
-            MissingDependencyError: the ``service`` extra is not installed.
+            MissingDependencyError: a PostgreSQL URL without the ``service`` extra (psycopg);
+                SQLite needs nothing beyond the base install.
         """
         cached: StateStore | None = self.__dict__.get("_state_store")
         if cached is not None:
             return cached
-        try:
-            from costline.storage.state import open_state, resolve_url
-        except ImportError:
-            from costline.core.errors import MissingDependencyError
+        from costline.storage.state import open_state, resolve_url
 
-            raise MissingDependencyError("the state store", "service") from None
         url = resolve_url(
             self.config.service.state_url, default=f"sqlite:///{self.root / 'state.db'}"
         )
@@ -247,6 +233,60 @@ class Workspace:
         store = open_state(url, workspace=str(self.root))
         self.__dict__["_state_store"] = store
         return store
+
+    def close(self) -> None:
+        """Close the state store's connections, if this object opened it (it reopens on use)."""
+        store: StateStore | None = self.__dict__.get("_state_store")
+        if store is not None:
+            store.close()
+
+    @property
+    def state_key(self) -> str:
+        """What this workspace's workflow state (alert outbox, recommendations) is filed under
+        in the state store: its ``name`` from costline.yaml, so it survives moving or
+        restoring the folder. Workspaces that share one state database need distinct names."""
+        return self.config.name
+
+    def alert_outbox(self, con: Any | None = None) -> AlertOutbox:
+        """This workspace's alert outbox in the state store (see :meth:`workflow_state`)."""
+        return self.workflow_state(con).alert_outbox(self.state_key)
+
+    def recommendation_store(self, con: Any | None = None) -> RecommendationStore:
+        """This workspace's recommendations and adoption records in the state store (see
+        :meth:`workflow_state`)."""
+        return self.workflow_state(con).recommendations(self.state_key)
+
+    def workflow_state(self, con: Any | None = None) -> StateStore:
+        """The state store, after moving this warehouse's workflow tables into it once (older
+        releases kept the alert outbox, recommendations and adoptions in the warehouse; see
+        :mod:`costline.storage.state.legacy`). The move is recorded in the audit log
+        (``state.move``, target :attr:`state_key`); once it is there the warehouse is not
+        opened for this, so e.g. ``costline tickets list`` works while ``costline serve``
+        owns the warehouse. ``con``: a read-write warehouse connection outside a
+        transaction, when the caller has one open (else one is opened here if needed)."""
+        store = self.state()
+        if self.__dict__.get("_workflow_moved"):
+            return store
+        with _MOVE_LOCK:
+            if self.__dict__.get("_workflow_moved"):
+                return store
+            if not store.audit_entries(1, action=STATE_MOVE, target=self.state_key):
+                if con is not None:
+                    self._move_workflow(con, store)
+                elif self._owner is not None or self.database_path.exists():
+                    with self.warehouse() as wh:
+                        self._move_workflow(wh.con, store)
+                # else: no warehouse yet, so no old tables (a new one never has them)
+            self.__dict__["_workflow_moved"] = True
+        return store
+
+    def _move_workflow(self, con: Any, store: StateStore) -> None:
+        from costline.storage.state import legacy
+
+        alerts = legacy.move_alert_outbox(con, store.alert_outbox(self.state_key))
+        recs = legacy.move_recommendations(con, store.recommendations(self.state_key))
+        detail = {"warehouse": str(self.database_path), "alert_outbox": alerts}
+        store.audit(None, STATE_MOVE, self.state_key, {**detail, "recommendations": recs})
 
     def check_team_ids(self, teams: Iterable[str]) -> None:
         """Raise ConfigError naming the closest match for a team id that owners.yaml lacks
@@ -334,15 +374,21 @@ class Workspace:
         finally:
             wh.close()
 
-    def refresh_marts(self) -> dict[str, Any]:
-        """Rebuild the dashboard marts (``mart_daily``) from the cost store and the published
-        allocation, atomically (:func:`costline.reports.marts.refresh_marts`); the API reads
-        them while they are current."""
+    def refresh_marts(self, *, full: bool = False) -> dict[str, Any]:
+        """Bring the dashboard marts (``mart_daily``) up to date with the cost store and the
+        published allocation, atomically: only the partitions changed since the last refresh,
+        or all with ``full`` (:func:`costline.reports.marts.refresh_marts`)."""
         from costline.reports.marts import refresh_marts
 
         with self.warehouse() as wh:
-            got = refresh_marts(wh.con)
-        return {"rows": got.rows, "allocated": got.allocated, "seconds": round(got.seconds, 3)}
+            got = refresh_marts(wh.con, full=full)
+        return {
+            "rows": got.rows,
+            "allocated": got.allocated,
+            "seconds": round(got.seconds, 3),
+            "mode": got.mode,
+            "partitions": got.partitions,
+        }
 
     # -- stages -----------------------------------------------------------------------------
     def ingest(
@@ -652,28 +698,24 @@ class Workspace:
         import time
 
         from costline.notify import deliver, router
-        from costline.storage.alerts import AlertOutbox
 
         contacts = (
             {tid: info.team.contacts for tid, info in self.owners().teams().items()}
             if self.owners_path.is_file()
             else {}
         )
-        with self.warehouse() as wh:
-            return deliver(
-                alerts,
-                router(self.config.alerts, contacts),
-                AlertOutbox(wh.con),
-                retry=self.config.alerts.retry,
-                sleep=sleep or time.sleep,
-            )
+        return deliver(
+            alerts,
+            router(self.config.alerts, contacts),
+            self.alert_outbox(),
+            retry=self.config.alerts.retry,
+            sleep=sleep or time.sleep,
+        )
 
     def alert_deliveries(self) -> QueryResult:
-        """Every alert revision × channel with its delivery status, newest first."""
-        from costline.storage.alerts import AlertOutbox
-
-        with self.warehouse() as wh:
-            return AlertOutbox(wh.con).deliveries()
+        """Every alert revision × channel with its delivery status, newest first (the outbox
+        in the state store)."""
+        return self.alert_outbox().deliveries()
 
     # -- Kubernetes inputs ------------------------------------------------------------------
     def load_kubernetes(self, kind: str, path: Path) -> int:
@@ -828,7 +870,7 @@ class Workspace:
             ended = (
                 anomaly_store.alertable(
                     wh.con,
-                    _alerted(wh.con, report.resolved),
+                    self.alert_outbox(wh.con).delivered(report.resolved),
                     self.config.anomalies,
                     status="resolved",
                 )
@@ -1178,10 +1220,10 @@ class Workspace:
         environ: Mapping[str, str] | None = None,
     ) -> QueryResult:
         """The nightly recommendation job (docs/how-to/tickets.md): evaluate rightsizing +
-        waste, record them in ``recommendations``, detect from the bill which were actioned
-        (:mod:`costline.optimize.adoption`, with realized savings), and open, update or close
-        their tickets when ``tickets.channel`` is set (without one, only the store changes).
-        Returns one row per action.
+        waste, record them in the state store (:meth:`recommendation_store`), detect from the
+        bill which were actioned (:mod:`costline.optimize.adoption`, with realized savings),
+        and open, update or close their tickets when ``tickets.channel`` is set (without one,
+        only the store changes). Returns one row per action.
 
         ``as_of`` evaluates as if it were that day: bill and telemetry before it only (a
         replay or backfill). Each ticket action is recorded right after the channel
@@ -1189,114 +1231,133 @@ class Workspace:
         that recommendation (and the rest) as they were, so the next sync retries them.
         ``dry_run`` sends and records nothing.
         """
-        from dataclasses import replace
+        from costline.optimize import adoption
+        from costline.optimize import tickets as lifecycle
 
-        from costline.config.models import JiraChannel, WebhookChannel
-        from costline.notify import tickets as send_tickets
-        from costline.notify.errors import DeliveryError
-        from costline.optimize import adoption, rightsizing, telemetry, waste
-        from costline.optimize import tickets as store
-
-        cfg = self.config.tickets
-        channel = self.config.alerts.channel(cfg.channel) if cfg.channel else None
-        has_channel = isinstance(channel, JiraChannel | WebhookChannel)
-        limit = cfg.threshold if threshold is None else threshold
+        limit = self.config.tickets.threshold if threshold is None else threshold
         if as_of is not None:
             stamp = dt.datetime.combine(as_of, dt.time())
         else:
             stamp = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(tzinfo=None)
-        contacts = (
-            {tid: info.team.contacts for tid, info in self.owners().teams().items()}
-            if self.owners_path.is_file()
-            else {}
-        )
-        cols = ["action", "id", "resource_id", "rule", "monthly_savings", "ticket", "status"]
-        cols.append("note")
-        rows: list[tuple[Any, ...]] = []
         with self.warehouse() as wh:
             con = wh.con
-            telemetry.ensure_table(con)
-            store.ensure_table(con)
-            adoption.ensure_table(con)
-            last_day = adoption.last_bill_day(con, as_of=as_of)
-            produced = (
-                store.from_waste(
-                    waste.find_waste(con, as_of=last_day, pricing_dir=self.pricing_dir)
-                )
-                if last_day is not None
-                else []
+            recs = self.recommendation_store(con)
+            produced = self._recommend_now(con, stamp, as_of=as_of)
+            # detect first: a resource rightsized one step and still oversized is recommended
+            # again, and the upsert would record its new type as current
+            tracked = adoption.tracked_from(recs.listing("open", "ticketed"))
+            found = adoption.detect(con, tracked, as_of=as_of)
+            rows = [lifecycle.produced_row(p) for p in produced]
+            after = recs.preview_upsert(rows, stamp) if dry_run else recs.upsert(rows, stamp)
+            actions = lifecycle.plan(
+                lifecycle.stored_from(after),
+                {p.id for p in produced},
+                threshold=limit,
+                actioned={a.rec.id: _adoption_note(a) for a in found.adoptions},
+                waiting=found.waiting,
             )
-            end = stamp if as_of is not None else rightsizing.window_end(con)
-            if end is not None and rightsizing.window_end(con) is not None:
-                produced += store.from_rightsizing(
-                    rightsizing.rightsize(
-                        con, rightsizing.Options(), end=end, pricing_dir=self.pricing_dir
-                    )
-                )
-            teams = self._resource_teams(con)
-            produced = [replace(p, team=teams.get(p.resource_id.lower())) for p in produced]
-            con.execute("BEGIN TRANSACTION")
-            try:
-                # detect first: a resource rightsized one step and still oversized is
-                # recommended again, and the upsert would record its new type as current
-                found = adoption.detect(con, adoption.tracked(con), as_of=as_of)
-                store.upsert(con, produced, stamp)
-                actions = store.plan(
-                    store.stored(con),
-                    {p.id for p in produced},
-                    threshold=limit,
-                    actioned={a.rec.id: _adoption_note(a) for a in found.adoptions},
-                    waiting=found.waiting,
-                )
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            if dry_run:
-                con.execute("ROLLBACK")
-            else:
-                con.execute("COMMIT")
-            by_rec = {a.rec.id: a for a in found.adoptions}
-            for action in actions:
-                rec = action.rec
-                key = rec.ticket_key
-                if action.verb == "open" and not has_channel:
-                    continue  # no ticket channel: the recommendation stays open
-                if has_channel and not dry_run and action.verb != "retire":
-                    assert isinstance(channel, JiraChannel | WebhookChannel)
-                    team = contacts.get(rec.team) if rec.team else None
-                    project = (team.jira if team else None) or getattr(channel, "project", None)
-                    try:
-                        key = send_tickets.send(
-                            channel,
-                            action,
-                            project=project,
-                            timeout=self.config.alerts.retry.timeout_seconds,
-                            environ=environ,
-                        )
-                    except DeliveryError as exc:
-                        raise WorkspaceError(
-                            f"tickets: could not {action.verb} the ticket of {rec.id} "
-                            f"({rec.rule} on {rec.resource_id}): {exc}; {len(rows)} earlier "
-                            "action(s) were done and recorded, this one and the rest were not",
-                            hint="fix the channel (or wait until it is back) and run "
-                            "`costline tickets sync` again: nothing is lost or duplicated",
-                        ) from exc
-                if not dry_run:
-                    if action.verb == "open":
-                        store.mark_ticketed(con, rec, key or "", stamp)
-                    elif action.verb == "update":
-                        store.mark_updated(con, rec, stamp)
-                    elif action.status == "actioned":
-                        adoption.record(con, [by_rec[rec.id]], stamp)
-                    else:
-                        store.mark_expired(con, action, stamp)
-                rows.append(
-                    (action.verb, rec.id, rec.resource_id, rec.rule, rec.monthly_savings, key)
-                    + (action.status, action.note)
-                )
+            done = self._ticket_actions(
+                actions, found.adoptions, stamp, dry_run=dry_run, environ=environ
+            )
             if not dry_run:
-                adoption.remeasure(con, stamp, as_of=as_of)
-        return QueryResult(cols, rows)
+                pending = recs.adoptions(measured_days_below=adoption.MEASURE_DAYS)
+                recs.update_measures(adoption.remeasured(con, pending, as_of=as_of), stamp)
+        cols = ["action", "id", "resource_id", "rule", "monthly_savings", "ticket", "status"]
+        return QueryResult([*cols, "note"], done)
+
+    def _recommend_now(self, con: Any, stamp: dt.datetime, *, as_of: dt.date | None) -> list[Any]:
+        """What rightsizing and waste recommend now (``tickets.Produced``), each with the team
+        of its resource from the published allocation."""
+        from dataclasses import replace
+
+        from costline.optimize import adoption, rightsizing, telemetry, waste
+        from costline.optimize import tickets as lifecycle
+
+        telemetry.ensure_table(con)
+        last_day = adoption.last_bill_day(con, as_of=as_of)
+        produced = (
+            lifecycle.from_waste(
+                waste.find_waste(con, as_of=last_day, pricing_dir=self.pricing_dir)
+            )
+            if last_day is not None
+            else []
+        )
+        end = stamp if as_of is not None else rightsizing.window_end(con)
+        if end is not None and rightsizing.window_end(con) is not None:
+            produced += lifecycle.from_rightsizing(
+                rightsizing.rightsize(
+                    con, rightsizing.Options(), end=end, pricing_dir=self.pricing_dir
+                )
+            )
+        teams = self._resource_teams(con)
+        return [replace(p, team=teams.get(p.resource_id.lower())) for p in produced]
+
+    def _ticket_actions(
+        self,
+        actions: Sequence[Any],
+        adoptions: Sequence[Any],
+        stamp: dt.datetime,
+        *,
+        dry_run: bool,
+        environ: Mapping[str, str] | None,
+    ) -> list[tuple[Any, ...]]:
+        """Send each planned ticket action (``tickets.Action``) to the ticket channel, if any,
+        and record its outcome in the state store right after; returns one row per action."""
+        from costline.config.models import JiraChannel, WebhookChannel
+        from costline.notify import tickets as send_tickets
+        from costline.notify.errors import DeliveryError
+        from costline.optimize import adoption
+
+        cfg = self.config.tickets
+        channel = self.config.alerts.channel(cfg.channel) if cfg.channel else None
+        has_channel = isinstance(channel, JiraChannel | WebhookChannel)
+        contacts = (
+            {tid: info.team.contacts for tid, info in self.owners().teams().items()}
+            if self.owners_path.is_file() and has_channel
+            else {}
+        )
+        recs = self.recommendation_store()
+        by_rec = {a.rec.id: a for a in adoptions}
+        rows: list[tuple[Any, ...]] = []
+        for action in actions:
+            rec = action.rec
+            key = rec.ticket_key
+            if action.verb == "open" and not has_channel:
+                continue  # no ticket channel: the recommendation stays open
+            if has_channel and not dry_run and action.verb != "retire":
+                assert isinstance(channel, JiraChannel | WebhookChannel)
+                team = contacts.get(rec.team) if rec.team else None
+                project = (team.jira if team else None) or getattr(channel, "project", None)
+                try:
+                    key = send_tickets.send(
+                        channel,
+                        action,
+                        project=project,
+                        timeout=self.config.alerts.retry.timeout_seconds,
+                        environ=environ,
+                    )
+                except DeliveryError as exc:
+                    raise WorkspaceError(
+                        f"tickets: could not {action.verb} the ticket of {rec.id} "
+                        f"({rec.rule} on {rec.resource_id}): {exc}; {len(rows)} earlier "
+                        "action(s) were done and recorded, this one and the rest were not",
+                        hint="fix the channel (or wait until it is back) and run "
+                        "`costline tickets sync` again: nothing is lost or duplicated",
+                    ) from exc
+            if not dry_run:
+                if action.verb == "open":
+                    recs.mark_ticketed(rec.id, key or "", rec.monthly_savings, stamp)
+                elif action.verb == "update":
+                    recs.mark_updated(rec.id, rec.monthly_savings, stamp)
+                elif action.status == "actioned":
+                    recs.record_adoptions([adoption.adoption_row(by_rec[rec.id])], stamp)
+                else:
+                    recs.mark_expired(rec.id, action.note or "no longer recommended", stamp)
+            rows.append(
+                (action.verb, rec.id, rec.resource_id, rec.rule, rec.monthly_savings, key)
+                + (action.status, action.note)
+            )
+        return rows
 
     def savings_report(
         self, month: str, *, team: str | None = None, detail: bool = False
@@ -1305,11 +1366,12 @@ class Workspace:
         per team and TOTAL, or (``detail``) one row per actioned recommendation; see
         :func:`costline.optimize.adoption.report`."""
         from costline.optimize import adoption
-        from costline.optimize import tickets as store
 
         with self.warehouse() as wh:
-            store.ensure_table(wh.con)
-            rows, details = adoption.report(wh.con, month, team=team)
+            recs = self.recommendation_store(wh.con)
+            rows, details = adoption.report(
+                wh.con, month, recs.listing(), recs.adoptions(), team=team
+            )
         if detail:
             return QueryResult(list(adoption.DETAIL_COLUMNS), details)
         return QueryResult(list(adoption.REPORT_COLUMNS), rows)
@@ -1319,13 +1381,13 @@ class Workspace:
         report, its actioned recommendations and the open / ticketed ones still waiting (the 10
         largest per team); render it with :mod:`costline.reports.savings_digest`."""
         from costline.optimize import adoption, digest
-        from costline.optimize import tickets as store
         from costline.reports import savings_digest as page
 
         with self.warehouse() as wh:
-            store.ensure_table(wh.con)
-            rows, details = adoption.report(wh.con, month, team=team)
-            waiting = digest.waiting(wh.con, month, team=team)
+            recs = self.recommendation_store(wh.con)
+            stored = recs.listing()
+            rows, details = adoption.report(wh.con, month, stored, recs.adoptions(), team=team)
+            waiting = digest.waiting(stored, month, team=team)
             currency = digest.billing_currency(wh.con)
         built = page.build(
             month,
@@ -1407,20 +1469,24 @@ class Workspace:
         return {r[0]: r[1] for r in got}
 
     def tickets(self, *, status: str | None = None) -> QueryResult:
-        """The recommendation store, largest savings first."""
-        from costline.optimize import tickets as store
+        """The stored recommendations (all, or one status), largest savings first.
 
-        with self.warehouse() as wh:
-            cols, rows = store.listing(wh.con, status=status)
-        return QueryResult(cols, rows)
+        Raises:
+            ConfigError: an unknown status (the hint lists the valid ones).
+        """
+        from costline.optimize import tickets as lifecycle
+
+        found = self.recommendation_store().listing(*([status] if status is not None else []))
+        return QueryResult(*lifecycle.listing(found))
 
     def dismiss_recommendation(self, rec_id: str, reason: str) -> str:
         """Dismiss a recommendation for good; returns its ticket key, if it had one (close that
-        ticket by hand: a dismissal is a human decision already visible in the tracker)."""
-        from costline.optimize import tickets as store
+        ticket by hand: a dismissal is a human decision already visible in the tracker).
 
-        with self.warehouse() as wh:
-            rec = store.dismiss(
-                wh.con, rec_id, reason, dt.datetime.now(dt.UTC).replace(tzinfo=None)
-            )
+        Raises:
+            ConfigError: an empty reason, or no such recommendation (NotFoundError).
+        """
+        if not reason.strip():
+            raise ConfigError("a dismissal needs a reason", hint="pass --reason '...'")
+        rec = self.recommendation_store().dismiss(rec_id, reason, dt.datetime.now(dt.UTC))
         return rec.ticket_key or ""

@@ -241,8 +241,7 @@ def test_recommendation_dismiss(api: dict[str, Any]) -> None:
         rec_store.Produced("waste", "gp2-to-gp3", f"vol-{t}", "sub-1", Decimal(50), None, {}, t)
         for t in ("web", "api")
     ]
-    with ws.warehouse() as wh:
-        rec_store.upsert(wh.con, made, now)
+    ws.recommendation_store().upsert([rec_store.produced_row(p) for p in made], now)
     ids = {p.team: p.id for p in made}
     listed = get(api, "web", "/api/v1/recommendations").json()
     assert [r["resource_id"] for r in listed["rows"]] == ["vol-web"]

@@ -554,28 +554,25 @@ def test_recommendations_list_filters_and_scope(workspace: Workspace) -> None:
     def rec(kind: str, resource: str, savings: str, team: str | None) -> tickets.Produced:
         return tickets.Produced(kind, "r", resource, "sub-1", Decimal(savings), None, team=team)
 
-    with workspace.warehouse() as wh:
-        assert q.recommendations(wh.con, scope=ALL).total == 0
-        now = dt.datetime(2024, 9, 5)
-        tickets.upsert(
-            wh.con,
-            [
-                rec("waste", "vol-1", "50", "web"),
-                rec("rightsizing", "i-1", "120", "web"),
-                rec("waste", "vol-2", "80", "api"),
-                rec("waste", "vol-3", "999", None),
-            ],
-            now,
-        )
-        all_ = q.recommendations(wh.con, scope=ALL)
-        assert [r["resource_id"] for r in all_.records()] == ["vol-3", "i-1", "vol-2", "vol-1"]
-        web = q.recommendations(wh.con, scope=WEB, kind="waste")
-        assert [(r["resource_id"], r["monthly_savings"]) for r in web.records()] == [
-            ("vol-1", Decimal(50))
-        ]
-        assert q.recommendations(wh.con, scope=WEB, status="dismissed").total == 0
-        with pytest.raises(ConfigError, match="rightsizing, waste"):
-            q.recommendations(wh.con, scope=ALL, kind="waste' --")
+    store = workspace.recommendation_store()  # the state store's, scoped in its query
+    assert q.recommendations(store, scope=ALL).total == 0
+    now = dt.datetime(2024, 9, 5)
+    made = [
+        rec("waste", "vol-1", "50", "web"),
+        rec("rightsizing", "i-1", "120", "web"),
+        rec("waste", "vol-2", "80", "api"),
+        rec("waste", "vol-3", "999", None),
+    ]
+    store.upsert([tickets.produced_row(p) for p in made], now)
+    all_ = q.recommendations(store, scope=ALL)
+    assert [r["resource_id"] for r in all_.records()] == ["vol-3", "i-1", "vol-2", "vol-1"]
+    web = q.recommendations(store, scope=WEB, kind="waste")
+    assert [(r["resource_id"], r["monthly_savings"]) for r in web.records()] == [
+        ("vol-1", Decimal(50))
+    ]
+    assert q.recommendations(store, scope=WEB, status="dismissed").total == 0
+    with pytest.raises(ConfigError, match="rightsizing, waste"):
+        q.recommendations(store, scope=ALL, kind="waste' --")
 
 
 def test_commitments_are_for_admin_and_finance(workspace: Workspace) -> None:

@@ -3,7 +3,8 @@ a Jira-compatible REST fake and a real SMTP server (aiosmtpd).
 
 Covers: message content per channel, retries (HTTP 500, 429, timeout, refused connection),
 refusals (400), the outbox across restarts (no duplicate, no loss), superseded revisions,
-misconfigured channels and ``costline channels test``.
+misconfigured channels and ``costline channels test``. The outbox is the state store's, on
+SQLite and on the real PostgreSQL (tests/state_db.py).
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 import yaml
+from sqlalchemy.engine import URL
 from typer.testing import CliRunner
 
 from costline.cli.main import app
@@ -29,10 +31,11 @@ from costline.core.errors import ConfigError
 from costline.notify import Alert, Cause, ResourceDelta, deliver, router, send
 from costline.notify.channels import jira_label
 from costline.notify.errors import ChannelMisconfiguredError, RejectedDeliveryError
-from costline.storage.alerts import AlertOutbox
+from costline.storage.state import AlertOutbox, open_state
 from costline.workspace import Workspace
 from tests.allocation_kit import owners_doc
 from tests.notify_servers import HookServer, JiraServer, Reply, SmtpServer, free_port
+from tests.state_db import BACKENDS, state_database
 
 NO_SLEEP = {"sleep": lambda s: None}
 EXPECTED, ACTUAL = Decimal("1200.00"), Decimal("1500.30")
@@ -68,16 +71,27 @@ def alerts_config(channels: list[dict[str, Any]], **retry: Any) -> AlertsConfig:
     )
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "state.duckdb"
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[URL]:
+    """The state store's database (SQLite file or a private PostgreSQL schema)."""
+    with state_database(request.param, tmp_path) as url:
+        yield url
+
+
+@contextmanager
+def process(db: URL) -> Iterator[AlertOutbox]:
+    """The outbox as one process sees it: the store opened, then closed (a restart reopens)."""
+    store = open_state(db)
+    try:
+        yield store.alert_outbox()
+    finally:
+        store.close()
 
 
 @pytest.fixture
-def outbox(db: Path) -> Iterator[AlertOutbox]:
-    con = duckdb.connect(str(db))
-    yield AlertOutbox(con)
-    con.close()
+def outbox(db: URL) -> Iterator[AlertOutbox]:
+    with process(db) as box:
+        yield box
 
 
 def run(alerts: list[Alert], cfg: AlertsConfig, box: AlertOutbox, **kw: Any) -> Any:
@@ -214,8 +228,8 @@ def test_jira_creates_one_issue_per_series_and_updates_it(outbox: AlertOutbox) -
         )
         second = run([update], cfg, outbox, environ=env, contacts=contacts)
         # the same revision again with the outbox lost: the marker stops a second comment
-        fresh = AlertOutbox(duckdb.connect())
-        third = run([update], cfg, fresh, environ=env, contacts=contacts)
+        with process(URL.create("sqlite")) as fresh:  # an empty in-memory store
+            third = run([update], cfg, fresh, environ=env, contacts=contacts)
 
     assert first.outcomes[0].detail == "created PAY-1"
     assert second.outcomes[0].detail == "updated PAY-1"
@@ -268,23 +282,19 @@ def test_timeout_is_retried(outbox: AlertOutbox) -> None:
     assert first["outcome"] == "error" and "timed out after 0.3s" in first["detail"]
 
 
-def test_refused_connection_fails_then_a_later_run_delivers(db: Path) -> None:
+def test_refused_connection_fails_then_a_later_run_delivers(db: URL) -> None:
     port = free_port()  # nothing listens here yet
     cfg = alerts_config(
         [{"id": "slack", "type": "slack", "url": f"http://127.0.0.1:{port}/hook"}], attempts=3
     )
-    con = duckdb.connect(str(db))
-    report = run([make_alert()], cfg, AlertOutbox(con))
-    con.close()
+    with process(db) as box:
+        report = run([make_alert()], cfg, box)
     assert [(o.status, o.attempts) for o in report.outcomes] == [("failed", 3)]
 
-    with HookServer(port=port) as slack:  # the channel is back; a new process runs
-        con = duckdb.connect(str(db))
-        box = AlertOutbox(con)
+    with HookServer(port=port) as slack, process(db) as box:  # back; a new process runs
         assert box.status_of("an-1", 1, "slack") == "failed"
         later = run([], cfg, box)  # no new alerts: the failed one comes from the outbox
         log = attempts(box, "slack")
-        con.close()
     assert [(o.anomaly_id, o.status) for o in later.outcomes] == [("an-1", "delivered")]
     assert [a["outcome"] for a in log] == ["error", "error", "error", "delivered"]
     assert all("cannot connect" in a["detail"] for a in log[:3])
@@ -340,40 +350,33 @@ def crash_before_send(*args: Any, **kw: Any) -> str:
     raise Crash
 
 
-def test_restart_after_the_webhook_took_it_resends_with_the_same_key(db: Path) -> None:
+def test_restart_after_the_webhook_took_it_resends_with_the_same_key(db: URL) -> None:
     with HookServer() as hook:
         cfg = alerts_config([{"id": "hook", "type": "webhook", "url": hook.url}])
-        con = duckdb.connect(str(db))
-        with pytest.raises(Crash):
-            run([make_alert()], cfg, AlertOutbox(con), send=crash_after_send)
-        con.close()
-        con = duckdb.connect(str(db))  # the restarted process
-        box = AlertOutbox(con)
-        assert box.status_of("an-1", 1, "hook") == "sending"
-        report = run([], cfg, box)
-        final = box.status_of("an-1", 1, "hook")
-        con.close()
+        with process(db) as box, pytest.raises(Crash):
+            run([make_alert()], cfg, box, send=crash_after_send)
+        with process(db) as box:  # the restarted process
+            assert box.status_of("an-1", 1, "hook") == "sending"
+            report = run([], cfg, box)
+            final = box.status_of("an-1", 1, "hook")
     assert [o.status for o in report.outcomes] == ["delivered"] and final == "delivered"
     keys = [r.headers["idempotency-key"] for r in hook.requests]
     assert keys == ["an-1-1", "an-1-1"]  # the receiver can drop the repeat
     assert hook.requests[0].body == hook.requests[1].body
 
 
-def test_restart_before_the_network_call_loses_nothing(db: Path) -> None:
+def test_restart_before_the_network_call_loses_nothing(db: URL) -> None:
     with HookServer() as hook:
         cfg = alerts_config([{"id": "hook", "type": "webhook", "url": hook.url}])
-        con = duckdb.connect(str(db))
-        with pytest.raises(Crash):
-            run([make_alert()], cfg, AlertOutbox(con), send=crash_before_send)
-        con.close()
+        with process(db) as box, pytest.raises(Crash):
+            run([make_alert()], cfg, box, send=crash_before_send)
         assert hook.requests == []
-        con = duckdb.connect(str(db))
-        run([], cfg, AlertOutbox(con))
-        con.close()
+        with process(db) as box:
+            run([], cfg, box)
     assert len(hook.requests) == 1 and hook.requests[0].json()["anomaly_id"] == "an-1"
 
 
-def test_restart_in_the_middle_of_a_jira_delivery_makes_no_second_issue(db: Path) -> None:
+def test_restart_in_the_middle_of_a_jira_delivery_makes_no_second_issue(db: URL) -> None:
     with JiraServer(auth="Bearer tok") as jira:
         cfg = alerts_config(
             [
@@ -387,13 +390,10 @@ def test_restart_in_the_middle_of_a_jira_delivery_makes_no_second_issue(db: Path
             ]
         )
         env = {"JIRA_TOKEN": "tok"}
-        con = duckdb.connect(str(db))
-        with pytest.raises(Crash):
-            run([make_alert()], cfg, AlertOutbox(con), send=crash_after_send, environ=env)
-        con.close()
-        con = duckdb.connect(str(db))
-        report = run([], cfg, AlertOutbox(con), environ=env)
-        con.close()
+        with process(db) as box, pytest.raises(Crash):
+            run([make_alert()], cfg, box, send=crash_after_send, environ=env)
+        with process(db) as box:
+            report = run([], cfg, box, environ=env)
     assert report.outcomes[0].detail == "PAY-1 already shows revision 1"
     assert list(jira.issues) == ["PAY-1"] and jira.comments["PAY-1"] == []
 

@@ -243,9 +243,9 @@ def test_the_page_shows_the_total_row_and_escapes_every_value(
 def test_waiting_lists_the_largest_per_team_with_the_teams_full_count(ws: Workspace) -> None:
     from costline.optimize import digest
 
-    with ws.warehouse() as wh:
-        top = digest.waiting(wh.con, "2026-11", per_team=1)
-        october = digest.waiting(wh.con, "2026-10", team="payments")
+    stored = ws.recommendation_store().listing()  # from the state store
+    top = digest.waiting(stored, "2026-11", per_team=1)
+    october = digest.waiting(stored, "2026-10", team="payments")
     cols = digest.WAITING_COLUMNS
     got = [dict(zip(cols, r, strict=True)) for r in top]
     assert [(r["team"], r["resource_id"], r["estimated_monthly"]) for r in got] == [

@@ -82,7 +82,7 @@ class ServiceMiddleware:
         return (
             request.method == "GET"
             and path.startswith(self.prefix + "/")
-            and path not in NOT_CACHED
+            and not path.startswith(NOT_CACHED)
         )
 
     async def _cached(self, request: Request, scope: Scope, receive: Receive, send: Send) -> None:

@@ -314,10 +314,14 @@ def recommendations(
     """Recorded rightsizing and waste recommendations, largest savings first."""
     from costline.reports import queries
 
-    with _ws(request).warehouse(read_only=True) as wh:
-        page = queries.recommendations(
-            wh.con, scope=_scope(who, team), status=status, kind=kind, limit=limit, offset=offset
-        )
+    page = queries.recommendations(
+        _ws(request).recommendation_store(),
+        scope=_scope(who, team),
+        status=status,
+        kind=kind,
+        limit=limit,
+        offset=offset,
+    )
     return _page(page, fmt, "recommendations")
 
 

@@ -116,11 +116,17 @@ FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output 
 
 
 def _workspace() -> Workspace:
-    return Workspace.find(_state["workspace"])  # type: ignore[arg-type]
+    ws = Workspace.find(_state["workspace"])  # type: ignore[arg-type]
+    # NOTE: the state store's connections end with the command (the callback's context)
+    on_close = getattr(_state.get("ctx"), "call_on_close", None)
+    if on_close is not None:
+        on_close(ws.close)
+    return ws
 
 
 @app.callback()
 def _main(
+    ctx: typer.Context,
     workspace: Annotated[
         Path | None,
         typer.Option(
@@ -134,6 +140,7 @@ def _main(
 ) -> None:
     _state["workspace"] = workspace
     _state["debug"] = debug
+    _state["ctx"] = ctx
 
 
 @app.command()

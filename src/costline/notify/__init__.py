@@ -5,8 +5,8 @@
 * :mod:`costline.notify.deliver`: routing, retries with backoff, the outbox protocol;
 * :mod:`costline.notify.errors`: :class:`DeliveryError` and its retryable/terminal kinds.
 
-The delivery state itself lives in the warehouse (:mod:`costline.storage.alerts`); the
-workspace façade wires the two. See docs/how-to/alert-channels.md.
+The delivery state itself lives in the state store (:mod:`costline.storage.state.outbox`);
+the workspace façade wires the two. See docs/how-to/alert-channels.md.
 """
 
 from __future__ import annotations

@@ -46,7 +46,8 @@ Status = Literal["sending", "delivered", "failed", "superseded", "unreadable"]
 
 
 class Outbox(Protocol):
-    """Where delivery state lives (:class:`costline.storage.alerts.AlertOutbox` over DuckDB)."""
+    """Where delivery state lives (:class:`costline.storage.state.outbox.AlertOutbox`, in the
+    state store)."""
 
     def record_attempt(
         self,

@@ -22,8 +22,13 @@ figures settle as the bill fills in. :func:`realized_in_month` is the money actu
 inside one calendar month: the sum over that month's days after the action of
 ``baseline − that day's cost``.
 
-The module is SQL over ``cost`` plus plain Python per resource; the façade
-(:meth:`costline.workspace.Workspace.tickets_sync`) runs :func:`detect` before it plans tickets.
+The module reads the bill (SQL over ``cost``) and decides in plain Python per resource. The
+recommendations and the recorded adoptions live in the state store
+(:mod:`costline.storage.state.recommendations`): the façade
+(:meth:`costline.workspace.Workspace.tickets_sync`) reads them from there, hands them in
+(:func:`tracked_from`; the resource ids reach DuckDB as a temporary table, see
+:func:`bill_days`), runs :func:`detect` before it plans tickets, and stores what comes out
+(:func:`adoption_row`, :func:`remeasured`).
 
 Example:
     >>> import datetime as dt
@@ -37,8 +42,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -59,16 +63,6 @@ VOLUME_TYPE_SQL = (
     "coalesce(nullif(regexp_extract(x_UsageType, 'VolumeUsage\\.([A-Za-z0-9]+)$', 1), ''), "
     "'standard') END"
 )
-
-TABLE_SQL = """CREATE TABLE IF NOT EXISTS adoptions (
-  rec_id VARCHAR NOT NULL, action_date DATE NOT NULL, resource_id VARCHAR NOT NULL,
-  kind VARCHAR NOT NULL, rule VARCHAR NOT NULL, team VARCHAR, account VARCHAR,
-  action VARCHAR NOT NULL, from_state VARCHAR, to_state VARCHAR, evidence VARCHAR,
-  estimated_monthly DECIMAL(38, 10), baseline_daily DECIMAL(38, 10),
-  after_daily DECIMAL(38, 10), after_days INTEGER NOT NULL,
-  realized_monthly DECIMAL(38, 10), ticket_key VARCHAR,
-  detected_at TIMESTAMP NOT NULL, measured_at TIMESTAMP NOT NULL,
-  PRIMARY KEY (rec_id, action_date))"""
 
 
 @dataclass(frozen=True)
@@ -107,10 +101,6 @@ class Adoption:
         if self.baseline_daily is None or self.after_daily is None:
             return None
         return monthly(self.baseline_daily, self.after_daily)
-
-
-def ensure_table(con: Any) -> None:
-    con.execute(TABLE_SQL)
 
 
 def monthly(baseline_daily: Decimal, after_daily: Decimal) -> Decimal:
@@ -301,29 +291,30 @@ def detect_one(
     return Adoption(rec, what, on, was, became, evidence, baseline, after, after_days)
 
 
-def tracked(con: Any, *, statuses: Sequence[str] = ("open", "ticketed")) -> list[Tracked]:
-    """Stored recommendations in ``statuses`` as detection inputs."""
-    got = con.execute(
-        "SELECT id, kind, rule, resource_id, team, account, first_seen, "
-        "coalesce(ticket_savings, monthly_savings), details, ticket_key FROM recommendations "
-        "WHERE list_contains(?, status) ORDER BY id",
-        [list(statuses)],
-    ).fetchall()
+def _utc(at: dt.datetime) -> dt.datetime:
+    return at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at
+
+
+def tracked_from(recs: Iterable[Any]) -> list[Tracked]:
+    """Stored recommendations (:class:`costline.storage.state.Recommendation`, or anything with
+    its attributes; normally those ``open`` or ``ticketed``) as detection inputs, by id. The
+    estimate is the one on the ticket, else the latest."""
     out = []
-    for r in got:
-        details = json.loads(r[8]) if r[8] else {}
+    for r in sorted(recs, key=lambda r: str(r.id)):
+        details = r.details or {}
+        estimate = r.ticket_savings if r.ticket_savings is not None else r.monthly_savings
         out.append(
             Tracked(
-                id=r[0],
-                kind=r[1],
-                rule=r[2],
-                resource_id=r[3],
-                team=r[4],
-                account=r[5],
-                first_seen=r[6],
-                estimated_monthly=Decimal(r[7]),
+                id=r.id,
+                kind=r.kind,
+                rule=r.rule,
+                resource_id=r.resource_id,
+                team=r.team,
+                account=r.account,
+                first_seen=_utc(r.first_seen),
+                estimated_monthly=Decimal(estimate),
                 current_type=details.get("current_type"),
-                ticket_key=r[9],
+                ticket_key=r.ticket_key,
             )
         )
     return out
@@ -364,91 +355,71 @@ def detect(con: Any, recs: Sequence[Tracked], *, as_of: dt.date | None = None) -
     return Detection(out, waiting)
 
 
-def record(con: Any, adoptions: Sequence[Adoption], now: dt.datetime) -> None:
-    """Store new adoptions and mark their recommendations ``actioned`` with the realized
-    savings measured so far."""
-    ensure_table(con)
-    for a in adoptions:
-        r = a.rec
-        con.execute(
-            "INSERT INTO adoptions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (rec_id, action_date) DO UPDATE SET baseline_daily = "
-            "excluded.baseline_daily, after_daily = excluded.after_daily, after_days = "
-            "excluded.after_days, realized_monthly = excluded.realized_monthly, "
-            "measured_at = excluded.measured_at",
-            [
-                r.id,
-                a.action_date,
-                r.resource_id,
-                r.kind,
-                r.rule,
-                r.team,
-                r.account,
-                a.action,
-                a.from_state,
-                a.to_state,
-                a.evidence,
-                r.estimated_monthly,
-                a.baseline_daily,
-                a.after_daily,
-                a.after_days,
-                a.realized_monthly,
-                r.ticket_key,
-                now,
-                now,
-            ],
-        )
-        con.execute(
-            "UPDATE recommendations SET status = 'actioned', reason = ?, realized_savings = ?, "
-            "updated_at = ? WHERE id = ?",
-            [f"{a.action}: {a.evidence}", a.realized_monthly, now, r.id],
-        )
+def adoption_row(a: Adoption) -> dict[str, Any]:
+    """What the store records of one adoption (``adoptions`` columns, without the times)."""
+    r = a.rec
+    return {
+        "rec_id": r.id,
+        "action_date": a.action_date,
+        "resource_id": r.resource_id,
+        "kind": r.kind,
+        "rule": r.rule,
+        "team": r.team,
+        "account": r.account,
+        "action": a.action,
+        "from_state": a.from_state,
+        "to_state": a.to_state,
+        "evidence": a.evidence,
+        "estimated_monthly": r.estimated_monthly,
+        "baseline_daily": a.baseline_daily,
+        "after_daily": a.after_daily,
+        "after_days": a.after_days,
+        "realized_monthly": a.realized_monthly,
+        "ticket_key": r.ticket_key,
+    }
 
 
-def remeasure(con: Any, now: dt.datetime, *, as_of: dt.date | None = None) -> int:
-    """Measure again every adoption with fewer than :data:`MEASURE_DAYS` days after its action
-    (the bill has grown since); returns how many were updated."""
-    ensure_table(con)
+def remeasured(
+    con: Any, pending: Sequence[Any], *, as_of: dt.date | None = None
+) -> list[dict[str, Any]]:
+    """Measure again adoptions that had fewer than :data:`MEASURE_DAYS` days after their
+    action (the bill has grown since): ``pending`` are stored adoption records (``rec_id``,
+    ``action_date``, ``resource_id``); returns their new measurements for the store."""
     last_day = last_bill_day(con, as_of=as_of)
-    if last_day is None:
-        return 0
-    rows = con.execute(
-        "SELECT rec_id, action_date, resource_id FROM adoptions WHERE after_days < ?",
-        [MEASURE_DAYS],
-    ).fetchall()
-    if not rows:
-        return 0
-    since = min(r[1] for r in rows) - dt.timedelta(days=BASELINE_DAYS + 1)
-    days = bill_days(con, [r[2] for r in rows], since=since, until=last_day)
-    for rec_id, action_date, rid in rows:
-        found = days.get(rid.lower())
-        baseline, after, after_days = measure(found.cost if found else {}, action_date, last_day)
+    if last_day is None or not pending:
+        return []
+    since = min(a.action_date for a in pending) - dt.timedelta(days=BASELINE_DAYS + 1)
+    days = bill_days(con, [a.resource_id for a in pending], since=since, until=last_day)
+    out = []
+    for a in pending:
+        found = days.get(a.resource_id.lower())
+        baseline, after, after_days = measure(found.cost if found else {}, a.action_date, last_day)
         realized = monthly(baseline, after) if baseline is not None and after is not None else None
-        con.execute(
-            "UPDATE adoptions SET baseline_daily = ?, after_daily = ?, after_days = ?, "
-            "realized_monthly = ?, measured_at = ? WHERE rec_id = ? AND action_date = ?",
-            [baseline, after, after_days, realized, now, rec_id, action_date],
+        out.append(
+            {
+                "rec_id": a.rec_id,
+                "action_date": a.action_date,
+                "baseline_daily": baseline,
+                "after_daily": after,
+                "after_days": after_days,
+                "realized_monthly": realized,
+            }
         )
-        con.execute(
-            "UPDATE recommendations SET realized_savings = ? WHERE id = ? AND status = 'actioned'",
-            [realized, rec_id],
-        )
-    return len(rows)
+    return out
 
 
 __all__ = [
     "Adoption",
     "Detection",
     "Tracked",
+    "adoption_row",
     "detect",
     "detect_one",
-    "ensure_table",
     "measure",
     "monthly",
     "realized_in_month",
-    "record",
-    "remeasure",
-    "tracked",
+    "remeasured",
+    "tracked_from",
 ]
 
 
@@ -523,48 +494,50 @@ def month_bounds(month: str) -> tuple[dt.date, dt.date]:
     return start, end
 
 
-def live_in_month(con: Any, start: dt.date, end: dt.date) -> list[Live]:
+def live_in_month(
+    recs: Iterable[Any], adoptions: Iterable[Any], start: dt.date, end: dt.date
+) -> list[Live]:
     """Recommendations first seen before ``end`` and not resolved before ``start`` (resolved:
-    actioned on its action day, expired or dismissed on its last update)."""
-    ensure_table(con)
-    got = con.execute(
-        "SELECT r.id, coalesce(r.team, ?), r.resource_id, r.kind, r.rule, r.status, "
-        "coalesce(a.estimated_monthly, r.ticket_savings, r.monthly_savings), "
-        "coalesce(a.ticket_key, r.ticket_key), a.action, a.action_date, a.from_state, "
-        "a.to_state, a.baseline_daily, a.realized_monthly, coalesce(a.after_days, 0) "
-        "FROM recommendations r LEFT JOIN (SELECT * FROM adoptions "
-        "QUALIFY row_number() OVER (PARTITION BY rec_id ORDER BY action_date DESC) = 1) a "
-        "ON a.rec_id = r.id WHERE r.first_seen < ? AND NOT ("
-        "(a.action_date IS NOT NULL AND a.action_date < ?) OR "
-        "(a.action_date IS NULL AND r.status IN ('expired', 'dismissed', 'actioned') "
-        "AND r.updated_at < ?)) ORDER BY 2, r.id",
-        [
-            NO_TEAM,
-            dt.datetime.combine(end, dt.time()),
-            start,
-            dt.datetime.combine(start, dt.time()),
-        ],
-    ).fetchall()
-    return [
-        Live(
-            id=r[0],
-            team=r[1],
-            resource_id=r[2],
-            kind=r[3],
-            rule=r[4],
-            status=r[5],
-            estimated=Decimal(r[6]),
-            ticket_key=r[7],
-            action=r[8],
-            action_date=r[9] if r[9] is not None and r[9] < end else None,
-            from_state=r[10],
-            to_state=r[11],
-            baseline=Decimal(r[12]) if r[12] is not None else None,
-            realized_monthly=Decimal(r[13]) if r[13] is not None else None,
-            after_days=int(r[14]),
+    actioned on its action day, expired or dismissed on its last update), with their newest
+    adoption, by team and id. ``recs`` and ``adoptions`` are the store's records (or anything
+    with their attributes)."""
+    start_at = dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC)
+    end_at = dt.datetime.combine(end, dt.time(), tzinfo=dt.UTC)
+    newest: dict[str, Any] = {}
+    for a in adoptions:
+        if a.rec_id not in newest or a.action_date > newest[a.rec_id].action_date:
+            newest[a.rec_id] = a
+    out = []
+    for r in recs:
+        a = newest.get(r.id)
+        if _utc(r.first_seen) >= end_at:
+            continue
+        if a is not None and a.action_date < start:
+            continue
+        resolved = r.status in ("expired", "dismissed", "actioned")
+        if a is None and resolved and _utc(r.updated_at) < start_at:
+            continue
+        estimates = (a.estimated_monthly if a else None, r.ticket_savings, r.monthly_savings)
+        out.append(
+            Live(
+                id=r.id,
+                team=r.team if r.team is not None else NO_TEAM,
+                resource_id=r.resource_id,
+                kind=r.kind,
+                rule=r.rule,
+                status=r.status,
+                estimated=Decimal(next(e for e in estimates if e is not None)),
+                ticket_key=a.ticket_key if a and a.ticket_key is not None else r.ticket_key,
+                action=a.action if a else None,
+                action_date=a.action_date if a is not None and a.action_date < end else None,
+                from_state=a.from_state if a else None,
+                to_state=a.to_state if a else None,
+                baseline=a.baseline_daily if a else None,
+                realized_monthly=a.realized_monthly if a else None,
+                after_days=a.after_days if a else 0,
+            )
         )
-        for r in got
-    ]
+    return sorted(out, key=lambda r: (r.team, r.id))
 
 
 def _pct(part: Decimal, whole: Decimal) -> Decimal | None:
@@ -572,11 +545,17 @@ def _pct(part: Decimal, whole: Decimal) -> Decimal | None:
 
 
 def report(
-    con: Any, month: str, *, team: str | None = None
+    con: Any,
+    month: str,
+    recs: Iterable[Any],
+    adoptions: Iterable[Any],
+    *,
+    team: str | None = None,
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """``costline savings report``: one row per team plus ``TOTAL`` (columns
     :data:`REPORT_COLUMNS`) and one detail row per actioned recommendation
-    (:data:`DETAIL_COLUMNS`), for the recommendations live during ``month``.
+    (:data:`DETAIL_COLUMNS`), for the recommendations live during ``month``. ``recs`` and
+    ``adoptions`` come from the state store; ``con`` reads the bill.
 
     ``adopted_pct`` is actioned / recommended by count; ``realization_pct`` is realized /
     estimated monthly savings of the actioned ones; ``realized_in_month`` is money saved within
@@ -585,7 +564,7 @@ def report(
     estimate and, once actioned, its realized savings once (detail column ``counted``).
     """
     start, end = month_bounds(month)
-    live = [r for r in live_in_month(con, start, end) if team is None or r.team == team]
+    live = [r for r in live_in_month(recs, adoptions, start, end) if team is None or r.team == team]
     last_day = last_bill_day(con)
     done = [r for r in live if r.action_date is not None]
     days = (

@@ -1,5 +1,6 @@
-"""What the monthly savings digest reads besides :func:`costline.optimize.adoption.report`: the
-recommendations still waiting for someone to act, and the billing currency of the figures.
+"""What the monthly savings digest needs besides :func:`costline.optimize.adoption.report`: the
+recommendations still waiting for someone to act (picked from the state store's records), and
+the billing currency of the figures (read from the bill).
 
 *Waiting* means status ``open`` or ``ticketed`` now (when the digest runs, normally on the 1st
 of the next month) and first seen before the end of the month. Each team's list holds its
@@ -15,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -35,45 +37,43 @@ WAITING_COLUMNS = (
     "team_waiting_monthly",
 )
 
-_WAITING_SQL = """
-SELECT team, id, resource_id, kind, rule, status, ticket_key, first_seen, est, n, total
-FROM (
-  SELECT coalesce(team, $no_team) AS team, id, resource_id, kind, rule, status, ticket_key,
-    first_seen, coalesce(ticket_savings, monthly_savings) AS est,
-    count(*) OVER (PARTITION BY coalesce(team, $no_team)) AS n,
-    sum(coalesce(ticket_savings, monthly_savings))
-      OVER (PARTITION BY coalesce(team, $no_team)) AS total,
-    row_number() OVER (PARTITION BY coalesce(team, $no_team)
-      ORDER BY coalesce(ticket_savings, monthly_savings) DESC, id) AS rank
-  FROM recommendations
-  WHERE status IN ('open', 'ticketed') AND first_seen < $end
-    AND ($team IS NULL OR coalesce(team, $no_team) = $team)
-)
-WHERE rank <= $limit
-ORDER BY team, rank
-"""
+ACTIVE = ("open", "ticketed")
 
 
 def waiting(
-    con: Any, month: str, *, team: str | None = None, per_team: int = PER_TEAM
+    recs: Iterable[Any], month: str, *, team: str | None = None, per_team: int = PER_TEAM
 ) -> list[tuple[Any, ...]]:
     """Open and ticketed recommendations first seen before the end of ``month`` (YYYY-MM),
-    the ``per_team`` largest per team (columns :data:`WAITING_COLUMNS`).
+    the ``per_team`` largest per team (columns :data:`WAITING_COLUMNS`), by team. ``recs``
+    are the state store's records (or anything with their attributes).
 
     Raises:
         ConfigError: ``month`` is not YYYY-MM.
     """
     _, end = month_bounds(month)
-    rows = con.execute(
-        _WAITING_SQL,
-        {
-            "no_team": NO_TEAM,
-            "end": dt.datetime.combine(end, dt.time()),
-            "team": team,
-            "limit": per_team,
-        },
-    ).fetchall()
-    return [(*r[:8], Decimal(r[8]), int(r[9]), Decimal(r[10])) for r in rows]
+    end_at = dt.datetime.combine(end, dt.time(), tzinfo=dt.UTC)
+    teams: dict[str, list[Any]] = {}
+    for r in recs:
+        seen = r.first_seen if r.first_seen.tzinfo else r.first_seen.replace(tzinfo=dt.UTC)
+        name = r.team if r.team is not None else NO_TEAM
+        if r.status in ACTIVE and seen < end_at and (team is None or name == team):
+            teams.setdefault(name, []).append(r)
+    out = []
+    for name, group in sorted(teams.items()):
+        estimated = [(_estimate(r), r) for r in group]
+        estimated.sort(key=lambda e: (-e[0], e[1].id))
+        total = sum((e for e, _ in estimated), Decimal(0))
+        for est, r in estimated[:per_team]:
+            out.append(
+                (name, r.id, r.resource_id, r.kind, r.rule, r.status, r.ticket_key)
+                + (r.first_seen, est, len(group), total)
+            )
+    return out
+
+
+def _estimate(r: Any) -> Decimal:
+    """The figure on the ticket, else the latest estimate."""
+    return Decimal(r.ticket_savings if r.ticket_savings is not None else r.monthly_savings)
 
 
 def billing_currency(con: Any) -> str | None:
@@ -84,4 +84,4 @@ def billing_currency(con: Any) -> str | None:
     return str(got[0][0]) if len(got) == 1 else None
 
 
-__all__ = ["PER_TEAM", "WAITING_COLUMNS", "billing_currency", "waiting"]
+__all__ = ["ACTIVE", "PER_TEAM", "WAITING_COLUMNS", "billing_currency", "waiting"]

@@ -1,7 +1,8 @@
-"""The recommendation store behind ``costline tickets``: what was recommended, since when, and
-where its ticket stands.
+"""The recommendation lifecycle behind ``costline tickets``: what was recommended, since when,
+and where its ticket stands.
 
-One row per resource + recommendation in the DuckDB table ``recommendations``; its ``id`` is a
+One recommendation per resource + rule, stored in the state store
+(:mod:`costline.storage.state.recommendations`, table ``recommendations``); its ``id`` is a
 stable hash of kind, rule and resource, so every nightly sync finds yesterday's row again.
 Lifecycle (docs/how-to/tickets.md)::
 
@@ -11,9 +12,9 @@ Lifecycle (docs/how-to/tickets.md)::
     open | ticketed ──(costline tickets dismiss)──► dismissed   (never ticketed again)
     expired | actioned ──(recommended again)──► open             (a new ticket)
 
-This module is pure SQL and decisions: :func:`plan` says which tickets to open, update or
-close; the façade sends them (``costline.notify.tickets``) and records the answers with
-:func:`mark_ticketed`, :func:`mark_updated` and :func:`mark_expired`.
+This module is pure: it turns what the optimizers produce into rows for the store
+(:func:`produced_row`), and :func:`plan` says which tickets to open, update or close; the
+façade sends them (``costline.notify.tickets``) and records the answers in the store.
 
 Example:
     >>> key = rec_id("waste", "gp2-to-gp3", "vol-1")
@@ -23,7 +24,6 @@ Example:
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -31,38 +31,24 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from costline.core.errors import ConfigError
-
 STATUSES = ("open", "ticketed", "actioned", "dismissed", "expired")
 UPDATE_CHANGE = Decimal("0.10")  # a ticket is updated when the estimate moves by more than this
 DEFAULT_THRESHOLD = Decimal(200)
 HOURS_PER_MONTH = 730
 
-TABLE_SQL = """CREATE TABLE IF NOT EXISTS recommendations (
-  id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, rule VARCHAR NOT NULL,
-  resource_id VARCHAR NOT NULL, team VARCHAR, account VARCHAR,
-  monthly_savings DECIMAL(38, 10) NOT NULL, monthly_cost DECIMAL(38, 10), details JSON,
-  first_seen TIMESTAMP NOT NULL, last_seen TIMESTAMP NOT NULL, status VARCHAR NOT NULL,
-  ticket_key VARCHAR, ticket_savings DECIMAL(38, 10), reason VARCHAR,
-  realized_savings DECIMAL(38, 10), updated_at TIMESTAMP NOT NULL)"""
-COLUMNS = (
+# ``costline tickets list``: the columns, in order.
+LIST_COLUMNS = (
     "id",
     "kind",
     "rule",
     "resource_id",
     "team",
-    "account",
     "monthly_savings",
-    "monthly_cost",
-    "details",
-    "first_seen",
-    "last_seen",
     "status",
     "ticket_key",
-    "ticket_savings",
     "reason",
     "realized_savings",
-    "updated_at",
+    "last_seen",
 )
 
 
@@ -117,10 +103,6 @@ class Action:
     rec: Stored
     status: str
     note: str = ""
-
-
-def ensure_table(con: Any) -> None:
-    con.execute(TABLE_SQL)
 
 
 # -- converting what the optimizers produce ------------------------------------------------
@@ -181,107 +163,57 @@ def from_waste(findings: Iterable[Any]) -> list[Produced]:
     ]
 
 
-# -- the store -----------------------------------------------------------------------------
-def upsert(con: Any, produced: Sequence[Produced], now: dt.datetime) -> None:
-    """Record what was recommended now: new rows start ``open``; known rows get the new
-    estimate and ``last_seen``; an ``expired`` / ``actioned`` one recommended again is
-    reopened (its old ticket is closed, so it gets a new one)."""
-    ensure_table(con)
-    rows = [
-        (
-            p.id,
-            p.kind,
-            p.rule,
-            p.resource_id,
-            p.team,
-            p.account,
-            p.monthly_savings,
-            p.monthly_cost,
-            json.dumps(p.details, default=str, sort_keys=True),
-            now,
-            now,
-            "open",
-            now,
-        )
-        for p in produced
-    ]
-    if not rows:
-        return
-    reopen = "recommendations.status IN ('expired', 'actioned')"
-    con.executemany(
-        "INSERT INTO recommendations (id, kind, rule, resource_id, team, account, "
-        "monthly_savings, monthly_cost, details, first_seen, last_seen, status, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-        "team = COALESCE(excluded.team, recommendations.team), "
-        "account = excluded.account, monthly_savings = excluded.monthly_savings, "
-        "monthly_cost = excluded.monthly_cost, details = excluded.details, "
-        "last_seen = excluded.last_seen, updated_at = excluded.updated_at, "
-        f"status = CASE WHEN {reopen} THEN 'open' ELSE recommendations.status END, "
-        f"ticket_key = CASE WHEN {reopen} THEN NULL ELSE recommendations.ticket_key END, "
-        f"ticket_savings = CASE WHEN {reopen} THEN NULL "
-        "ELSE recommendations.ticket_savings END, "
-        f"realized_savings = CASE WHEN {reopen} THEN NULL "
-        "ELSE recommendations.realized_savings END, "
-        f"reason = CASE WHEN {reopen} THEN NULL ELSE recommendations.reason END, "
-        f"first_seen = CASE WHEN {reopen} THEN excluded.first_seen "
-        "ELSE recommendations.first_seen END",
-        rows,
-    )
+# -- to and from the store -----------------------------------------------------------------
+def produced_row(p: Produced) -> dict[str, Any]:
+    """What the store records of one produced recommendation (details as plain JSON values).
+
+    Example:
+        >>> import datetime as dt
+        >>> row = produced_row(Produced("waste", "r", "vol-1", "111", Decimal(5), None,
+        ...     {"day": dt.date(2026, 10, 1)}))
+        >>> row["id"] == rec_id("waste", "r", "vol-1"), row["details"]
+        (True, {'day': '2026-10-01'})
+    """
+    return {
+        "id": p.id,
+        "kind": p.kind,
+        "rule": p.rule,
+        "resource_id": p.resource_id,
+        "team": p.team,
+        "account": p.account,
+        "monthly_savings": p.monthly_savings,
+        "monthly_cost": p.monthly_cost,
+        "details": json.loads(json.dumps(p.details, default=str, sort_keys=True)),
+    }
 
 
-def stored(con: Any, *, status: str | None = None) -> list[Stored]:
-    """Rows of ``recommendations`` (all, or one status), largest savings first."""
-    ensure_table(con)
-    where, params = ("WHERE status = ?", [status]) if status else ("", [])
-    got = con.execute(
-        "SELECT id, kind, rule, resource_id, team, account, monthly_savings, monthly_cost, "
-        "details, status, ticket_key, ticket_savings FROM recommendations "
-        f"{where} ORDER BY monthly_savings DESC, id",
-        params,
-    ).fetchall()
+def stored_from(recs: Iterable[Any]) -> list[Stored]:
+    """Stored recommendations (:class:`costline.storage.state.Recommendation` or anything with
+    the same attributes) as :class:`Stored`, in the given order."""
     return [
         Stored(
-            id=r[0],
-            kind=r[1],
-            rule=r[2],
-            resource_id=r[3],
-            team=r[4],
-            account=r[5],
-            monthly_savings=r[6],
-            monthly_cost=r[7],
-            details=json.loads(r[8]) if r[8] else {},
-            status=r[9],
-            ticket_key=r[10],
-            ticket_savings=r[11],
+            id=r.id,
+            kind=r.kind,
+            rule=r.rule,
+            resource_id=r.resource_id,
+            team=r.team,
+            account=r.account,
+            monthly_savings=r.monthly_savings,
+            monthly_cost=r.monthly_cost,
+            details=dict(r.details or {}),
+            status=r.status,
+            ticket_key=r.ticket_key,
+            ticket_savings=r.ticket_savings,
         )
-        for r in got
+        for r in recs
     ]
 
 
-def listing(con: Any, *, status: str | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """``costline tickets list``: columns and rows, largest savings first."""
-    ensure_table(con)
-    if status is not None and status not in STATUSES:
-        raise ConfigError(f"unknown status {status!r}", hint=f"use one of: {', '.join(STATUSES)}")
-    cols = [
-        "id",
-        "kind",
-        "rule",
-        "resource_id",
-        "team",
-        "monthly_savings",
-        "status",
-        "ticket_key",
-        "reason",
-        "realized_savings",
-        "last_seen",
-    ]
-    where, params = ("WHERE status = ?", [status]) if status else ("", [])
-    rows = con.execute(
-        f"SELECT {', '.join(cols)} FROM recommendations {where} ORDER BY monthly_savings DESC, id",
-        params,
-    ).fetchall()
-    return cols, rows
+def listing(recs: Iterable[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """``costline tickets list``: :data:`LIST_COLUMNS` and one row per stored recommendation,
+    in the given order (the store lists the largest savings first)."""
+    cols = list(LIST_COLUMNS)
+    return cols, [tuple(getattr(r, c) for c in cols) for r in recs]
 
 
 def changed(old: Decimal | None, new: Decimal) -> bool:
@@ -330,49 +262,3 @@ def plan(
             verb = "close" if r.ticket_key else "retire"
             closes.append(Action(verb, r, "expired", "costline no longer recommends this"))
     return [*opens, *updates, *closes]
-
-
-def mark_ticketed(con: Any, rec: Stored, key: str, now: dt.datetime) -> None:
-    con.execute(
-        "UPDATE recommendations SET status = 'ticketed', ticket_key = ?, ticket_savings = ?, "
-        "updated_at = ? WHERE id = ?",
-        [key, rec.monthly_savings, now, rec.id],
-    )
-
-
-def mark_updated(con: Any, rec: Stored, now: dt.datetime) -> None:
-    con.execute(
-        "UPDATE recommendations SET ticket_savings = ?, updated_at = ? WHERE id = ?",
-        [rec.monthly_savings, now, rec.id],
-    )
-
-
-def mark_expired(con: Any, action: Action, now: dt.datetime) -> None:
-    """``expired``: no longer recommended (an ``actioned`` one is recorded by
-    :func:`costline.optimize.adoption.record`, with its realized savings)."""
-    con.execute(
-        "UPDATE recommendations SET status = 'expired', reason = ?, realized_savings = NULL, "
-        "updated_at = ? WHERE id = ?",
-        [action.note or "no longer recommended", now, action.rec.id],
-    )
-
-
-def dismiss(con: Any, rec: str, reason: str, now: dt.datetime) -> Stored:
-    """Dismiss one recommendation for good (a later sync never tickets it).
-
-    Raises:
-        ConfigError: no such id, or an empty reason.
-    """
-    ensure_table(con)
-    if not reason.strip():
-        raise ConfigError("a dismissal needs a reason", hint="pass --reason '...'")
-    found = [r for r in stored(con) if r.id == rec]
-    if not found:
-        raise ConfigError(
-            f"no recommendation {rec!r}", hint="see `costline tickets list` for the ids"
-        )
-    con.execute(
-        "UPDATE recommendations SET status = 'dismissed', reason = ?, updated_at = ? WHERE id = ?",
-        [reason.strip(), now, rec],
-    )
-    return found[0]

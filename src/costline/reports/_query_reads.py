@@ -166,7 +166,7 @@ RECOMMENDATION_COLUMNS = (
 
 
 def recommendations(
-    con: Any,
+    store: Any,
     *,
     scope: Scope,
     status: str | None = None,
@@ -175,28 +175,27 @@ def recommendations(
     offset: int = 0,
 ) -> Page:
     """Stored recommendations (``costline tickets``), largest monthly savings first; a team
-    member sees those whose team is one of its teams."""
+    member sees those whose team is one of its teams. ``store`` is the workspace's
+    recommendation store in the state store
+    (:meth:`costline.workspace.Workspace.recommendation_store`), which applies the scope in
+    its query; ``details`` is JSON text, as the warehouse used to hold it."""
     from costline.optimize.tickets import STATUSES
 
     check_choice(status, STATUSES, key="status")
     check_choice(kind, RECOMMENDATION_KINDS, key="kind")
-    if not table_exists(con, "recommendations"):
-        names = [c.strip() for c in RECOMMENDATION_COLUMNS.split(",")]
-        return empty_page(names, limit, offset, "no recommendations are stored yet")
-    where, params = team_where("team", scope)
-    for column, value in (("status", status), ("kind", kind)):
-        if value is not None:
-            where += f" AND {column} = ?"
-            params.append(value)
-    return paged(
-        con,
-        f"SELECT {RECOMMENDATION_COLUMNS} FROM recommendations WHERE {where}",
-        params,
-        order_by="monthly_savings DESC, id",
-        limit=limit,
-        offset=offset,
-        source="recommendations",
-    )
+    lim, off = check_page(limit, offset)
+    names = [c.strip() for c in RECOMMENDATION_COLUMNS.split(",")]
+    teams = None if scope.all else scope.teams
+    found, total = store.page(teams=teams, status=status, kind=kind, limit=lim, offset=off)
+    rows = [
+        tuple(
+            json.dumps(r.details, sort_keys=True) if c == "details" else getattr(r, c)
+            for c in names
+        )
+        for r in found
+    ]
+    notes = () if total or store.count() else ("no recommendations are stored yet",)
+    return Page(names, rows, total, lim, off, "recommendations", notes)
 
 
 def commitments(

@@ -618,10 +618,15 @@ def team_page(request: Request, team: str, month: str | None = None) -> Response
             except ConfigError as exc:
                 notes.append(exc.message)
         anomalies = _rows(queries.anomalies(wh.con, scope=scope, status="all", limit=50))
-        recommendations = _rows(
-            queries.recommendations(wh.con, scope=scope, status="open", limit=LIST_LIMIT)
-        )
         fallback = _main_currency(wh.con)
+    recommendations = _rows(
+        queries.recommendations(
+            request.app.state.ws.recommendation_store(),
+            scope=scope,
+            status="open",
+            limit=LIST_LIMIT,
+        )
+    )
     _describe_recommendations(recommendations, known, fallback)
     for r in chargeback:
         r["cost_center_name"] = known.cost_center(r["cost_center"])
@@ -748,13 +753,14 @@ def recommendations_page(
 
     who = login_required(request)
     _choice(status, RECOMMENDATION_FILTERS, "status")
-    with request.app.state.ws.warehouse(read_only=True) as wh:
-        page = queries.recommendations(
-            wh.con,
-            scope=scope_of(who),
-            status=None if status == "all" else status,
-            limit=LIST_LIMIT,
-        )
+    ws = request.app.state.ws
+    page = queries.recommendations(
+        ws.recommendation_store(),
+        scope=scope_of(who),
+        status=None if status == "all" else status,
+        limit=LIST_LIMIT,
+    )
+    with ws.warehouse(read_only=True) as wh:
         fallback = _main_currency(wh.con)
     rows = _rows(page)
     known = names(request)

@@ -1,7 +1,9 @@
-"""The service's state store (issue #6): users, API tokens, UI sessions, login attempts, job
-runs and the audit log, in SQLite (default) or PostgreSQL, migrated by Alembic on open.
+"""The state store (issue #6): users, API tokens, UI sessions, login attempts, job runs, the
+audit log, and each workspace's workflow state (the alert outbox, recommendations, tickets and
+adoption records), in SQLite (default) or PostgreSQL, migrated by Alembic on open.
 
-Needs the ``service`` extra (SQLAlchemy, Alembic, psycopg); the base install never imports it.
+SQLAlchemy and Alembic are base dependencies (the CLI's alerting and tickets need the store); a
+PostgreSQL store also needs psycopg, from the ``service`` extra.
 
 Example:
     >>> store = open_state("sqlite://")
@@ -14,12 +16,17 @@ Example:
 from __future__ import annotations
 
 from costline.storage.state.engine import ENV_PASSWORD, ENV_URL, resolve_url, schema_diff
+from costline.storage.state.outbox import AlertOutbox
+from costline.storage.state.recommendations import RecommendationStore
 from costline.storage.state.records import (
+    AdoptionRecord,
     ApiToken,
     AuditEntry,
     DuplicateUserError,
     JobRun,
+    Recommendation,
     Role,
+    UnknownRecommendationError,
     UnknownRunError,
     UnknownTokenError,
     UnknownUserError,
@@ -30,12 +37,17 @@ from costline.storage.state.store import StateStore, open_state
 __all__ = [
     "ENV_PASSWORD",
     "ENV_URL",
+    "AdoptionRecord",
+    "AlertOutbox",
     "ApiToken",
     "AuditEntry",
     "DuplicateUserError",
     "JobRun",
+    "Recommendation",
+    "RecommendationStore",
     "Role",
     "StateStore",
+    "UnknownRecommendationError",
     "UnknownRunError",
     "UnknownTokenError",
     "UnknownUserError",

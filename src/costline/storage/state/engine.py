@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 from collections.abc import Mapping
@@ -31,7 +32,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
-from costline.core.errors import ConfigError, StorageError
+from costline.core.errors import ConfigError, MissingDependencyError, StorageError
 from costline.storage.state.models import Base
 
 ENV_URL = "COSTLINE_STATE_URL"
@@ -119,7 +120,13 @@ def _quiet_sql_logger() -> None:
 
 
 def create_state_engine(url: URL, **kwargs: Any) -> Engine:
-    """An engine for ``url`` that never logs statement parameters or rows (they hold hashes)."""
+    """An engine for ``url`` that never logs statement parameters or rows (they hold hashes).
+
+    Raises:
+        MissingDependencyError: a PostgreSQL URL without psycopg (the ``service`` extra).
+    """
+    if url.get_backend_name() == "postgresql" and importlib.util.find_spec("psycopg") is None:
+        raise MissingDependencyError("a PostgreSQL state store (psycopg)", "service")
     _quiet_sql_logger()
     options: dict[str, Any] = {
         "hide_parameters": True,

@@ -12,17 +12,19 @@ Constraint names follow :data:`NAMING` so that migrations can refer to them on b
 
 Example:
     >>> sorted(Base.metadata.tables)[:3]
-    ['api_tokens', 'audit_log', 'job_runs']
+    ['adoptions', 'alert_deliveries', 'alert_delivery_attempts']
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Context, Decimal
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -30,11 +32,13 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Text,
     TypeDecorator,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeEngine
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -46,6 +50,10 @@ NAMING = {
 ROLES = ("admin", "finance", "team")
 TRIGGERS = ("schedule", "manual", "retry")
 RUN_STATUSES = ("running", "succeeded", "failed")
+DELIVERY_STATUSES = ("sending", "delivered", "failed", "superseded", "unreadable")
+# NOTE: the same as costline.optimize.tickets.STATUSES (storage does not import optimize; a
+# test keeps the two equal).
+RECOMMENDATION_STATUSES = ("open", "ticketed", "actioned", "dismissed", "expired")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -75,9 +83,51 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
 
+MONEY_SCALE = Decimal("1e-10")
+MONEY_CONTEXT = Context(prec=38)
+
+
+class Money(TypeDecorator[Decimal]):
+    """An amount of money as an exact decimal with 10 places, like the warehouse's
+    ``DECIMAL(38, 10)``: ``NUMERIC(38, 10)`` on PostgreSQL; the decimal's text on SQLite, whose
+    NUMERIC would keep only 15 significant digits (it stores a float). Floats are refused.
+
+    Example:
+        >>> from sqlalchemy.dialects import sqlite
+        >>> Money().process_bind_param(Decimal("304.375"), sqlite.dialect())
+        '304.3750000000'
+    """
+
+    impl = Numeric(38, 10, asdecimal=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(60))
+        return dialect.type_descriptor(Numeric(38, 10, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | int | str | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise TypeError("money is Decimal in costline, never float")
+        exact = Decimal(value).quantize(MONEY_SCALE, context=MONEY_CONTEXT)
+        return format(exact, "f") if dialect.name == "sqlite" else exact
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON}
+    type_annotation_map = {
+        dt.datetime: UTCDateTime,
+        dt.date: Date,
+        dict[str, Any]: JSON,
+        Decimal: Money,
+    }
 
 
 class UserRow(Base):
@@ -192,3 +242,101 @@ class AuditRow(Base):
     target: Mapped[str | None] = mapped_column(String(500))
     detail: Mapped[dict[str, Any] | None]
     remote: Mapped[str | None] = mapped_column(String(100))
+
+
+class AlertDeliveryRow(Base):
+    """Delivery state of one alert revision on one channel (the alert outbox, see
+    :mod:`costline.notify.deliver`); ``payload`` is the alert as JSON, so a later run can
+    send it again."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", DELIVERY_STATUSES), name="status"),
+        Index("ix_alert_deliveries_workspace_status", "workspace", "status"),
+    )
+
+    workspace: Mapped[str] = mapped_column(String(200), primary_key=True)
+    anomaly_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(200), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class AlertDeliveryAttemptRow(Base):
+    """One attempt to deliver an alert revision to a channel: when, and what came of it."""
+
+    __tablename__ = "alert_delivery_attempts"
+
+    workspace: Mapped[str] = mapped_column(String(200), primary_key=True)
+    anomaly_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(200), primary_key=True)
+    attempt: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempted_at: Mapped[dt.datetime]
+    outcome: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class RecommendationRow(Base):
+    """One resource + recommendation of a workspace (``costline tickets``): the latest
+    estimate, since when it is recommended, and where its ticket stands (lifecycle in
+    :mod:`costline.optimize.tickets`). ``id`` is a stable hash of kind, rule and resource."""
+
+    __tablename__ = "recommendations"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", RECOMMENDATION_STATUSES), name="status"),
+        Index("ix_recommendations_workspace_status", "workspace", "status"),
+        Index("ix_recommendations_workspace_team", "workspace", "team"),
+    )
+
+    workspace: Mapped[str] = mapped_column(String(200), primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    rule: Mapped[str] = mapped_column(String(100))
+    resource_id: Mapped[str] = mapped_column(Text)
+    team: Mapped[str | None] = mapped_column(String(100))
+    account: Mapped[str | None] = mapped_column(Text)
+    monthly_savings: Mapped[Decimal]
+    monthly_cost: Mapped[Decimal | None]
+    details: Mapped[dict[str, Any] | None]
+    first_seen: Mapped[dt.datetime]
+    last_seen: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    ticket_key: Mapped[str | None] = mapped_column(String(200))
+    ticket_savings: Mapped[Decimal | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    realized_savings: Mapped[Decimal | None]
+    updated_at: Mapped[dt.datetime]
+
+
+class AdoptionRow(Base):
+    """A recommendation the bill shows was acted on (:mod:`costline.optimize.adoption`): what
+    changed on which day, and the savings measured from the bill since."""
+
+    __tablename__ = "adoptions"
+
+    workspace: Mapped[str] = mapped_column(String(200), primary_key=True)
+    rec_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    action_date: Mapped[dt.date] = mapped_column(primary_key=True)
+    resource_id: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(32))
+    rule: Mapped[str] = mapped_column(String(100))
+    team: Mapped[str | None] = mapped_column(String(100))
+    account: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[str | None] = mapped_column(String(200))
+    to_state: Mapped[str | None] = mapped_column(String(200))
+    evidence: Mapped[str | None] = mapped_column(Text)
+    estimated_monthly: Mapped[Decimal | None]
+    baseline_daily: Mapped[Decimal | None]
+    after_daily: Mapped[Decimal | None]
+    after_days: Mapped[int] = mapped_column(Integer)
+    realized_monthly: Mapped[Decimal | None]
+    ticket_key: Mapped[str | None] = mapped_column(String(200))
+    detected_at: Mapped[dt.datetime]
+    measured_at: Mapped[dt.datetime]

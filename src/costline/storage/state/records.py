@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal
 
 from costline.core.errors import ConflictError, NotFoundError
@@ -97,6 +98,56 @@ class AuditEntry:
     remote: str | None
 
 
+@dataclass(frozen=True)
+class Recommendation:
+    """One stored recommendation (``costline tickets list``); money is Decimal, times are
+    aware UTC, ``details`` what the optimizer said (types, evidence, currency, ...)."""
+
+    id: str
+    kind: str
+    rule: str
+    resource_id: str
+    team: str | None
+    account: str | None
+    monthly_savings: Decimal
+    monthly_cost: Decimal | None
+    details: dict[str, Any]
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    status: str
+    ticket_key: str | None
+    ticket_savings: Decimal | None
+    reason: str | None
+    realized_savings: Decimal | None
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class AdoptionRecord:
+    """One recorded adoption: the action the bill showed for ``rec_id`` on ``action_date``
+    and the savings measured since (``after_days`` days after the action)."""
+
+    rec_id: str
+    action_date: dt.date
+    resource_id: str
+    kind: str
+    rule: str
+    team: str | None
+    account: str | None
+    action: str
+    from_state: str | None
+    to_state: str | None
+    evidence: str | None
+    estimated_monthly: Decimal | None
+    baseline_daily: Decimal | None
+    after_daily: Decimal | None
+    after_days: int
+    realized_monthly: Decimal | None
+    ticket_key: str | None
+    detected_at: dt.datetime
+    measured_at: dt.datetime
+
+
 class UnknownUserError(NotFoundError):
     """No user by that name."""
 
@@ -111,3 +162,7 @@ class UnknownTokenError(NotFoundError):
 
 class UnknownRunError(NotFoundError):
     """No job run with that id."""
+
+
+class UnknownRecommendationError(NotFoundError):
+    """No recommendation with that id in this workspace."""

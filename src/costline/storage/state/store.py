@@ -1,5 +1,6 @@
-"""The service's state store: users, API tokens, UI sessions, login attempts, job runs and the
-audit log, in SQLite (default) or PostgreSQL through SQLAlchemy 2.
+"""The state store: users, API tokens, UI sessions, login attempts, job runs, the audit log
+and each workspace's workflow state (the alert outbox, recommendations and their adoption), in
+SQLite (default) or PostgreSQL through SQLAlchemy 2.
 
 Every method opens its own short transaction, so one :class:`StateStore` may be shared by the
 threads of a web server. Results are frozen dataclasses (:mod:`.records`), never ORM objects.
@@ -52,6 +53,8 @@ from costline.storage.state.models import (
     UserRow,
     UserTeamRow,
 )
+from costline.storage.state.outbox import AlertOutbox
+from costline.storage.state.recommendations import RecommendationStore
 from costline.storage.state.records import (
     ApiToken,
     AuditEntry,
@@ -110,7 +113,8 @@ def open_state(url: str | URL, *, workspace: str = "default", **options: Any) ->
 
 
 class StateStore:
-    """Users, tokens, sessions, login attempts, job runs and the audit log."""
+    """Users, tokens, sessions, login attempts, job runs, the audit log, and workflow state
+    per workspace (:meth:`alert_outbox`, :meth:`recommendations`)."""
 
     def __init__(
         self,
@@ -482,6 +486,17 @@ class StateStore:
         with self._tx() as s:
             return [run_record(r) for r in s.scalars(query)]
 
+    # -- workflow state ---------------------------------------------------------------------
+    def alert_outbox(self, workspace: str | None = None) -> AlertOutbox:
+        """The alert delivery state of ``workspace`` (default: :attr:`workspace`), see
+        :mod:`costline.storage.state.outbox`."""
+        return AlertOutbox(self._sessions, workspace or self.workspace, self.clock)
+
+    def recommendations(self, workspace: str | None = None) -> RecommendationStore:
+        """The recommendations and adoption records of ``workspace`` (default:
+        :attr:`workspace`), see :mod:`costline.storage.state.recommendations`."""
+        return RecommendationStore(self._sessions, workspace or self.workspace, self.clock)
+
     # -- audit log --------------------------------------------------------------------------
     def audit(
         self,
@@ -498,14 +513,22 @@ class StateStore:
             self._audit(s, user, action, target, detail, remote)
 
     def audit_entries(
-        self, limit: int = 100, *, action: str | None = None, user: str | None = None
+        self,
+        limit: int = 100,
+        *,
+        action: str | None = None,
+        user: str | None = None,
+        target: str | None = None,
     ) -> list[AuditEntry]:
-        """The newest audit entries, newest first (optionally of one action or user)."""
+        """The newest audit entries, newest first (optionally of one action, user or
+        target)."""
         query = select(AuditRow)
         if action is not None:
             query = query.where(AuditRow.action == action)
         if user is not None:
             query = query.where(AuditRow.user_name == user)
+        if target is not None:
+            query = query.where(AuditRow.target == target)
         query = query.order_by(AuditRow.at.desc(), AuditRow.id.desc()).limit(limit)
         with self._tx() as s:
             return [audit_record(r) for r in s.scalars(query)]
