@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -41,10 +42,12 @@ if TYPE_CHECKING:
     from costline.reports.savings_digest import Digest as SavingsDigest
     from costline.storage.state import (  # issue #6
         AlertOutbox,
+        IngestHistory,
         RecommendationStore,
         StateStore,
     )
 
+log = logging.getLogger(__name__)
 ENV_WORKSPACE = "COSTLINE_WORKSPACE"
 # NOTE: serializes the one-time move of a warehouse's workflow tables (serve's threads).
 _MOVE_LOCK = threading.Lock()
@@ -256,6 +259,12 @@ class Workspace:
         :meth:`workflow_state`)."""
         return self.workflow_state(con).recommendations(self.state_key)
 
+    def ingest_history(self) -> IngestHistory:
+        """What every ingest run of this workspace did with each file, in the state store
+        (``ingest_files``, filed under :attr:`state_key`; new in migration 0004, so there is
+        nothing to move from the warehouse)."""
+        return self.state().ingest_history(self.state_key)
+
     def workflow_state(self, con: Any | None = None) -> StateStore:
         """The state store, after moving this warehouse's workflow tables into it once (older
         releases kept the alert outbox, recommendations and adoptions in the warehouse; see
@@ -407,21 +416,53 @@ class Workspace:
                 hint="pass files, folders or globs, or list them under `sources:` in costline.yaml",
             )
         from costline.ingest import Ingestor, IngestReport  # stages load what they use
+        from costline.ingest.history import new_run_id
 
         landing = self.landing_dir if self.config.ingest.landing == "copy" else None
         report = IngestReport()
-        with self.warehouse() as wh:
-            ingestor = Ingestor(
-                wh,
-                landing_dir=landing,
-                quarantine_dir=self.quarantine_dir,
-                progress=progress or NoProgress(),
-            )
-            for paths, kind in batches:
-                done = ingestor.run(paths, kind=kind)
-                report.outcomes += done.outcomes
-                report.loads += done.loads
+        run_id = new_run_id()
+        try:
+            with self.warehouse() as wh:
+                ingestor = Ingestor(
+                    wh,
+                    landing_dir=landing,
+                    quarantine_dir=self.quarantine_dir,
+                    progress=progress or NoProgress(),
+                )
+                for paths, kind in batches:
+                    done = ingestor.run(paths, kind=kind)
+                    report.outcomes += done.outcomes
+                    report.loads += done.loads
+        finally:  # NOTE: also the batches done before a failure: their data is committed
+            self._record_ingest(run_id, report)
         return report
+
+    def _record_ingest(self, run_id: str, report: IngestReport) -> None:
+        """File the run's outcomes in the ingest history (:meth:`ingest_history`). The data
+        and its manifest are committed already, so a state store that cannot be written costs
+        the history only: a warning, never a failed ingest."""
+        if not report.outcomes:
+            return
+        from costline.ingest.history import history_rows
+
+        opened_here = "_state_store" not in self.__dict__
+        try:
+            self.ingest_history().record_ingest_files(run_id, history_rows(report.outcomes))
+        except Exception as exc:  # NOTE: any failure of the store, by design (see above)
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            log.warning(
+                "ingest run %s: its %d file outcome(s) were not recorded in the state store's "
+                "ingest history (%s: %s); the data itself was ingested. Fix: check "
+                "service.state_url / COSTLINE_STATE_URL and that the state store is writable",
+                run_id,
+                len(report.outcomes),
+                type(exc).__name__,
+                first,
+            )
+        finally:
+            if opened_here:  # opened for the history only: no connection left behind
+                self.close()
+                self.__dict__.pop("_state_store", None)
 
     def costs(self, by: Iterable[str], *, where: str | None = None) -> QueryResult:
         from costline.reports import costs as costs_report

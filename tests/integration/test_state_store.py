@@ -104,7 +104,7 @@ def test_migrations_create_exactly_the_models(make_store: Callable[..., StateSto
     with store.engine.connect() as con:
         head = con.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
         tables = set(sa.inspect(con).get_table_names())
-    assert head == ["0003"]
+    assert head == ["0004"]
     assert {"users", "user_teams", "api_tokens", "sessions", "login_attempts"} <= tables
     assert {"job_runs", "audit_log"} <= tables
     again = make_store()  # opening a migrated store again changes nothing

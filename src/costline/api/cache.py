@@ -6,8 +6,8 @@ this process: a job run, or a state change through the API. Each of those bumps
 query string and the caller's *scope* (role and teams — two members of one team share it, a
 member of another team never sees it), for at most ``ttl`` seconds. Only complete 200 answers of
 GET requests under ``/api/v1`` are kept, except the ones about the caller, about jobs that
-change as they run, and about recommendations and savings (the state store, which a CLI
-command may change while the server runs).
+change as they run, and about recommendations, savings and the ingest file history (the state
+store, which a CLI command may change while the server runs).
 
 Tokens are checked against the state store at most every ``TOKEN_TTL`` seconds per token
 (:class:`TokenCache`); a revoked token or a disabled user stops working within that time.
@@ -28,8 +28,15 @@ from collections.abc import Hashable
 from typing import Any
 
 # the caller, jobs that change as they run, and what other processes may change in the state
-# store while the server runs (`costline tickets dismiss`, `tickets sync` from cron)
-NOT_CACHED = ("/api/v1/me", "/api/v1/jobs", "/api/v1/recommendations", "/api/v1/savings")
+# store while the server runs (`costline tickets dismiss`, `tickets sync` from cron; the ingest
+# file history, written by whichever process ingests)
+NOT_CACHED = (
+    "/api/v1/me",
+    "/api/v1/jobs",
+    "/api/v1/recommendations",
+    "/api/v1/savings",
+    "/api/v1/ingest/files",
+)
 TOKEN_TTL = 30.0
 
 Entry = tuple[int, bytes, str, dict[str, str]]  # status, body, media type, headers

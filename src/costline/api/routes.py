@@ -1,5 +1,5 @@
 """``/api/v1``: costs, chargeback and explain, anomalies, recommendations, savings,
-commitments, ingest runs and freshness, jobs — every one behind :func:`auth.principal`.
+commitments, ingest runs and files, freshness, jobs — every one behind :func:`auth.principal`.
 
 Access is checked here and in SQL: a ``team`` member's queries carry a
 :class:`~costline.reports.queries.Scope` of their teams, and a single object (an anomaly, a
@@ -381,6 +381,27 @@ def ingest_runs(
     with _ws(request).warehouse(read_only=True) as wh:
         page = queries.ingest_runs(wh.con, limit=limit, offset=offset)
     return _page(page, fmt, "ingest-runs")
+
+
+@router.get("/ingest/files", tags=["data"])
+def ingest_files(
+    request: Request,
+    who: Who,
+    status: Annotated[
+        str | None,
+        Query(description="loaded, unchanged, duplicate, skipped, manifest, quarantined, missing"),
+    ] = None,
+    limit: Limit = 200,
+    offset: Offset = 0,
+    fmt: Fmt = Format.json,
+) -> Response:
+    """What every ingest run did with each file, newest run first: status, kind, rows, and for
+    a quarantined file the error, its fix and where the quarantined copy went."""
+    from costline.reports import queries
+
+    history = _ws(request).ingest_history()
+    page = queries.ingest_files(history, status=status, limit=limit, offset=offset)
+    return _page(page, fmt, "ingest-files")
 
 
 @router.get("/freshness", tags=["data"])

@@ -67,6 +67,7 @@ class FileOutcome:
     ingestion_id: str | None = None
     seconds: float = 0.0
     error: CostlineError | None = None
+    quarantined_to: str | None = None  # the quarantined copy, for a quarantined file
 
 
 @dataclass
@@ -252,9 +253,11 @@ class Ingestor:
                     reason="incomplete-export",
                     hint="download every file the manifest names, then ingest the folder again",
                 )
-                self._quarantine(m.path, None, exc)
+                copy = self._quarantine(m.path, None, exc)
                 report.outcomes.append(
-                    FileOutcome(str(m.path), "quarantined", message=str(exc), error=exc)
+                    FileOutcome(
+                        str(m.path), "quarantined", message=str(exc), error=exc, quarantined_to=copy
+                    )
                 )
                 continue
             for f in named:
@@ -310,8 +313,10 @@ class Ingestor:
         except NotCostDataError as exc:
             return FileOutcome(str(path), "skipped", message=str(exc), error=exc)
         except SourceError as exc:
-            self._quarantine(path, sha, exc)
-            return FileOutcome(str(path), "quarantined", message=str(exc), error=exc)
+            copy = self._quarantine(path, sha, exc)
+            return FileOutcome(
+                str(path), "quarantined", message=str(exc), error=exc, quarantined_to=copy
+            )
 
     def _describe(self, path: Path, fmt: str, options: Any = None) -> RawColumns:
         reader = _files.reader_sql([path], fmt, options=options)  # type: ignore[arg-type]
@@ -378,7 +383,7 @@ class Ingestor:
             result = self._load(plan, mapping, first.cols, reader, names[0])
         except SourceError as exc:
             for p in unit:
-                self._quarantine(p.path, p.sha256, exc)
+                copy = self._quarantine(p.path, p.sha256, exc)
                 report.outcomes.append(
                     FileOutcome(
                         str(p.path),
@@ -386,6 +391,7 @@ class Ingestor:
                         first.detection.kind,
                         message=str(exc),
                         error=exc,
+                        quarantined_to=copy,
                     )
                 )
             self.progress.warn(str(exc))
@@ -456,9 +462,11 @@ class Ingestor:
         tmp.replace(target)
         target.chmod(0o444)
 
-    def _quarantine(self, path: Path, sha: str | None, exc: SourceError) -> None:
+    def _quarantine(self, path: Path, sha: str | None, exc: SourceError) -> str | None:
+        """Copy a bad file to quarantine with its ``.reason.json``; returns the copy's path
+        (None without a quarantine folder)."""
         if self.quarantine_dir is None:
-            return
+            return None
         self.quarantine_dir.mkdir(parents=True, exist_ok=True)
         # Named by content: the same bad file sent again updates its reason, not a new copy.
         target = self.quarantine_dir / f"{(sha or 'unread')[:16]}-{path.name}"
@@ -479,6 +487,7 @@ class Ingestor:
         target.with_name(target.name + ".reason.json").write_text(
             json.dumps(reason, indent=2) + "\n"
         )
+        return str(target)
 
 
 def _validate(

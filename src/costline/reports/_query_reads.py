@@ -1,5 +1,5 @@
 """Paged, scoped reads for the API besides costs: chargeback, explain, anomalies,
-recommendations, commitments, ingest runs and data freshness.
+recommendations, commitments, ingest runs, the ingest file history and data freshness.
 
 Import them from :mod:`costline.reports.queries`.
 """
@@ -10,7 +10,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from costline.reports import allocation as alloc_report
 from costline.reports._query_base import (
@@ -251,6 +251,40 @@ def ingest_runs(con: Any, *, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Pag
         offset=offset,
         source="_ingestions",
     )
+
+
+NO_INGEST_HISTORY = "no ingest run has been recorded yet (costline ingest, or the ingest job)"
+INGEST_FILE_COLUMNS = (
+    "at",
+    "run_id",
+    "file",
+    "status",
+    "kind",
+    "rows",
+    "message",
+    "ingestion_id",
+    "seconds",
+)
+
+
+def ingest_files(
+    history: Any, *, status: str | None = None, limit: int = DEFAULT_LIMIT, offset: int = 0
+) -> Page:
+    """What every ingest run did with each file, newest run first: loaded, unchanged (already
+    ingested), quarantined (the error, its fix and where the copy went), missing, ... (no
+    money in it: every role sees it). ``history`` is the workspace's ingest history in the
+    state store (:meth:`costline.workspace.Workspace.ingest_history`)."""
+    from costline.ingest.pipeline import Status
+
+    check_choice(status, get_args(Status), key="status")
+    lim, off = check_page(limit, offset)
+    found = history.ingest_files(lim, off, status=status)
+    rows = [tuple(getattr(f, c) for c in INGEST_FILE_COLUMNS) for f in found]
+    total = history.count(status)
+    notes: tuple[str, ...] = ()
+    if not total:
+        notes = (f"no {status} file has been recorded",) if status else (NO_INGEST_HISTORY,)
+    return Page(list(INGEST_FILE_COLUMNS), rows, total, lim, off, "ingest_files", notes)
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,7 @@ from costline.reports._query_reads import (
     commitments,
     explain_cost_center,
     freshness,
+    ingest_files,
     ingest_runs,
     recommendations,
 )
@@ -108,6 +109,7 @@ __all__ = [
     "explain_cost_center",
     "forecast_month",
     "freshness",
+    "ingest_files",
     "ingest_runs",
     "mart_current",
     "month_over_month",

@@ -949,13 +949,15 @@ def explain_page(request: Request, cost_center: str, period: str | None = None) 
 # -- data freshness and runs --------------------------------------------------------------------
 @router.get("/data")
 def data_page(request: Request) -> Response:
-    """How current the data is; ingestions; scheduled job runs (admin and finance)."""
+    """How current the data is; ingestions; what each ingest run did with each file (the
+    newest 50, quarantined ones marked); scheduled job runs (admin and finance)."""
     from costline.reports import queries
 
     who = login_required(request)
     with request.app.state.ws.warehouse(read_only=True) as wh:
         fresh = queries.freshness(wh.con, stale_ok=_maintained(request))
         runs = queries.ingest_runs(wh.con, limit=50)
+    files = queries.ingest_files(request.app.state.ws.ingest_history(), limit=50)
     jobs = request.app.state.store.runs(limit=50) if who.sees_all else None
     context = {
         "accounts": _rows(fresh.accounts),
@@ -964,9 +966,12 @@ def data_page(request: Request) -> Response:
         "marts_current": fresh.marts_current,
         "ingestions": _rows(runs),
         "ingestions_total": runs.total,
+        "files": [{**r, "name": Path(r["file"]).name or r["file"]} for r in _rows(files)],
+        "files_total": files.total,
         "jobs": jobs,
         "downloads": {
             "ingestions": downloads("/ingest/runs"),
+            "files": downloads("/ingest/files"),
             "jobs": downloads("/jobs"),
         },
     }

@@ -1,6 +1,7 @@
 """The state store (issue #6): users, API tokens, UI sessions, login attempts, job runs, the
 audit log, and each workspace's workflow state (the alert outbox, recommendations, tickets and
-adoption records), in SQLite (default) or PostgreSQL, migrated by Alembic on open.
+adoption records, the ingest file history), in SQLite (default) or PostgreSQL, migrated by
+Alembic on open.
 
 SQLAlchemy and Alembic are base dependencies (the CLI's alerting and tickets need the store); a
 PostgreSQL store also needs psycopg, from the ``service`` extra.
@@ -16,6 +17,7 @@ Example:
 from __future__ import annotations
 
 from costline.storage.state.engine import ENV_PASSWORD, ENV_URL, resolve_url, schema_diff
+from costline.storage.state.ingest_history import IngestHistory
 from costline.storage.state.outbox import AlertOutbox
 from costline.storage.state.recommendations import RecommendationStore
 from costline.storage.state.records import (
@@ -23,6 +25,7 @@ from costline.storage.state.records import (
     ApiToken,
     AuditEntry,
     DuplicateUserError,
+    IngestFile,
     JobRun,
     Recommendation,
     Role,
@@ -42,6 +45,8 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "DuplicateUserError",
+    "IngestFile",
+    "IngestHistory",
     "JobRun",
     "Recommendation",
     "RecommendationStore",

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     Date,
     DateTime,
@@ -54,6 +55,17 @@ DELIVERY_STATUSES = ("sending", "delivered", "failed", "superseded", "unreadable
 # NOTE: the same as costline.optimize.tickets.STATUSES (storage does not import optimize; a
 # test keeps the two equal).
 RECOMMENDATION_STATUSES = ("open", "ticketed", "actioned", "dismissed", "expired")
+# NOTE: the same as costline.ingest.pipeline.Status (storage does not import ingest; a test
+# keeps the two equal).
+INGEST_FILE_STATUSES = (
+    "loaded",
+    "unchanged",
+    "duplicate",
+    "skipped",
+    "manifest",
+    "quarantined",
+    "missing",
+)
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -340,3 +352,30 @@ class AdoptionRow(Base):
     ticket_key: Mapped[str | None] = mapped_column(String(200))
     detected_at: Mapped[dt.datetime]
     measured_at: Mapped[dt.datetime]
+
+
+class IngestFileRow(Base):
+    """What one ingest run (one ``Workspace.ingest`` call) did with one input file: its
+    status, kind and rows, the message (for a quarantined file the error, its fix and where
+    the quarantined copy went) and the ingestion that loaded it (NULL unless loaded). The
+    file's path only, never its contents. The ingest manifest itself stays in the warehouse,
+    committed with the data it describes (see :mod:`costline.storage.state.ingest_history`)."""
+
+    __tablename__ = "ingest_files"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", INGEST_FILE_STATUSES), name="status"),
+        Index("ix_ingest_files_workspace_at", "workspace", "at"),
+        Index("ix_ingest_files_workspace_status_at", "workspace", "status", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace: Mapped[str] = mapped_column(String(200))
+    run_id: Mapped[str] = mapped_column(String(64))
+    file: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str | None] = mapped_column(String(100))
+    rows: Mapped[int] = mapped_column(BigInteger)
+    message: Mapped[str] = mapped_column(Text)
+    ingestion_id: Mapped[str | None] = mapped_column(String(64))
+    seconds: Mapped[float] = mapped_column(Float)
+    at: Mapped[dt.datetime]

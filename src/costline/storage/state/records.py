@@ -148,6 +148,25 @@ class AdoptionRecord:
     measured_at: dt.datetime
 
 
+@dataclass(frozen=True)
+class IngestFile:
+    """What one ingest run (``run_id``) did with one input file, recorded at ``at`` (UTC):
+    ``status`` as :class:`costline.ingest.pipeline.FileOutcome` has it (``loaded``,
+    ``unchanged``, ``quarantined``, ``missing``, ...), ``message`` (for a quarantined file the
+    error, its fix and where the copy went), ``ingestion_id`` only when it was loaded."""
+
+    id: int
+    run_id: str
+    file: str
+    status: str
+    kind: str | None
+    rows: int
+    message: str
+    ingestion_id: str | None
+    seconds: float
+    at: dt.datetime
+
+
 class UnknownUserError(NotFoundError):
     """No user by that name."""
 

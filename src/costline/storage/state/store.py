@@ -44,6 +44,7 @@ from costline.storage.state.engine import (
     resolve_url,
     upgrade,
 )
+from costline.storage.state.ingest_history import IngestHistory
 from costline.storage.state.models import (
     ApiTokenRow,
     AuditRow,
@@ -114,7 +115,7 @@ def open_state(url: str | URL, *, workspace: str = "default", **options: Any) ->
 
 class StateStore:
     """Users, tokens, sessions, login attempts, job runs, the audit log, and workflow state
-    per workspace (:meth:`alert_outbox`, :meth:`recommendations`)."""
+    per workspace (:meth:`alert_outbox`, :meth:`recommendations`, :meth:`ingest_history`)."""
 
     def __init__(
         self,
@@ -496,6 +497,11 @@ class StateStore:
         """The recommendations and adoption records of ``workspace`` (default:
         :attr:`workspace`), see :mod:`costline.storage.state.recommendations`."""
         return RecommendationStore(self._sessions, workspace or self.workspace, self.clock)
+
+    def ingest_history(self, workspace: str | None = None) -> IngestHistory:
+        """What the ingest runs of ``workspace`` (default: :attr:`workspace`) did with each
+        file, see :mod:`costline.storage.state.ingest_history`."""
+        return IngestHistory(self._sessions, workspace or self.workspace, self.clock)
 
     # -- audit log --------------------------------------------------------------------------
     def audit(
