@@ -1520,6 +1520,14 @@ class Workspace:
         found = self.recommendation_store().listing(*([status] if status is not None else []))
         return QueryResult(*lifecycle.listing(found))
 
+    def reopen_recommendation(self, rec_id: str) -> None:
+        """Undo a dismissal (the next ``tickets sync`` tickets it again if it still applies).
+
+        Raises:
+            NotFoundError: no such recommendation. ConflictError: it is not dismissed.
+        """
+        self.recommendation_store().reopen(rec_id, dt.datetime.now(dt.UTC))
+
     def dismiss_recommendation(self, rec_id: str, reason: str) -> str:
         """Dismiss a recommendation for good; returns its ticket key, if it had one (close that
         ticket by hand: a dismissal is a human decision already visible in the tracker).

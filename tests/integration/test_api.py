@@ -257,6 +257,19 @@ def test_recommendation_dismiss(api: dict[str, Any]) -> None:
     assert ok.status_code == 200 and ok.json()["status"] == "dismissed"
     again = get(api, "admin", "/api/v1/recommendations", status="dismissed").json()
     assert [r["resource_id"] for r in again["rows"]] == ["vol-web"]
+    # reopened by its team (another team may not); a second reopen is a conflict
+    is_error(post(api, "web", f"/api/v1/recommendations/{ids['api']}/reopen", {}), 403, "forbidden")
+    back = post(api, "web", f"/api/v1/recommendations/{ids['web']}/reopen", {})
+    assert back.status_code == 200 and back.json() == {"id": ids["web"], "status": "open"}
+    opened = get(api, "admin", "/api/v1/recommendations", status="open").json()
+    assert sorted(r["resource_id"] for r in opened["rows"]) == ["vol-api", "vol-web"]
+    err = is_error(
+        post(api, "web", f"/api/v1/recommendations/{ids['web']}/reopen", {}), 409, "conflict"
+    )
+    assert "not dismissed" in err["message"]
+    is_error(post(api, "admin", "/api/v1/recommendations/rec-nope/reopen", {}), 404, "not_found")
+    (entry,) = api["store"].audit_entries(action="recommendation.reopen")
+    assert (entry.user, entry.target) == ("webby", ids["web"])
 
 
 def test_overview_freshness_ingest_runs_savings(api: dict[str, Any]) -> None:

@@ -290,6 +290,16 @@ def test_dismissed_recommendations_are_never_ticketed(tmp_path: Path) -> None:
         )
         assert listed.exit_code == 0 and "kept for DR" in listed.output and rid in listed.output
         assert ws.tickets_sync(environ=ENV).rows == []
+        # changed our mind: reopened, the next sync tickets it like any open recommendation
+        done = runner.invoke(app, ["-w", str(ws.root), "tickets", "reopen", rid])
+        assert done.exit_code == 0, done.output
+        assert statuses(ws)["eip-big"] == ("open", None)
+        again = ws.tickets_sync(environ=ENV)
+        assert [(r[2], r[6]) for r in again.rows] == [("eip-big", "ticketed")]
+        assert "eip-big" in by_resource(jira)
+        # only a dismissed one reopens, and the CLI says why
+        refused = runner.invoke(app, ["-w", str(ws.root), "tickets", "reopen", rid])
+        assert refused.exit_code == 1 and "is ticketed, not dismissed" in str(refused.exception)
 
 
 def test_without_a_ticket_channel_the_store_and_adoption_still_work(tmp_path: Path) -> None:

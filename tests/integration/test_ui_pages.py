@@ -416,3 +416,41 @@ def test_ui_templates_are_in_the_package() -> None:
 
     names = {p.name for p in Path(str(files("costline.ui") / "templates")).iterdir()}
     assert {"base.html", "login.html", "overview.html", "team.html", "error.html"} <= names
+
+
+def test_a_team_dismisses_and_reopens_its_recommendation_in_the_ui(site: Site) -> None:
+    import datetime as dt
+
+    from costline.optimize import tickets as rec_store
+
+    made = [
+        rec_store.Produced("waste", "gp2-to-gp3", f"vol-ui-{t}", "sub-1", Decimal(50), None, {}, t)
+        for t in ("web", "api")
+    ]
+    site.ws.recommendation_store().upsert(
+        [rec_store.produced_row(p) for p in made], dt.datetime(2024, 9, 11, tzinfo=dt.UTC)
+    )
+    mine, theirs = (p.id for p in made)
+    client = fresh(site.client)
+    sign_in(client, "wes")
+    token = session_csrf(client)
+    done = client.post(
+        f"/recommendations/{mine}/dismiss", data={"csrf_token": token, "reason": "DR copy"}
+    )
+    assert done.status_code == 303
+    dismissed = client.get("/recommendations", params={"status": "dismissed"}).text
+    assert f'action="/recommendations/{mine}/reopen"' in dismissed and "DR copy" in dismissed
+    # another team's recommendation: refused, whatever the form says
+    assert (
+        client.post(f"/recommendations/{theirs}/reopen", data={"csrf_token": token}).status_code
+        == 403
+    )
+    forged = client.post(f"/recommendations/{mine}/reopen", data={"csrf_token": "forged"})
+    assert forged.status_code == 403
+    back = client.post(f"/recommendations/{mine}/reopen", data={"csrf_token": token})
+    assert back.status_code == 303
+    shown = client.get(back.headers["location"]).text
+    assert f"Recommendation {mine} is open again." in shown
+    assert site.ws.recommendation_store().get(mine).status == "open"
+    (entry, *_) = site.store.audit_entries(action="recommendation.reopen")
+    assert (entry.user, entry.target) == ("wes", mine)

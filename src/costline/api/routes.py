@@ -344,6 +344,20 @@ def dismiss_recommendation(
     return {"id": rec_id, "status": "dismissed", "ticket": key or None}
 
 
+@router.post("/recommendations/{rec_id}/reopen", tags=["optimization"])
+def reopen_recommendation(request: Request, who: Who, rec_id: str) -> dict[str, Any]:
+    """Undo a dismissal: open again (409 unless dismissed); the next sync may ticket it."""
+    check_csrf(request, who)
+    listed = _ws(request).tickets()
+    found = [r for r in listed.records() if r["id"] == _id(rec_id, "recommendation id")]
+    if not found:
+        raise ApiError(404, f"no recommendation {rec_id!r}", hint="see /api/v1/recommendations")
+    require_team(who, found[0]["team"])
+    _ws(request).reopen_recommendation(rec_id)
+    _audit(request, who, "recommendation.reopen", rec_id)
+    return {"id": rec_id, "status": "open"}
+
+
 @router.get("/savings", tags=["optimization"])
 def savings(
     request: Request, who: Who, month: str, detail: bool = False, fmt: Fmt = Format.json

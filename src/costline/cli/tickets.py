@@ -1,4 +1,4 @@
-"""``costline tickets sync|list|dismiss``: the ticket loop for recommendations (issue #5)."""
+"""``costline tickets sync|list|dismiss|reopen``: the ticket loop for recommendations (issue #5)."""
 
 from __future__ import annotations
 
@@ -93,6 +93,18 @@ def dismiss(
 
     key = _workspace().dismiss_recommendation(rec_id, reason)
     info(f"dismissed {rec_id}" + (f"; close its ticket {key} in the tracker" if key else ""))
+
+
+@tickets_app.command("reopen")
+def reopen(
+    rec_id: Annotated[str, typer.Argument(metavar="ID", help="Recommendation id (rec-...).")],
+) -> None:
+    """Undo a dismissal: the recommendation is open again; the next sync tickets it if it
+    still applies."""
+    from costline.cli.output import info
+
+    _workspace().reopen_recommendation(rec_id)
+    info(f"reopened {rec_id}")
 
 
 def _day(text: str) -> dt.date:

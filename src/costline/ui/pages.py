@@ -746,7 +746,10 @@ def anomaly_action(
 # -- recommendations ----------------------------------------------------------------------------
 @router.get("/recommendations")
 def recommendations_page(
-    request: Request, status: str = "open", changed: str | None = None
+    request: Request,
+    status: str = "open",
+    changed: str | None = None,
+    reopened: bool = False,
 ) -> Response:
     """Rightsizing and waste recommendations of the caller's scope, with Dismiss."""
     from costline.reports import queries
@@ -767,7 +770,7 @@ def recommendations_page(
     _describe_recommendations(rows, known, fallback)
     flash = None
     if changed and ID.match(changed):
-        flash = f"Recommendation {changed} is dismissed."
+        flash = f"Recommendation {changed} is {'open again' if reopened else 'dismissed'}."
     context = {
         "rows": rows,
         "status": status,
@@ -779,6 +782,28 @@ def recommendations_page(
         "downloads": downloads("/recommendations", status=None if status == "all" else status),
     }
     return render(request, "recommendations.html", context)
+
+
+@router.post("/recommendations/{rec_id}/reopen")
+def reopen_recommendation(
+    request: Request, rec_id: str, csrf_token: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    """Undo a dismissal (as ``POST /api/v1/recommendations/{id}/reopen``)."""
+    who = login_required(request)
+    check_csrf(request, who, csrf_token)
+    if not ID.match(rec_id):
+        raise ApiError(400, "that is not a recommendation id", hint="use the recommendations list")
+    ws = request.app.state.ws
+    found = [r for r in ws.tickets().records() if r["id"] == rec_id]
+    if not found:
+        raise ApiError(404, f"there is no recommendation {rec_id[:80]!r}", hint="see the list")
+    require_team(who, found[0]["team"])
+    ws.reopen_recommendation(rec_id)
+    request.app.state.store.audit(
+        who.name, "recommendation.reopen", rec_id, remote=remote_of(request)
+    )
+    query = urlencode({"changed": rec_id, "reopened": 1})
+    return RedirectResponse(f"/recommendations?{query}", status_code=303)
 
 
 @router.post("/recommendations/{rec_id}/dismiss")

@@ -43,7 +43,7 @@ from typing import Any
 from sqlalchemy import Float, Select, Table, cast, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from costline.core.errors import ConfigError
+from costline.core.errors import ConfigError, ConflictError
 from costline.storage.state.models import (
     RECOMMENDATION_STATUSES,
     AdoptionRow,
@@ -303,6 +303,24 @@ class RecommendationStore:
         with self._tx() as s:
             row = self._row(s, rec_id)
             row.status, row.reason, row.updated_at = "dismissed", reason.strip(), utc(now)
+            return recommendation_record(row)
+
+    def reopen(self, rec_id: str, now: dt.datetime) -> Recommendation:
+        """Undo a dismissal: the recommendation is ``open`` again and the next sync tickets it
+        when it is still recommended and saves enough (an expired one reopens by itself).
+
+        Raises:
+            UnknownRecommendationError: no such id in this workspace.
+            ConflictError: it is not dismissed.
+        """
+        with self._tx() as s:
+            row = self._row(s, rec_id)
+            if row.status != "dismissed":
+                raise ConflictError(
+                    f"recommendation {rec_id[:80]!r} is {row.status}, not dismissed",
+                    hint="only a dismissed recommendation can be reopened",
+                )
+            row.status, row.reason, row.updated_at = "open", None, utc(now)
             return recommendation_record(row)
 
     def _row(self, s: Session, rec_id: str) -> RecommendationRow:
