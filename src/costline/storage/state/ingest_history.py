@@ -33,7 +33,6 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -44,6 +43,7 @@ from costline.core.errors import ConfigError
 from costline.storage.state.models import INGEST_FILE_STATUSES, IngestFileRow
 from costline.storage.state.outbox import utc
 from costline.storage.state.records import IngestFile
+from costline.storage.state.validation import check_choice
 
 # NOTE: error texts are short (DuckDB's is cut at 500 characters); this only bounds a row.
 MAX_MESSAGE = 8_000
@@ -57,15 +57,7 @@ def check_status(status: str) -> str:
         >>> check_status("quarantined")
         'quarantined'
     """
-    if status not in INGEST_FILE_STATUSES:
-        close = difflib.get_close_matches(status, INGEST_FILE_STATUSES, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise ConfigError(
-            f"unknown ingest file status {status[:60]!r}",
-            key="status",
-            hint=hint + f"use one of: {', '.join(INGEST_FILE_STATUSES)}",
-        )
-    return status
+    return check_choice(status, tuple(INGEST_FILE_STATUSES), what="ingest file status")
 
 
 def ingest_file_record(row: IngestFileRow) -> IngestFile:

@@ -34,7 +34,6 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
@@ -56,6 +55,7 @@ from costline.storage.state.records import (
     Recommendation,
     UnknownRecommendationError,
 )
+from costline.storage.state.validation import check_choice
 
 ADOPTIONS: Table = Base.metadata.tables["adoptions"]
 RECOMMENDATIONS: Table = Base.metadata.tables["recommendations"]
@@ -65,15 +65,7 @@ CHUNK = 500  # NOTE: ids per IN list, far below SQLite's and PostgreSQL's parame
 
 def check_status(status: str) -> str:
     """``status`` if it is a recommendation status, else ConfigError naming the valid ones."""
-    if status not in RECOMMENDATION_STATUSES:
-        close = difflib.get_close_matches(status, RECOMMENDATION_STATUSES, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise ConfigError(
-            f"unknown status {status!r}",
-            key="status",
-            hint=hint + f"use one of: {', '.join(RECOMMENDATION_STATUSES)}",
-        )
-    return status
+    return check_choice(status, tuple(RECOMMENDATION_STATUSES), what="status")
 
 
 def recommendation_record(row: RecommendationRow) -> Recommendation:

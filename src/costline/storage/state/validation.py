@@ -28,6 +28,24 @@ TEAM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
 ACTION = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 
 
+def check_choice(value: str, allowed: tuple[str, ...], *, what: str, key: str = "status") -> str:
+    """``value`` if it is one of ``allowed``, else ConfigError naming them (and the closest).
+
+    Example:
+        >>> check_choice("open", ("open", "closed"), what="status")
+        'open'
+    """
+    if value not in allowed:
+        close = difflib.get_close_matches(value, allowed, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ConfigError(
+            f"unknown {what} {value[:60]!r}",
+            key=key,
+            hint=hint + f"use one of: {', '.join(allowed)}",
+        )
+    return value
+
+
 def suggest_user(name: str, known: list[str]) -> str:
     close = difflib.get_close_matches(name, known, n=1)
     if close:
