@@ -167,18 +167,23 @@ class Scheduler:
             self.store.finish_run(run_id, "succeeded", detail=detail)
             self._notify(job, "succeeded")
             if job in REFRESHES_MARTS and "marts" in self.jobs and job != "marts":
-                self._refresh_marts()
+                self._refresh_marts(trigger)
             return {"run_id": run_id, "status": "succeeded", "error": None, "detail": detail}
 
-    def _refresh_marts(self) -> None:
-        """Rebuild the marts after a job that changed the data, and say so (``on_run``: the
-        server's answer cache is emptied, so the dashboard stops showing the older figures)."""
+    def _refresh_marts(self, trigger: str) -> None:
+        """Bring the marts up to date after a job that changed the data, recorded as a
+        ``marts`` run of the same trigger, and say so (``on_run``: the server's answer cache is
+        emptied, so the dashboard stops showing the older figures)."""
+        run_id = self.store.start_run("marts", trigger=trigger)
         try:
-            self.jobs["marts"](self.clock())
+            detail = self.jobs["marts"](self.clock())
         except Exception as exc:  # the marts stay as they were; the next run tries again
-            log.error("marts refresh failed: %s", exc)
+            error = f"{type(exc).__name__}: {exc}"
+            log.error("marts refresh failed: %s", error)
+            self.store.finish_run(run_id, "failed", error=error[:4000])
             self._notify("marts", "failed")
         else:
+            self.store.finish_run(run_id, "succeeded", detail=detail)
             self._notify("marts", "succeeded")
 
     def _notify(self, job: str, status: str) -> None:

@@ -193,3 +193,39 @@ def test_every_job_is_a_cli_command_recorded_in_the_store(tmp_path: Path) -> Non
         assert store.runs(job="allocate")[0].status == "failed"
     finally:
         store.close()
+
+
+def test_the_marts_refresh_after_a_load_is_a_recorded_run_even_when_it_fails(store: Any) -> None:
+    told: list[tuple[str, str]] = []
+    calls = {"marts": 0}
+
+    def marts(now: dt.datetime) -> dict[str, Any]:
+        calls["marts"] += 1
+        if calls["marts"] == 1:
+            raise RuntimeError("out of memory")
+        return {"mode": "incremental", "partitions": 1}
+
+    sched = Scheduler(
+        store=store,
+        jobs={"ingest": lambda now: {"outcomes": 1}, "marts": marts},
+        schedules={},
+        clock=Clock(T0),
+        on_run=lambda job, status: told.append((job, status)),
+    )
+    first = sched.run("ingest", trigger="manual")
+    assert first["status"] == "succeeded"  # the load stands; only the refresh failed
+    sched.run("ingest", trigger="manual")
+    runs = [(r.job, r.trigger, r.status, r.error) for r in reversed(store.runs(limit=10))]
+    assert runs == [
+        ("ingest", "manual", "succeeded", None),
+        ("marts", "manual", "failed", "RuntimeError: out of memory"),
+        ("ingest", "manual", "succeeded", None),
+        ("marts", "manual", "succeeded", None),
+    ]
+    assert told == [
+        ("ingest", "succeeded"),
+        ("marts", "failed"),
+        ("ingest", "succeeded"),
+        ("marts", "succeeded"),
+    ]
+    assert store.runs(job="marts", limit=1)[0].detail == {"mode": "incremental", "partitions": 1}
