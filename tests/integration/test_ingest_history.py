@@ -38,6 +38,7 @@ from costline.storage.state.models import INGEST_FILE_STATUSES
 from costline.workspace import Workspace
 from tests.focus_files import focus_row, write_focus_csv
 from tests.state_db import BACKENDS, state_database
+from tests.web_session import sign_in
 
 PASSWORD = "a long enough password 1"
 SECRET_CELL = "contents-never-stored-7f3a"  # a cell of new.csv: must not reach the history
@@ -350,21 +351,9 @@ def test_api_answer_is_not_cached(served: dict[str, Any]) -> None:
     )
 
 
-def sign_in(client: TestClient) -> None:
-    form = client.get("/login")
-    found = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert found, form.text
-    done = client.post(
-        "/login",
-        data={"name": "root", "password": PASSWORD, "csrf_token": found.group(1), "next": "/"},
-        follow_redirects=False,
-    )
-    assert done.status_code in (302, 303), done.text
-
-
 def test_data_page_lists_a_quarantined_file_with_its_message(served: dict[str, Any]) -> None:
     client = served["client"]
-    sign_in(client)
+    sign_in(client, "root", PASSWORD)
     page = client.get("/data")
     assert page.status_code == 200, page.text
     assert 'id="table-ingestions"' in page.text  # the ingestions table stays

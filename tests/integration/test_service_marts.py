@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from costline.server import build
 from costline.workspace import Workspace
 from tests.allocation_kit import ALLOC_COLUMNS, charge, setup, team_tag_rules
 from tests.focus_files import write_focus_csv
+from tests.web_session import sign_in
 
 DAILY = {"web": Decimal("10.00"), "api": Decimal("4.00"), "data": Decimal("1.00")}
 FIRST = sum(DAILY.values()) * 10
@@ -73,18 +73,6 @@ def load_later_days(ws: Workspace) -> None:
     assert not report.failed, [o.message for o in report.failed]
 
 
-def sign_in(client: TestClient) -> None:
-    form = client.get("/login")
-    found = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert found, form.text
-    done = client.post(
-        "/login",
-        data={"name": "root", "password": PASSWORD, "csrf_token": found.group(1), "next": "/"},
-        follow_redirects=False,
-    )
-    assert done.status_code in (302, 303), done.text
-
-
 def total(body: dict[str, Any]) -> Decimal:
     return sum((Decimal(r["cost"]) for r in body["rows"]), Decimal(0))
 
@@ -118,7 +106,7 @@ def test_the_dashboard_answers_from_the_last_marts_until_their_refresh(
     overview = client.get("/api/v1/overview", params={"month": "2024-09"}, headers=headers)
     assert overview.json()["stale_as_of"] == fresh["marts_refreshed_at"]
     # the web UI says so in words
-    sign_in(client)
+    sign_in(client, "root", PASSWORD)
     page = client.get("/", params={"month": "2024-09"})
     as_of = dt.datetime.fromisoformat(fresh["marts_refreshed_at"])
     assert page.status_code == 200 and f"Figures as of {as_of:%Y-%m-%d %H:%M} UTC" in page.text

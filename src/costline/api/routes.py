@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from costline.api.auth import Principal, check_csrf, principal, require_role, require_team
 from costline.api.downloads import Format, jsonable, records, table_response
 from costline.api.errors import ApiError
+from costline.core.errors import NotFoundError
 
 router = APIRouter()
 Who = Annotated[Principal, Depends(principal)]
@@ -325,6 +326,19 @@ def recommendations(
     return _page(page, fmt, "recommendations")
 
 
+def _recommendation_team(request: Request, rec_id: str) -> str | None:
+    """The team of one recommendation (one row from the state store), or 404."""
+    try:
+        team: str | None = (
+            _ws(request).recommendation_store().get(_id(rec_id, "recommendation id")).team
+        )
+    except NotFoundError:
+        raise ApiError(
+            404, f"no recommendation {rec_id!r}", hint="see /api/v1/recommendations"
+        ) from None
+    return team
+
+
 @router.post("/recommendations/{rec_id}/dismiss", tags=["optimization"])
 def dismiss_recommendation(
     request: Request,
@@ -334,11 +348,7 @@ def dismiss_recommendation(
 ) -> dict[str, Any]:
     """Dismiss a recommendation for good (with the reason)."""
     check_csrf(request, who)
-    listed = _ws(request).tickets()
-    found = [r for r in listed.records() if r["id"] == _id(rec_id, "recommendation id")]
-    if not found:
-        raise ApiError(404, f"no recommendation {rec_id!r}", hint="see /api/v1/recommendations")
-    require_team(who, found[0]["team"])
+    require_team(who, _recommendation_team(request, rec_id))
     key = _ws(request).dismiss_recommendation(rec_id, reason)
     _audit(request, who, "recommendation.dismiss", rec_id, reason=reason)
     return {"id": rec_id, "status": "dismissed", "ticket": key or None}
@@ -348,11 +358,7 @@ def dismiss_recommendation(
 def reopen_recommendation(request: Request, who: Who, rec_id: str) -> dict[str, Any]:
     """Undo a dismissal: open again (409 unless dismissed); the next sync may ticket it."""
     check_csrf(request, who)
-    listed = _ws(request).tickets()
-    found = [r for r in listed.records() if r["id"] == _id(rec_id, "recommendation id")]
-    if not found:
-        raise ApiError(404, f"no recommendation {rec_id!r}", hint="see /api/v1/recommendations")
-    require_team(who, found[0]["team"])
+    require_team(who, _recommendation_team(request, rec_id))
     _ws(request).reopen_recommendation(rec_id)
     _audit(request, who, "recommendation.reopen", rec_id)
     return {"id": rec_id, "status": "open"}

@@ -192,9 +192,10 @@ def allocation_published(con: Any) -> bool:
     return _published(con, _tables(con))
 
 
-def data_signature(con: Any) -> str:
-    """What the mart is built from, as text (stored in ``mart_state``)."""
-    row = con.execute(f"SELECT {_signature_sql(_tables(con))}").fetchone()
+def data_signature(con: Any, have: set[str] | None = None) -> str:
+    """What the mart is built from, as text (stored in ``mart_state``); ``have``: the known
+    tables when the caller has read them already."""
+    row = con.execute(f"SELECT {_signature_sql(_tables(con) if have is None else have)}").fetchone()
     return repr(tuple(row))
 
 
@@ -316,7 +317,7 @@ def refresh_marts(con: Any, *, full: bool = False) -> MartReport:
     try:
         have = _tables(con)
         allocated = _published(con, have)
-        signature = data_signature(con)  # inside the transaction: the snapshot the mart reads
+        signature = data_signature(con, have)  # inside the transaction: the snapshot the mart reads
         keys = None if full else _changed_keys(con, have, allocated)
         if keys is None:
             con.execute(f"CREATE OR REPLACE TABLE {MART} AS {mart_sql(allocated=allocated)}")
@@ -349,14 +350,6 @@ def refresh_marts(con: Any, *, full: bool = False) -> MartReport:
     return MartReport(rows, allocated, took, mode, None if keys is None else len(keys))
 
 
-def mart_refreshed_at(con: Any) -> dt.datetime | None:
-    """When the mart was last refreshed (UTC), or None if it never was."""
-    if not table_exists(con, STATE):
-        return None
-    row = con.execute(f"SELECT refreshed_at FROM {STATE}").fetchone()
-    return row[0] if row else None
-
-
 __all__ = [
     "FRESHNESS",
     "MART",
@@ -366,7 +359,6 @@ __all__ = [
     "StoreState",
     "allocation_published",
     "mart_current",
-    "mart_refreshed_at",
     "refresh_marts",
     "store_state",
     "table_exists",

@@ -42,7 +42,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from costline.api.auth import SESSION_COOKIE, Principal, authenticate, check_csrf, require_team
 from costline.api.errors import ApiError, status_of
-from costline.core.errors import ConfigError, CostlineError
+from costline.core.errors import ConfigError, CostlineError, NotFoundError
 from costline.ui import present
 from costline.ui.present import Names
 
@@ -784,6 +784,17 @@ def recommendations_page(
     return render(request, "recommendations.html", context)
 
 
+def _recommendation_team(ws: Any, rec_id: str) -> str | None:
+    """The team of one recommendation (one row from the state store), or 404."""
+    try:
+        team: str | None = ws.recommendation_store().get(rec_id).team
+    except NotFoundError:
+        raise ApiError(
+            404, f"there is no recommendation {rec_id[:80]!r}", hint="see the list"
+        ) from None
+    return team
+
+
 @router.post("/recommendations/{rec_id}/reopen")
 def reopen_recommendation(
     request: Request, rec_id: str, csrf_token: Annotated[str, Form(max_length=200)] = ""
@@ -794,10 +805,7 @@ def reopen_recommendation(
     if not ID.match(rec_id):
         raise ApiError(400, "that is not a recommendation id", hint="use the recommendations list")
     ws = request.app.state.ws
-    found = [r for r in ws.tickets().records() if r["id"] == rec_id]
-    if not found:
-        raise ApiError(404, f"there is no recommendation {rec_id[:80]!r}", hint="see the list")
-    require_team(who, found[0]["team"])
+    require_team(who, _recommendation_team(ws, rec_id))
     ws.reopen_recommendation(rec_id)
     request.app.state.store.audit(
         who.name, "recommendation.reopen", rec_id, remote=remote_of(request)
@@ -824,10 +832,7 @@ def dismiss_recommendation(
             400, "a dismissal needs a reason", hint="say why, e.g. 'batch host, sized for peaks'"
         )
     ws = request.app.state.ws
-    found = [r for r in ws.tickets().records() if r["id"] == rec_id]
-    if not found:
-        raise ApiError(404, f"there is no recommendation {rec_id[:80]!r}", hint="see the list")
-    require_team(who, found[0]["team"])
+    require_team(who, _recommendation_team(ws, rec_id))
     ws.dismiss_recommendation(rec_id, text)
     request.app.state.store.audit(
         who.name,

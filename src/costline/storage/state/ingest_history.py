@@ -32,17 +32,15 @@ Example:
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, sessionmaker
 
 from costline.core.errors import ConfigError
 from costline.storage.state.models import INGEST_FILE_STATUSES, IngestFileRow
-from costline.storage.state.outbox import utc
 from costline.storage.state.records import IngestFile
+from costline.storage.state.scoped import WorkspaceScoped
 from costline.storage.state.validation import check_choice
 
 # NOTE: error texts are short (DuckDB's is cut at 500 characters); this only bounds a row.
@@ -96,18 +94,8 @@ def _row_values(index: int, outcome: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-class IngestHistory:
+class IngestHistory(WorkspaceScoped):
     """The ingest file history of one workspace in the state store."""
-
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        workspace: str,
-        clock: Callable[[], dt.datetime],
-    ) -> None:
-        self._sessions = sessions
-        self.workspace = workspace
-        self._clock = clock
 
     def _mine(self, status: str | None) -> Select[IngestFileRow]:
         query = select(IngestFileRow).where(IngestFileRow.workspace == self.workspace)
@@ -131,8 +119,8 @@ class IngestHistory:
         values = [_row_values(i, o) for i, o in enumerate(outcomes)]
         if not values:
             return 0
-        at = utc(self._clock())
-        with self._sessions.begin() as s:
+        at = self._now()
+        with self._tx() as s:
             s.add_all(
                 IngestFileRow(workspace=self.workspace, run_id=run_id, at=at, **v) for v in values
             )
@@ -159,11 +147,11 @@ class IngestHistory:
             .limit(limit)
             .offset(offset)
         )
-        with self._sessions.begin() as s:
+        with self._tx() as s:
             return [ingest_file_record(r) for r in s.scalars(query)]
 
     def count(self, status: str | None = None) -> int:
         """How many file outcomes are recorded (all, or those with ``status``)."""
         query = select(func.count()).select_from(self._mine(status).subquery())
-        with self._sessions.begin() as s:
+        with self._tx() as s:
             return int(s.scalar(query) or 0)

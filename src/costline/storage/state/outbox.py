@@ -24,14 +24,14 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Table, case, func, select, update
-from sqlalchemy.orm import Session, sessionmaker
 
 from costline.storage.base import QueryResult
 from costline.storage.state.models import AlertDeliveryAttemptRow, AlertDeliveryRow, Base
+from costline.storage.state.scoped import WorkspaceScoped, upsert_statement, utc
 
 PENDING = ("sending", "failed")
 DELIVERY_COLUMNS = (
@@ -48,37 +48,8 @@ DELIVERIES: Table = Base.metadata.tables["alert_deliveries"]
 ATTEMPTS: Table = Base.metadata.tables["alert_delivery_attempts"]
 
 
-def utc(at: dt.datetime) -> dt.datetime:
-    """``at`` as an aware UTC instant; a naive one is taken to be UTC already."""
-    return at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at.astimezone(dt.UTC)
-
-
-def upsert_statement(dialect: str, table: Table) -> Any:
-    """``INSERT`` with ``ON CONFLICT`` support for ``dialect`` (sqlite or postgresql)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table)
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(table)
-
-
-class AlertOutbox:
+class AlertOutbox(WorkspaceScoped):
     """Delivery state of one workspace's alerts in the state store."""
-
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        workspace: str,
-        clock: Callable[[], dt.datetime],
-    ) -> None:
-        self._sessions = sessions
-        self.workspace = workspace
-        self._clock = clock
-
-    def _now(self) -> dt.datetime:
-        return utc(self._clock())
 
     def _key(self, anomaly_id: str, revision: int, channel: str) -> Any:
         return (
@@ -106,7 +77,7 @@ class AlertOutbox:
             & (a.revision == revision)
             & (a.channel == channel)
         )
-        with self._sessions.begin() as s:
+        with self._tx() as s:
             number = int(s.scalar(select(func.coalesce(func.max(a.attempt), 0)).where(mine)) or 0)
             number += 1
             s.add(
@@ -141,7 +112,7 @@ class AlertOutbox:
         """Set the status; the payload and the last error are kept unless new ones are given
         (``delivered`` clears the error)."""
         now = self._now()
-        with self._sessions.begin() as s:
+        with self._tx() as s:
             stmt = upsert_statement(s.get_bind().dialect.name, DELIVERIES).values(
                 workspace=self.workspace,
                 anomaly_id=anomaly_id,
@@ -172,7 +143,7 @@ class AlertOutbox:
 
     def status_of(self, anomaly_id: str, revision: int, channel: str) -> str | None:
         """The status, or None when this revision never went to this channel."""
-        with self._sessions.begin() as s:
+        with self._tx() as s:
             return s.scalar(
                 select(AlertDeliveryRow.status).where(self._key(anomaly_id, revision, channel))
             )
@@ -185,7 +156,7 @@ class AlertOutbox:
             .where(d.workspace == self.workspace, d.status.in_(PENDING), d.payload.is_not(None))
             .order_by(d.created_at, d.anomaly_id, d.revision, d.channel)
         )
-        with self._sessions.begin() as s:
+        with self._tx() as s:
             return [(a, int(r), c, str(p)) for a, r, c, p in s.execute(query)]
 
     def delivered(self, anomaly_ids: Iterable[str]) -> list[str]:
@@ -193,7 +164,7 @@ class AlertOutbox:
         wanted = sorted(set(anomaly_ids))
         found: set[str] = set()
         d = AlertDeliveryRow
-        with self._sessions.begin() as s:
+        with self._tx() as s:
             for i in range(0, len(wanted), 500):  # NOTE: stay far below bind-parameter limits
                 found.update(
                     s.scalars(
@@ -214,7 +185,7 @@ class AlertOutbox:
             .where(d.workspace == self.workspace)
             .order_by(d.updated_at.desc(), d.anomaly_id, d.revision, d.channel)
         )
-        with self._sessions.begin() as s:
+        with self._tx() as s:
             return QueryResult(list(DELIVERY_COLUMNS), [tuple(r) for r in s.execute(query)])
 
     def attempts(self, anomaly_id: str, revision: int, channel: str) -> QueryResult:
@@ -230,7 +201,7 @@ class AlertOutbox:
             )
             .order_by(a.attempt)
         )
-        with self._sessions.begin() as s:
+        with self._tx() as s:
             return QueryResult(list(ATTEMPT_COLUMNS), [tuple(r) for r in s.execute(query)])
 
     def import_rows(
@@ -240,7 +211,7 @@ class AlertOutbox:
         this workspace does not hold yet, in one transaction; rows it holds are left as they
         are. Returns how many of each were added. Used to move a warehouse's old outbox."""
         added = [0, 0]
-        with self._sessions.begin() as s:
+        with self._tx() as s:
             dialect = s.get_bind().dialect.name
             for i, (table, rows) in enumerate(((DELIVERIES, deliveries), (ATTEMPTS, attempts))):
                 for row in rows:

@@ -34,13 +34,12 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Float, Select, Table, cast, func, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from costline.core.errors import ConfigError, ConflictError
 from costline.storage.state.models import (
@@ -49,12 +48,12 @@ from costline.storage.state.models import (
     Base,
     RecommendationRow,
 )
-from costline.storage.state.outbox import upsert_statement, utc
 from costline.storage.state.records import (
     AdoptionRecord,
     Recommendation,
     UnknownRecommendationError,
 )
+from costline.storage.state.scoped import WorkspaceScoped, upsert_statement, utc
 from costline.storage.state.validation import check_choice
 
 ADOPTIONS: Table = Base.metadata.tables["adoptions"]
@@ -114,23 +113,8 @@ def adoption_record(row: AdoptionRow) -> AdoptionRecord:
     )
 
 
-class RecommendationStore:
+class RecommendationStore(WorkspaceScoped):
     """The recommendations and adoptions of one workspace in the state store."""
-
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        workspace: str,
-        clock: Callable[[], dt.datetime],
-    ) -> None:
-        self._sessions = sessions
-        self.workspace = workspace
-        self._clock = clock
-
-    @contextmanager
-    def _tx(self) -> Iterator[Session]:
-        with self._sessions.begin() as session:
-            yield session
 
     def _mine(self) -> Select[RecommendationRow]:
         return select(RecommendationRow).where(RecommendationRow.workspace == self.workspace)
