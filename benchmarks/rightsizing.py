@@ -108,14 +108,19 @@ def child(kind: str, root: Path, out: Path) -> None:
         from costline.workspace import Workspace
 
         result = Workspace.open(root).recommend_rightsizing()
+        seconds = time.perf_counter() - t0
+        status = result.columns.index("status")
         summary = {
             "resources": len(result.rows),
-            "recommended": sum(1 for r in result.records() if r["status"] == "recommended"),
+            "recommended": sum(1 for r in result.rows if r[status] == "recommended"),
         }
     else:
         con = duckdb.connect(str(root / "costline.duckdb"), read_only=True)
-        summary = {"resources": len(con.execute(PLAIN_SQL).fetchall())}
-    summary["seconds"] = time.perf_counter() - t0
+        got = con.execute(PLAIN_SQL).fetchall()
+        seconds = time.perf_counter() - t0
+        summary = {"resources": len(got)}
+    # the timed part ends with the answer in hand (counting it for the report is not timed)
+    summary["seconds"] = seconds
     out.write_text(json.dumps(summary))
 
 

@@ -17,18 +17,14 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from costline import allocation
 from costline.config import CONFIG_FILE, CostlineConfig, load_config
-from costline.config.allocation import OwnersRegistry
-from costline.config.rules_loader import LoadedRules, load_owners, load_rules
 from costline.core.errors import ConfigError, WorkspaceError
 from costline.core.progress import NoProgress, Progress
-from costline.reports import allocation as alloc_report
 from costline.storage.base import QueryResult
 from costline.storage.duckdb import DuckDBWarehouse
 
@@ -36,7 +32,10 @@ if TYPE_CHECKING:
     from collections.abc import Mapping  # tickets (issue #5)
     from decimal import Decimal
 
+    from costline import allocation
     from costline.anomaly.series import DetectReport
+    from costline.config.allocation import OwnersRegistry
+    from costline.config.rules_loader import LoadedRules
     from costline.ingest import IngestReport
     from costline.notify import Alert, DeliveryReport
     from costline.reports.savings_digest import Digest as SavingsDigest
@@ -69,6 +68,8 @@ def _adoption_note(found: Any) -> str:
 
 def _allocation_published(con: Any) -> bool:
     """Whether any allocation run is published (team and cost-center dimensions need one)."""
+    from costline import allocation
+
     allocation.ensure_tables(con)
     row = con.execute("SELECT count(*) FROM allocation_groups").fetchone()
     return bool(row and row[0])
@@ -543,15 +544,21 @@ class Workspace:
                 f"no ownership registry at {self.owners_path}",
                 hint="write owners.yaml (see docs/reference/rules.md#owners) or run `costline demo`",
             )
+        from costline.config.rules_loader import load_owners
+
         return load_owners(self.owners_path)
 
     def rules(self, path: Path | None = None) -> LoadedRules:
+        from costline.config.rules_loader import load_rules
+
         return load_rules(path or self.rules_path)
 
     def allocate(
         self, period: str, *, rules: Path | None = None, publish: bool = True
     ) -> allocation.AllocationReport:
         """Allocate one month (``YYYY-MM``); replaces that month's allocation atomically."""
+        from costline import allocation
+
         owners, loaded = self.owners(), self.rules(rules)
         with self.warehouse() as wh:
             return allocation.allocate(
@@ -565,6 +572,8 @@ class Workspace:
 
     def allocation_diff(self, period: str, rules: Path) -> QueryResult:
         """What-if: per cost center, published vs the draft rules (nothing is published)."""
+        from costline import allocation
+
         owners, draft = self.owners(), self.rules(rules)
         with self.warehouse() as wh:
             rows = allocation.what_if(
@@ -578,12 +587,16 @@ class Workspace:
         return QueryResult(cols, [tuple(r[c] for c in cols) for r in rows])
 
     def _allocated(self, sql: str, params: Sequence[Any] = ()) -> QueryResult:
+        from costline import allocation
+
         with self.warehouse() as wh:
             allocation.ensure_tables(wh.con)
             return wh.query(sql, params)
 
     def unallocated_charges(self, period: str) -> int:
         """Charges of the month without an allocation (ingested after the last run, or never run)."""
+        from costline import allocation
+
         where = allocation.plan.period_filter(allocation.parse_period(period))
         # Rows a run grouped have ids up to its high-water mark (cost rows never change).
         result = self._allocated(
@@ -595,6 +608,9 @@ class Workspace:
         return int(result.rows[0][0])
 
     def chargeback(self, period: str, *, basis: str | None = None) -> QueryResult:
+        from costline import allocation
+        from costline.reports import allocation as alloc_report
+
         month = allocation.parse_period(period).isoformat()
         return self._allocated(
             alloc_report.chargeback_sql(month, basis=basis or self.config.allocation.basis)
@@ -603,6 +619,9 @@ class Workspace:
     def showback(
         self, team: str, *, months: int = 6, end: str | None = None, basis: str | None = None
     ) -> QueryResult:
+        from costline import allocation
+        from costline.reports import allocation as alloc_report
+
         last = allocation.parse_period(end).isoformat() if end else None
         sql = alloc_report.showback_sql(
             months=months, end=last, basis=basis or self.config.allocation.basis
@@ -612,6 +631,9 @@ class Workspace:
     def explain_cost_center(
         self, cost_center: str, period: str, *, basis: str | None = None
     ) -> QueryResult:
+        from costline import allocation
+        from costline.reports import allocation as alloc_report
+
         month = allocation.parse_period(period).isoformat()
         sql = alloc_report.explain_cost_center_sql(
             month, basis=basis or self.config.allocation.basis
@@ -619,6 +641,8 @@ class Workspace:
         return self._allocated(sql, [cost_center])
 
     def explain_charge(self, charge_id: int, *, basis: str | None = None) -> QueryResult:
+        from costline.reports import allocation as alloc_report
+
         sql = alloc_report.explain_charge_sql(basis=basis or self.config.allocation.basis)
         return self._allocated(sql, [charge_id])
 
@@ -630,6 +654,8 @@ class Workspace:
 
     def load_metrics(self, path: Path, *, metric: str | None = None) -> int:
         """Load a business/usage metric CSV (date, team, value[, metric]) for metric pools."""
+        from costline import allocation
+
         with self.warehouse() as wh:
             allocation.ensure_tables(wh.con)
             return allocation.load_metrics(wh.con, path, metric=metric)
@@ -672,6 +698,7 @@ class Workspace:
 
     def recommend_k8s_requests(self, *, lookback_days: int = 14) -> QueryResult:
         """Kubernetes request rightsizing (``optimize/k8s_requests.py``), largest saving first."""
+        from costline import allocation
         from costline.optimize import k8s_requests
 
         with self.warehouse() as wh:
@@ -761,6 +788,7 @@ class Workspace:
     # -- Kubernetes inputs ------------------------------------------------------------------
     def load_kubernetes(self, kind: str, path: Path) -> int:
         """Load Kubernetes inputs: ``nodes``, ``samples``, ``opencost`` or ``aws-split``."""
+        from costline import allocation
         from costline.allocation import k8s_aws, k8s_inputs
 
         loaders = {
@@ -779,6 +807,7 @@ class Workspace:
 
     def compare_aws_split(self, pool_id: str, period: str) -> QueryResult:
         """costline's Kubernetes split vs AWS split cost allocation, per namespace and pod."""
+        from costline import allocation
         from costline.allocation import k8s_aws
 
         loaded = self.rules()
@@ -800,6 +829,7 @@ class Workspace:
     # -- GPU jobs ---------------------------------------------------------------------------
     def load_gpu_jobs(self, path: Path) -> int:
         """Load a GPU jobs file (CSV/Parquet) for gpu pools."""
+        from costline import allocation
         from costline.allocation import gpu
 
         with self.warehouse() as wh:
@@ -815,6 +845,7 @@ class Workspace:
         team_label: str = "team",
     ) -> int:
         """Derive GPU jobs from the loaded Kubernetes samples (pods with GPUs and labels)."""
+        from costline import allocation
         from costline.allocation import gpu_k8s
 
         with self.warehouse() as wh:
@@ -837,6 +868,7 @@ class Workspace:
         tokens_metric: str = "tokens",
     ) -> QueryResult:
         """GPU-hours and cost per job, model or team; interruptions; cost per 1M tokens."""
+        from costline import allocation
         from costline.allocation import gpu, gpu_report
 
         pools = gpu.gpu_pools(self.rules().rules)
@@ -1209,13 +1241,25 @@ class Workspace:
     ) -> QueryResult:
         """Rightsizing of every billed EC2 instance / Azure VM with telemetry (see
         :mod:`costline.optimize.rightsizing`); one row per resource, largest savings first."""
-        from costline.optimize import rightsizing, telemetry
+        from costline.optimize import telemetry
 
-        opts = rightsizing.Options(lookback_days=lookback, percentile=percentile)
-        rightsizing.check_options(opts)
         with self.warehouse() as wh:
             telemetry.ensure_table(wh.con)
-            recs = rightsizing.rightsize(wh.con, opts, end=end, pricing_dir=self.pricing_dir)
+            last = end or telemetry.window_end(wh.con)
+            if last is None:  # rightsize() says what to do
+                stats: Any = nullcontext()
+            else:  # the scan starts now and runs while the rules load (numpy and all)
+                start = last - dt.timedelta(days=lookback)
+                stats = telemetry.window_stats_started(
+                    wh.con, start=start, end=last, percentile=percentile
+                )
+            with stats as started:
+                from costline.optimize import rightsizing
+
+                opts = rightsizing.Options(lookback_days=lookback, percentile=percentile)
+                recs = rightsizing.rightsize(
+                    wh.con, opts, end=last, pricing_dir=self.pricing_dir, stats=started
+                )
         return QueryResult(list(rightsizing.COLUMNS), [r.row() for r in recs])
 
     # -- pricing catalog refresh (issue #5) --
@@ -1309,6 +1353,7 @@ class Workspace:
     def _recommend_now(self, con: Any, stamp: dt.datetime, *, as_of: dt.date | None) -> list[Any]:
         """What rightsizing and waste recommend now (``tickets.Produced``), each with the team
         of its resource from the published allocation."""
+
         from dataclasses import replace
 
         from costline.optimize import adoption, rightsizing, telemetry, waste
@@ -1323,8 +1368,8 @@ class Workspace:
             if last_day is not None
             else []
         )
-        end = stamp if as_of is not None else rightsizing.window_end(con)
-        if end is not None and rightsizing.window_end(con) is not None:
+        end = stamp if as_of is not None else telemetry.window_end(con)
+        if end is not None and telemetry.window_end(con) is not None:
             produced += lifecycle.from_rightsizing(
                 rightsizing.rightsize(
                     con, rightsizing.Options(), end=end, pricing_dir=self.pricing_dir

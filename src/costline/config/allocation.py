@@ -15,21 +15,19 @@ Example:
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from costline.config.conditions import Condition as Condition  # re-exported
+from costline.config.conditions import _Model
 
 UNALLOCATED = "unallocated"
 POOL_PREFIX = "pool:"
 # Tags a kubernetes pool's rules read from the container sample itself (besides its labels).
 K8S_TAG_KEYS = ("k8s:cluster", "k8s:namespace", "k8s:node", "k8s:pod", "k8s:container")
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 # -- ownership registry ---------------------------------------------------------------------
@@ -100,62 +98,6 @@ class TeamInfo:
         self.team = team
         self.department = department
         self.business_unit = business_unit
-
-
-# -- conditions -----------------------------------------------------------------------------
-class Condition(_Model):
-    """A test on one column, tag or virtual tag of a cost row.
-
-    Exactly one subject (``column``, ``tag`` or ``vtag``) and one operator. ``all`` / ``any`` /
-    ``not`` combine conditions.
-    """
-
-    column: str | None = None
-    tag: str | None = None
-    vtag: str | None = None
-    equals: str | None = None
-    in_: list[str] | None = Field(None, alias="in")
-    prefix: str | None = None
-    regex: str | None = None
-    missing: bool | None = None
-    present: bool | None = None
-    all: list[Condition] | None = None
-    any: list[Condition] | None = None
-    not_: Condition | None = Field(None, alias="not")
-
-    @property
-    def operator(self) -> str:
-        for op in ("equals", "in_", "prefix", "regex", "missing", "present"):
-            if getattr(self, op) is not None:
-                return op.rstrip("_")
-        for op in ("all", "any", "not_"):
-            if getattr(self, op) is not None:
-                return op.rstrip("_")
-        raise AssertionError("validated")
-
-    @model_validator(mode="after")
-    def _shape(self) -> Condition:
-        combinators = [n for n in ("all", "any", "not_") if getattr(self, n) is not None]
-        subjects = [n for n in ("column", "tag", "vtag") if getattr(self, n) is not None]
-        ops = [
-            n
-            for n in ("equals", "in_", "prefix", "regex", "missing", "present")
-            if getattr(self, n) is not None
-        ]
-        if combinators:
-            if subjects or ops or len(combinators) > 1:
-                raise ValueError("use one of all / any / not alone, without column/tag/operator")
-            return self
-        if len(subjects) != 1:
-            raise ValueError("name exactly one of column, tag or vtag")
-        if len(ops) != 1:
-            raise ValueError("give exactly one of equals, in, prefix, regex, missing, present")
-        if self.regex is not None:
-            try:
-                re.compile(self.regex)
-            except re.error as exc:
-                raise ValueError(f"regex {self.regex!r} does not compile: {exc}") from exc
-        return self
 
 
 # -- tag hygiene ----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from costline.config.allocation import Condition
+from costline.config.conditions import Condition
 
 # Robust z needed per sensitivity: ~1 false alarm a year per quiet daily series at "medium"
 # (a two-sided normal tail beyond 4.5σ is 7e-6 per point; MAD-scaled residuals are heavier).

@@ -41,7 +41,9 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -51,6 +53,7 @@ import duckdb
 import numpy as np
 
 from costline.core.errors import BadInputError, Location
+from costline.optimize import telemetry
 from costline.optimize.pricing import (
     Catalog,
     InstanceType,
@@ -58,6 +61,7 @@ from costline.optimize.pricing import (
     catalog_for,
     normalize_region,
 )
+from costline.optimize.telemetry import WindowStats
 
 LOOKBACK_DAYS = 14
 PERCENTILES = (95.0, 99.5)
@@ -216,15 +220,42 @@ def risk_score(
     memory_target: float = MEMORY_TARGET_PCT,
 ) -> int:
     """The performance-risk score 0–100 of a move (formula in the module docstring)."""
-    u = min(projected_cpu / cpu_target, 1.0)
-    m = (
-        UNKNOWN_MEMORY_TERM
-        if projected_memory is None
-        else min(projected_memory / memory_target, 1.0)
+    return int(
+        risk_scores(
+            projected_cpu=np.array([projected_cpu], dtype=float),
+            projected_peak=np.array([projected_peak], dtype=float),
+            projected_memory=np.array(
+                [np.nan if projected_memory is None else projected_memory], dtype=float
+            ),
+            arch_change=np.array([arch_change]),
+            burstable=np.array([burstable]),
+            cpu_target=cpu_target,
+            memory_target=memory_target,
+        )[0]
     )
-    s = min(max((projected_peak - 100.0) / 100.0, 0.0), 1.0)
-    score = 45 * u + 35 * m + 20 * s + (10 if arch_change else 0) + (10 if burstable else 0)
-    return min(100, int(round(score)))
+
+
+def risk_scores(
+    *,
+    projected_cpu: np.ndarray,
+    projected_peak: np.ndarray,
+    projected_memory: np.ndarray,
+    arch_change: np.ndarray,
+    burstable: np.ndarray,
+    cpu_target: float = CPU_TARGET_PCT,
+    memory_target: float = MEMORY_TARGET_PCT,
+) -> np.ndarray:
+    """:func:`risk_score` of many moves at once (NaN projected memory: unknown)."""
+    u = np.minimum(projected_cpu / cpu_target, 1.0)
+    m = np.where(
+        np.isnan(projected_memory),
+        UNKNOWN_MEMORY_TERM,
+        np.minimum(projected_memory / memory_target, 1.0),
+    )
+    s = np.clip((projected_peak - 100.0) / 100.0, 0.0, 1.0)
+    score = 45 * u + 35 * m + 20 * s + np.where(arch_change, 10, 0) + np.where(burstable, 10, 0)
+    result: np.ndarray = np.minimum(100, np.rint(score)).astype(int)
+    return result
 
 
 def risk_level(score: int) -> str:
@@ -247,24 +278,36 @@ def effort(current: InstanceType, new: InstanceType) -> str:
 def confidence(usage: Usage, *, prices: Sequence[Price], from_bill: bool) -> str:
     """``high`` lowered one level for each of: memory unknown, under a week of CPU hours, a
     ``low``-confidence list price used (floored at ``low``)."""
-    level = 0
-    level += usage.memory_pct is None
-    level += usage.cpu_hours < WEEK_HOURS
-    level += (not from_bill) and any(p.confidence == "low" for p in prices)
-    return CONFIDENCE[min(level, 2)]
+    low_price = (not from_bill) and any(p.confidence == "low" for p in prices)
+    return confidence_levels(
+        memory_unknown=np.array([usage.memory_pct is None]),
+        cpu_hours=np.array([usage.cpu_hours]),
+        low_price=np.array([low_price]),
+    )[0]
+
+
+def confidence_levels(
+    *, memory_unknown: np.ndarray, cpu_hours: np.ndarray, low_price: np.ndarray
+) -> list[str]:
+    """:func:`confidence` of many resources at once."""
+    level = memory_unknown.astype(int) + (cpu_hours < WEEK_HOURS) + low_price.astype(int)
+    return [CONFIDENCE[k] for k in np.minimum(level, 2).tolist()]
 
 
 class _Pool:
-    """The candidate pool of one provider and region as numpy arrays (built once per run)."""
+    """The candidate pool of one provider and region as numpy arrays (built once per run):
+    the types a resource may move to (current generation, not bare metal), in list price
+    order."""
 
     def __init__(self, entries: list[tuple[InstanceType, Price]]) -> None:
         # at one price, more vCPU and memory first (e.g. Azure's E4s_v5 before the
         # constrained-core E4-2s_v5 it costs the same as), then the name
         entries = sorted(
-            entries,
+            (e for e in entries if e[0].current_generation and not e[0].bare_metal),
             key=lambda e: (e[1].usd_per_hour, -e[0].vcpu, -e[0].memory_gib, e[0].name),
         )
         self.entries = entries
+        self.list_prices = [p.usd_per_hour for _, p in entries]
         specs = [s for s, _ in entries]
         self.vcpu = np.array([s.vcpu for s in specs], dtype=float)
         self.memory = np.array([s.memory_gib for s in specs], dtype=float)
@@ -274,31 +317,35 @@ class _Pool:
             [np.nan if s.network_mbps is None else s.network_mbps for s in specs], dtype=float
         )
         self.ebs = np.array([np.nan if s.ebs_mbps is None else s.ebs_mbps for s in specs])
-        self.eligible = np.array(
-            [s.current_generation and not s.bare_metal for s in specs], dtype=bool
-        )
         self.arch = np.array([s.arch for s in specs], dtype=object)
-        self.family = np.array([s.family for s in specs], dtype=object)
         self.name = np.array([s.name.lower() for s in specs], dtype=object)
         self.index = {s.name.lower(): i for i, s in enumerate(specs)}
         self.codes = {f: k for k, f in enumerate(dict.fromkeys(s.family for s in specs))}
         self.family_code = np.array([self.codes[s.family] for s in specs], dtype=int)
-        self.no_seen = np.zeros(len(specs), dtype=bool)
         self._seen: dict[int, tuple[Mapping[str, Decimal], np.ndarray]] = {}
 
-    def seen_mask(self, seen: Mapping[str, Decimal]) -> np.ndarray:
-        """The candidates the bill has its own rate for (cached per rate table)."""
+    def seen_columns(self, seen: Mapping[str, Decimal]) -> np.ndarray:
+        """The candidates the bill has its own rate for, ascending (cached per rate table)."""
         cached = self._seen.get(id(seen))
         if cached is None or cached[0] is not seen:
-            cached = (seen, np.array([n in seen for n in self.name], dtype=bool))
+            columns = np.flatnonzero(np.array([n in seen for n in self.name], dtype=bool))
+            cached = (seen, columns)
             self._seen[id(seen)] = cached
         return cached[1]
 
+    def cheaper_than(self, price: Decimal) -> int:
+        """How many candidates have a list price below ``price`` (a prefix of the pool)."""
+        return bisect_left(self.list_prices, price)
+
     def fits(
-        self, currents: Sequence[InstanceType], usages: Sequence[Usage], options: Options
+        self,
+        currents: Sequence[InstanceType],
+        usages: Sequence[Usage],
+        options: Options,
+        columns: np.ndarray,
     ) -> np.ndarray:
-        """Boolean matrix: row r marks the candidates (pool order: list price, then size)
-        that fit resource r running as ``currents[r]`` with the load in ``usages[r]``."""
+        """Boolean matrix: row r marks which of the candidates in ``columns`` (ascending pool
+        indices) fit resource r running as ``currents[r]`` with the load in ``usages[r]``."""
         vcpu = np.array([c.vcpu for c in currents], dtype=float)
         memory = np.array([c.memory_gib for c in currents], dtype=float)
         cpu = np.array([u.cpu_pct for u in usages], dtype=float)
@@ -307,45 +354,43 @@ class _Pool:
         # memory unknown (NaN): the memory may not shrink
         need_memory = np.where(np.isnan(mem), memory, memory * mem / options.memory_target_pct)
         gpu = np.array([c.gpu_count for c in currents], dtype=int)
-        mask = self.eligible & (self.gpu == gpu[:, None])
-        mask &= self.vcpu * options.cpu_target_pct >= load
-        mask &= self.memory >= need_memory[:, None]
-        mask &= ~self.burstable | (load <= options.burstable_baseline_pct * self.vcpu)
+        have_vcpu = self.vcpu[columns]
+        mask = self.gpu[columns] == gpu[:, None]
+        mask &= have_vcpu * options.cpu_target_pct >= load
+        mask &= self.memory[columns] >= need_memory[:, None]
+        mask &= ~self.burstable[columns] | (load <= options.burstable_baseline_pct * have_vcpu)
         # measured network / disk throughput must fit the candidate's baseline bandwidth
         # (a candidate without a published bandwidth is not held back)
         share = options.bandwidth_target_pct / 100
         for have, wanted in (
-            (self.network, [u.network_mbps for u in usages]),
-            (self.ebs, [u.disk_mbps for u in usages]),
+            (self.network[columns], [u.network_mbps for u in usages]),
+            (self.ebs[columns], [u.disk_mbps for u in usages]),
         ):
+            if all(w is None for w in wanted):
+                continue
             need = np.array([np.nan if w is None else w / share for w in wanted], dtype=float)
             mask &= np.isnan(need)[:, None] | np.isnan(have) | (have >= need[:, None])
         if not options.allow_arch_change:
             arch = np.array([c.arch for c in currents], dtype=object)
-            mask &= self.arch == arch[:, None]
+            mask &= self.arch[columns] == arch[:, None]
         # a GPU machine keeps its GPU model: only sizes of its own family
-        gpu_rows = (gpu > 0)[:, None]
-        mask &= ~gpu_rows | self.families([c.family for c in currents])
-        rows = np.arange(len(currents))
+        gpu_rows = gpu > 0
+        if gpu_rows.any():
+            mask &= ~gpu_rows[:, None] | self.families([c.family for c in currents], columns)
         itself = np.array([self.index.get(c.name.lower(), -1) for c in currents], dtype=int)
-        mask[rows[itself >= 0], itself[itself >= 0]] = False
+        at = np.searchsorted(columns, itself)
+        hit = (itself >= 0) & (at < len(columns))
+        hit[hit] = columns[at[hit]] == itself[hit]
+        mask[np.flatnonzero(hit), at[hit]] = False
         result: np.ndarray = mask
         return result
 
-    def families(self, families: Sequence[str]) -> np.ndarray:
-        """Boolean matrix: row r marks the candidates of family ``families[r]``."""
+    def families(self, families: Sequence[str], columns: np.ndarray) -> np.ndarray:
+        """Boolean matrix: row r marks which candidates in ``columns`` are of family
+        ``families[r]``."""
         wanted = np.array([self.codes.get(f, -1) for f in families], dtype=int)
-        result: np.ndarray = self.family_code == wanted[:, None]
+        result: np.ndarray = self.family_code[columns] == wanted[:, None]
         return result
-
-
-@dataclass(frozen=True)
-class _Ready:
-    """A resource past the data and price checks, waiting for the candidate search."""
-
-    usage: Usage
-    current: InstanceType
-    pricing: _Pricing
 
 
 CHUNK = 2048  # resources per candidate matrix (CHUNK × pool size booleans)
@@ -360,38 +405,45 @@ def recommend(
 ) -> list[Recommendation]:
     """Rightsize every resource. ``rates`` maps (provider, type, region, currency), all
     lower-cased with the region normalized, to the hourly effective rate seen in the bill.
-    Sorted by monthly savings, largest first."""
+    Sorted by monthly savings, largest first.
+
+    The rules are applied per resource, but work that depends only on the place (provider,
+    region, currency) and the current type is done once per such group, and the price
+    search once per distinct pattern of fitting candidates (many resources share one)."""
     opts = options or Options()
     by_place: dict[tuple[str, str, str], dict[str, Decimal]] = {}
     for (provider, name, region, currency), rate in (rates or {}).items():
         by_place.setdefault((provider, region, currency), {})[name] = rate
-    out: list[Recommendation] = []
-    ready: dict[tuple[str, str], list[_Ready]] = {}
+    by_type: dict[tuple[str, str, str, str], list[Usage]] = {}
     for usage in usages:
-        key = (usage.provider, normalize_region(usage.region))
-        seen = by_place.get((*key, usage.currency.upper()), {})
-        checked = _precheck(usage, catalog, opts, seen)
-        if isinstance(checked, Recommendation):
-            out.append(checked)
-        else:
-            ready.setdefault(key, []).append(checked)
-    for key, group in ready.items():
-        pool = _Pool(catalog.priced_types(*key))
+        key = (usage.provider, usage.region, usage.currency, usage.instance_type)
+        by_type.setdefault(key, []).append(usage)
+    out: list[Recommendation] = []
+    ready: dict[tuple[str, str, str], list[_Ready]] = {}
+    for (provider, region, currency, _), same_type in by_type.items():
+        place = (provider, normalize_region(region), currency.upper())
+        seen = by_place.get(place, {})
+        checked = _precheck(same_type[0], catalog, seen)
+        if isinstance(checked, str):
+            out += [Recommendation(u, "skipped", checked) for u in same_type]
+            continue
+        current, pricing = checked
+        target = ready.setdefault(place, [])
+        for usage in same_type:
+            early = _early_answer(usage, opts, pricing)
+            if early is None:
+                target.append(_Ready(usage, current, pricing))
+            else:
+                out.append(early)
+    pools: dict[tuple[str, str], _Pool] = {}
+    for (provider, region, currency), group in ready.items():
+        pool = pools.get((provider, region))
+        if pool is None:
+            pool = pools[(provider, region)] = _Pool(catalog.priced_types(provider, region))
+        seen = by_place.get((provider, region, currency), {})
+        seen_cols = pool.seen_columns(seen) if seen else np.zeros(0, dtype=int)
         for at in range(0, len(group), CHUNK):
-            chunk = group[at : at + CHUNK]
-            masks = pool.fits([r.current for r in chunk], [r.usage for r in chunk], opts)
-            family = pool.families([r.current.family for r in chunk])
-            same = masks & family
-            firsts = zip(_first(masks), _first(same), strict=True)
-            # the fits the bill has its own rate for, per row (any family, same family)
-            seen = masks & np.stack(
-                [pool.seen_mask(r.pricing.seen) if r.pricing.seen else pool.no_seen for r in chunk]
-            )
-            seen_any, seen_same = _row_indices(seen), _row_indices(seen & family)
-            out += [
-                _choose(r, pool, first, (seen_any[k], seen_same[k]), opts)
-                for k, (r, first) in enumerate(zip(chunk, firsts, strict=True))
-            ]
+            out += _search(group[at : at + CHUNK], pool, seen_cols, opts)
     return sorted(
         out,
         key=lambda r: (
@@ -401,13 +453,32 @@ def recommend(
     )
 
 
+@dataclass(frozen=True)
+class _Ready:
+    """A resource past the data and price checks, waiting for the candidate search."""
+
+    usage: Usage
+    current: InstanceType
+    pricing: _Pricing
+
+
 def _precheck(
-    usage: Usage, catalog: Catalog, opts: Options, seen: Mapping[str, Decimal]
-) -> Recommendation | _Ready:
-    """The final answer for a resource the rules stop early, else what the search needs."""
+    usage: Usage, catalog: Catalog, seen: Mapping[str, Decimal]
+) -> str | tuple[InstanceType, _Pricing]:
+    """The current type and its pricing, the same for every resource of one type in one place
+    and currency; or why such resources are skipped."""
     current = catalog.instance_type(usage.provider, usage.instance_type)
     if current is None:
-        return Recommendation(usage, "skipped", f"{usage.instance_type} is not in the catalog")
+        return f"{usage.instance_type} is not in the catalog"
+    current_list = catalog.price(usage.provider, usage.instance_type, usage.region)
+    observed = seen.get(usage.instance_type.lower())
+    if current_list is None and observed is None:
+        return f"no price for {usage.instance_type} in {usage.region}"
+    return current, _Pricing(current_list, observed, seen)
+
+
+def _early_answer(usage: Usage, opts: Options, pricing: _Pricing) -> Recommendation | None:
+    """The final answer for a resource the data rules stop, else None."""
     if usage.cpu_pct is None or usage.cpu_hours == 0:
         return Recommendation(usage, "skipped", "no cpu_percent telemetry in the lookback")
     if usage.cpu_hours < opts.min_hours:
@@ -416,13 +487,6 @@ def _precheck(
             "insufficient-data",
             f"{usage.cpu_hours} hours of CPU samples in the lookback, {opts.min_hours} needed",
         )
-    current_list = catalog.price(usage.provider, usage.instance_type, usage.region)
-    observed = seen.get(usage.instance_type.lower())
-    if current_list is None and observed is None:
-        return Recommendation(
-            usage, "skipped", f"no price for {usage.instance_type} in {usage.region}"
-        )
-    pricing = _Pricing(current_list, observed, seen)
     if usage.cpu_pct > opts.cpu_target_pct:
         return Recommendation(
             usage,
@@ -431,82 +495,149 @@ def _precheck(
             f"{opts.cpu_target_pct:g} % target",
             current_hourly=pricing.current_hourly,
         )
-    return _Ready(usage, current, pricing)
+    return None
 
 
-def _first(masks: np.ndarray) -> list[int]:
+def _first(masks: np.ndarray) -> np.ndarray:
     """Per row, the index of the first True (the cheapest fit by list price), -1 if none."""
-    first = np.argmax(masks, axis=1)
-    return [int(f) for f in np.where(masks.any(axis=1), first, -1)]
+    if masks.shape[1] == 0:
+        return np.full(masks.shape[0], -1)
+    result: np.ndarray = np.where(masks.any(axis=1), np.argmax(masks, axis=1), -1)
+    return result
 
 
-def _row_indices(matrix: np.ndarray) -> list[np.ndarray]:
-    """Per row, the column indices of its True cells (ascending)."""
-    rows, cols = np.nonzero(matrix)
-    counts = np.bincount(rows, minlength=matrix.shape[0])
-    return np.split(cols, np.cumsum(counts)[:-1])
+def _search(
+    chunk: Sequence[_Ready], pool: _Pool, seen_cols: np.ndarray, opts: Options
+) -> list[Recommendation]:
+    """The candidate search for resources of one place and currency (``seen_cols``: the pool
+    columns the bill has its own rate for).
+
+    Only two kinds of candidate can win (see :func:`_cheapest`): the cheapest fit by list
+    price, which must list below the current type to save money (so only the pool's prefix
+    below the chunk's dearest current type is searched, when every current type has a list
+    price), and the fits with a rate in the bill. Which wins depends only on the current
+    type, the cheapest fits by list price (any family, same family) and which fits have a
+    bill rate, so it is decided once per distinct combination of those."""
+    currents = [r.current for r in chunk]
+    lists = [r.pricing.current_list for r in chunk]
+    if all(p is not None for p in lists):
+        prefix = pool.cheaper_than(max(p.usd_per_hour for p in lists if p is not None))
+    else:
+        prefix = len(pool.entries)
+    columns = np.concatenate([np.arange(prefix), seen_cols[seen_cols >= prefix]])
+    seen_at = np.searchsorted(columns, seen_cols)
+    masks = pool.fits(currents, [r.usage for r in chunk], opts, columns)
+    same = masks & pool.families([c.family for c in currents], columns)
+    kinds: dict[int, int] = {}
+    kind = np.array([kinds.setdefault(id(r.pricing), len(kinds)) for r in chunk], dtype=int)
+    by_kind = {kinds[id(r.pricing)]: r for r in chunk}
+    pattern = np.column_stack(
+        [
+            kind,
+            _first(masks[:, :prefix]),
+            _first(same[:, :prefix]),
+            masks[:, seen_at],
+            same[:, seen_at],
+        ]
+    ).astype(np.int64)
+    patterns, which = _distinct_rows(pattern)
+    width = len(seen_cols)
+    decided: list[tuple[Candidate | None, Candidate | None]] = []
+    for row in patterns.tolist():
+        r = by_kind[row[0]]
+        seen_any = seen_cols[np.asarray(row[3 : 3 + width], dtype=bool)]
+        seen_same = seen_cols[np.asarray(row[3 + width :], dtype=bool)]
+        best = _cheapest(pool, row[1], seen_any, r.current, r.pricing)
+        chosen = _cheapest(pool, row[2], seen_same, r.current, r.pricing) or best
+        alternative = None
+        if chosen is not None and best is not None and best.spec.name != chosen.spec.name:
+            alternative = best
+        decided.append((chosen, alternative))
+    picks = [decided[k] for k in which.tolist()]
+    return _recommendations(chunk, picks, opts)
 
 
-def _choose(
-    ready: _Ready,
-    pool: _Pool,
-    first: tuple[int, int],
-    seen: tuple[np.ndarray, np.ndarray],
+def _distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of a small non-negative-or-minus-one integer matrix and, per row,
+    the index of its distinct row (as ``np.unique(axis=0, return_inverse=True)``; rows are
+    packed into one integer when they fit, the usual case, which is much faster)."""
+    shifted = matrix + 1
+    bits = [max(int(c.max()), 1).bit_length() for c in shifted.T] if len(matrix) else []
+    if len(matrix) and sum(bits) <= 62:
+        key = np.zeros(len(matrix), dtype=np.int64)
+        for column, width in zip(shifted.T, bits, strict=True):
+            key = (key << width) | column
+        _, first, which = np.unique(key, return_index=True, return_inverse=True)
+        return matrix[first], np.asarray(which).reshape(-1)
+    patterns, which = np.unique(matrix, axis=0, return_inverse=True)
+    return patterns, np.asarray(which).reshape(-1)
+
+
+def _recommendations(
+    chunk: Sequence[_Ready],
+    picks: Sequence[tuple[Candidate | None, Candidate | None]],
     opts: Options,
-) -> Recommendation:
-    """Same family first, else the cheapest of any family; the latter is the alternative.
-    ``first`` holds the cheapest fit by list price of any family and of the same family,
-    ``seen`` the fits with a rate in the bill (any family, same family)."""
-    usage, current, pricing = ready.usage, ready.current, ready.pricing
-    best = _cheapest(pool, first[0], seen[0], current, pricing)
-    same = _cheapest(pool, first[1], seen[1], current, pricing)
-    chosen = same or best
-    if chosen is None:
-        return Recommendation(
-            usage,
+) -> list[Recommendation]:
+    """One answer per resource from its (chosen, alternative) candidates; the projected load,
+    the risk (:func:`risk_scores`) and the confidence (as :func:`confidence`) computed for
+    the whole chunk at once."""
+    out = [
+        Recommendation(
+            r.usage,
             "no-action",
             "no cheaper type fits the load",
-            current_hourly=pricing.current_hourly,
+            current_hourly=r.pricing.current_hourly,
         )
-    alternative = best if best is not None and best.spec.name != chosen.spec.name else None
-    return _recommendation(usage, current, chosen, alternative, pricing.current_hourly, opts)
-
-
-def _recommendation(
-    usage: Usage,
-    current: InstanceType,
-    chosen: Candidate,
-    alternative: Candidate | None,
-    current_hourly: Decimal,
-    opts: Options,
-) -> Recommendation:
-    assert usage.cpu_pct is not None and usage.cpu_max is not None
-    factor = current.vcpu / chosen.spec.vcpu
-    mem_factor = current.memory_gib / chosen.spec.memory_gib
-    projected_memory = None if usage.memory_pct is None else usage.memory_pct * mem_factor
-    risk = risk_score(
-        projected_cpu=usage.cpu_pct * factor,
-        projected_peak=usage.cpu_max * factor,
+        for r, (chosen, _) in zip(chunk, picks, strict=True)
+        if chosen is None
+    ]
+    hits = [(r, chosen, alt) for r, (chosen, alt) in zip(chunk, picks, strict=True) if chosen]
+    if not hits:
+        return out
+    usages = [r.usage for r, _, _ in hits]
+    cpu = np.array([u.cpu_pct for u in usages], dtype=float)
+    peak = np.array([u.cpu_max for u in usages], dtype=float)
+    memory = np.array([np.nan if u.memory_pct is None else u.memory_pct for u in usages])
+    factor = np.array([r.current.vcpu / c.spec.vcpu for r, c, _ in hits], dtype=float)
+    mem_factor = np.array(
+        [r.current.memory_gib / c.spec.memory_gib for r, c, _ in hits], dtype=float
+    )
+    projected_cpu = cpu * factor
+    projected_memory = memory * mem_factor
+    risk = risk_scores(
+        projected_cpu=projected_cpu,
+        projected_peak=peak * factor,
         projected_memory=projected_memory,
-        arch_change=chosen.spec.arch != current.arch,
-        burstable=chosen.spec.burstable,
+        arch_change=np.array([c.spec.arch != r.current.arch for r, c, _ in hits], dtype=bool),
+        burstable=np.array([c.spec.burstable for _, c, _ in hits], dtype=bool),
         cpu_target=opts.cpu_target_pct,
         memory_target=opts.memory_target_pct,
     )
-    basis_bill = chosen.basis == "bill"
-    return Recommendation(
-        usage,
-        "recommended",
-        f"CPU p{opts.percentile:g} {usage.cpu_pct:.1f} % of {current.vcpu:g} vCPU"
-        + ("" if usage.memory_pct is not None else "; memory unknown"),
-        candidate=chosen,
-        alternative=alternative,
-        current_hourly=current_hourly,
-        projected_cpu_pct=usage.cpu_pct * factor,
-        projected_memory_pct=projected_memory,
-        risk=risk,
-        confidence=confidence(usage, prices=[chosen.price], from_bill=basis_bill),
+    levels = confidence_levels(
+        memory_unknown=np.isnan(memory),
+        cpu_hours=np.array([u.cpu_hours for u in usages]),
+        low_price=np.array([c.basis != "bill" and c.price.confidence == "low" for _, c, _ in hits]),
     )
+    percentile = f"{opts.percentile:g}"
+    for k, (r, chosen, alternative) in enumerate(hits):
+        u = r.usage
+        assert u.cpu_pct is not None
+        out.append(
+            Recommendation(
+                u,
+                "recommended",
+                f"CPU p{percentile} {u.cpu_pct:.1f} % of {r.current.vcpu:g} vCPU"
+                + ("" if u.memory_pct is not None else "; memory unknown"),
+                candidate=chosen,
+                alternative=alternative,
+                current_hourly=r.pricing.current_hourly,
+                projected_cpu_pct=float(projected_cpu[k]),
+                projected_memory_pct=None if u.memory_pct is None else float(projected_memory[k]),
+                risk=int(risk[k]),
+                confidence=levels[k],
+            )
+        )
+    return out
 
 
 @dataclass(frozen=True)
@@ -540,19 +671,21 @@ def _cheapest(
     pool: _Pool, first: int, seen: np.ndarray, current: InstanceType, pricing: _Pricing
 ) -> Candidate | None:
     """The fitting candidate with the lowest hourly rate that saves money. The pool is in list
-    price order, so only the first fit (``first``) and the fits the bill has its own rate for
-    (``seen``, ascending) can win; ties go to the earlier one (cheaper list price, bigger size).
-    Saving money is monotone in the rate, so the lowest rate is the only one to check."""
-    if first < 0:
+    price order, so only the first fit (``first``, -1: none listed below the current type)
+    and the fits the bill has its own rate for (``seen``, ascending) can win; ties go to the
+    earlier one (cheaper list price, bigger size). Saving money is monotone in the rate, so
+    the lowest rate is the only one to check."""
+    best, rate, basis = -1, None, ""
+    if first >= 0:
+        best, (rate, basis) = first, pricing.hourly(pool.entries[first][1])
+    rates = pricing.seen
+    for i in seen.tolist():
+        if i != first:
+            other = rates[pool.name[i]]
+            if rate is None or other < rate:
+                best, rate, basis = i, other, "bill"
+    if rate is None:
         return None
-    best, (rate, basis) = first, pricing.hourly(pool.entries[first][1])
-    if len(seen):
-        rates = pricing.seen
-        for i in seen.tolist():
-            if i != first:
-                other = rates[pool.name[i]]
-                if other < rate:
-                    best, rate, basis = i, other, "bill"
     savings = ((pricing.current_hourly - rate) * HOURS_PER_MONTH).quantize(Decimal("0.01"))
     if savings <= 0:
         return None
@@ -591,18 +724,12 @@ def check_options(opts: Options) -> None:
         )
 
 
-def window_end(con: duckdb.DuckDBPyConnection) -> dt.datetime | None:
-    """The newest telemetry sample (the lookback ends there)."""
-    row = con.execute('SELECT max("timestamp") FROM telemetry').fetchone()
-    return None if row is None else row[0]
-
-
-def collect(
+def _bill(
     con: duckdb.DuckDBPyConnection, opts: Options, *, end: dt.datetime
-) -> tuple[list[Usage], dict[tuple[str, str, str, str], Decimal]]:
-    """Resources from the bill joined with their telemetry percentiles over the lookback,
-    and the effective hourly rates the bill shows per provider, type, region, currency."""
-    start = end - dt.timedelta(days=opts.lookback_days)
+) -> tuple[list[tuple[Any, ...]], dict[tuple[str, str, str, str], Decimal]]:
+    """Every billed instance (provider, resource id, account, region, type, currency: the
+    latest of each) and the effective hourly rates the bill shows per provider, type,
+    region and currency over the :data:`RATE_DAYS` (at least the lookback) ending at ``end``."""
     bill_start = end - dt.timedelta(days=max(opts.lookback_days, RATE_DAYS))
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _rs_bill AS SELECT x_Provider AS provider, "
@@ -628,29 +755,7 @@ def collect(
         resources = con.execute(RESOURCES_SQL).fetchall()
     finally:
         con.execute("DROP TABLE IF EXISTS _rs_bill")
-    cpu, memory = _telemetry_stats(con, opts, start=start, end=end)
-    bandwidth = _bandwidth(con, start=start, end=end)
-    usages = []
-    for provider, rid, account, region, itype, currency in resources:
-        hours, p, peak = cpu.get(rid.lower(), (0, None, None))
-        network, disk = bandwidth.get(rid.lower(), (None, None))
-        usages.append(
-            Usage(
-                provider=provider,
-                resource_id=rid,
-                account=account,
-                region=region,
-                instance_type=itype,
-                currency=currency,
-                cpu_hours=hours,
-                cpu_pct=p,
-                cpu_max=peak,
-                memory_pct=memory.get(rid.lower()),
-                network_mbps=network,
-                disk_mbps=disk,
-            )
-        )
-    return usages, rates
+    return resources, rates
 
 
 # Latest type, region, account and currency of every billed instance.
@@ -661,67 +766,6 @@ FROM _rs_bill WHERE instance_type IS NOT NULL GROUP BY provider, resource_id
 ORDER BY provider, resource_id"""
 
 
-def _telemetry_stats(
-    con: duckdb.DuckDBPyConnection, opts: Options, *, start: dt.datetime, end: dt.datetime
-) -> tuple[dict[str, tuple[int, float | None, float | None]], dict[str, float]]:
-    """One grouped pass per metric over the window ``(start, end]``: CPU percentile and
-    maximum, memory percentile; and the clock hours with a CPU sample, counted in
-    ``telemetry_hours`` (hours starting after ``start``, up to ``end``; exact for windows that
-    start on the hour, at most one hour short otherwise). Keyed by the lower-cased resource id.
-    """
-    window = '"timestamp" > $start AND "timestamp" <= $end'
-    params = {"start": start, "end": end, "p": opts.percentile / 100}
-    hours = dict(
-        con.execute(
-            "SELECT lower(resource_id), count(*) FROM telemetry_hours WHERE metric = "
-            "'cpu_percent' AND hour > $start AND hour <= $end GROUP BY 1",
-            {"start": start, "end": end},
-        ).fetchall()
-    )
-    cpu: dict[str, tuple[int, float | None, float | None]] = {}
-    for rid, (p, peak) in con.execute(
-        "SELECT resource_id, quantile_cont(value, [$p, 1.0]) FROM telemetry "
-        f"WHERE metric = 'cpu_percent' AND {window} GROUP BY resource_id",
-        params,
-    ).fetchall():
-        key = rid.lower()
-        cpu.setdefault(key, (int(hours.get(key, 0)), float(p), float(peak)))
-    memory = {
-        rid.lower(): float(p)
-        for rid, p in con.execute(
-            "SELECT resource_id, quantile_cont(value, $p) FROM telemetry "
-            f"WHERE metric = 'memory_percent' AND {window} GROUP BY resource_id",
-            params,
-        ).fetchall()
-    }
-    return cpu, memory
-
-
-BANDWIDTH_METRICS = ("network_in_bytes", "network_out_bytes", "disk_read_bytes", "disk_write_bytes")
-
-
-def _bandwidth(
-    con: duckdb.DuckDBPyConnection, *, start: dt.datetime, end: dt.datetime
-) -> dict[str, tuple[float | None, float | None]]:
-    """Per resource (lower-cased id) the busiest clock hour's average network (in + out) and
-    disk (read + write) throughput over ``(start, end]``, in megabits per second."""
-    metrics = ", ".join(f"'{m}'" for m in BANDWIDTH_METRICS)
-    got = con.execute(
-        "SELECT resource_id, max(bytes) FILTER (WHERE kind = 'net'), "
-        "max(bytes) FILTER (WHERE kind = 'disk') FROM (SELECT resource_id, "
-        "date_trunc('hour', \"timestamp\") AS h, CASE WHEN metric LIKE 'network%' THEN 'net' "
-        "ELSE 'disk' END AS kind, sum(value) AS bytes FROM telemetry "
-        f'WHERE metric IN ({metrics}) AND "timestamp" > ? AND "timestamp" <= ? '
-        "GROUP BY ALL) GROUP BY resource_id",
-        [start, end],
-    ).fetchall()
-
-    def mbps(hourly_bytes: float | None) -> float | None:
-        return None if hourly_bytes is None else float(hourly_bytes) * 8 / 3600 / 1e6
-
-    return {rid.lower(): (mbps(net), mbps(disk)) for rid, net, disk in got}
-
-
 def rightsize(
     con: duckdb.DuckDBPyConnection,
     opts: Options,
@@ -729,13 +773,18 @@ def rightsize(
     catalog: Catalog | None = None,
     end: dt.datetime | None = None,
     pricing_dir: Path | None = None,
+    stats: Future[WindowStats] | None = None,
 ) -> list[Recommendation]:
     """Collect from the warehouse and run the rules (the façade's entry point). The lookback
     ends at ``end``, by default the newest telemetry sample; without ``catalog`` the packaged
     one is read for the providers the bill has, with the workspace's refreshed prices in
-    ``pricing_dir`` replacing packaged ones (:func:`costline.optimize.pricing.catalog_for`)."""
+    ``pricing_dir`` replacing packaged ones (:func:`costline.optimize.pricing.catalog_for`).
+
+    The telemetry pass (the bulk of the work) runs on its own cursor while this thread reads
+    the bill and the catalog; a caller may have started it already (``stats``, from
+    :func:`costline.optimize.telemetry.window_stats_started` over the same window)."""
     check_options(opts)
-    last = end or window_end(con)
+    last = end or telemetry.window_end(con)
     if last is None:
         raise BadInputError(
             "no telemetry loaded",
@@ -743,7 +792,41 @@ def rightsize(
             reason="no-telemetry",
             hint="load utilization samples first: costline telemetry load FILE",
         )
-    usages, rates = collect(con, opts, end=last)
+    if stats is None:
+        with telemetry.window_stats_started(
+            con,
+            start=last - dt.timedelta(days=opts.lookback_days),
+            end=last,
+            percentile=opts.percentile,
+        ) as started:
+            return rightsize(
+                con, opts, catalog=catalog, end=last, pricing_dir=pricing_dir, stats=started
+            )
+    resources, rates = _bill(con, opts, end=last)
     if catalog is None:
-        catalog = catalog_for(pricing_dir, tuple(sorted({u.provider for u in usages})))
+        catalog = catalog_for(pricing_dir, tuple(sorted({r[0] for r in resources})))
+    seen = stats.result()
+    usages = [_usage(r, seen) for r in resources]
     return recommend(usages, catalog, options=opts, rates=rates)
+
+
+def _usage(resource: tuple[Any, ...], seen: WindowStats) -> Usage:
+    """The :class:`Usage` of one billed instance (a row of :data:`RESOURCES_SQL`)."""
+    provider, rid, account, region, itype, currency = resource
+    key = rid.lower()
+    hours, p, peak = seen.cpu.get(key, (0, None, None))
+    network, disk = seen.bandwidth.get(key, (None, None))
+    return Usage(
+        provider=provider,
+        resource_id=rid,
+        account=account,
+        region=region,
+        instance_type=itype,
+        currency=currency,
+        cpu_hours=hours,
+        cpu_pct=p,
+        cpu_max=peak,
+        memory_pct=seen.memory.get(key),
+        network_mbps=network,
+        disk_mbps=disk,
+    )

@@ -25,13 +25,17 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from costline.core.background import on_cursor
 from costline.core.errors import BadInputError
 from costline.core.inputs import header_columns, need_file, reader_sql, reject_bad_rows
 
@@ -296,3 +300,102 @@ def _store(con: duckdb.DuckDBPyConnection, file: str) -> dict[str, Any]:
 
 def _q(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+# -- what the samples in a window say (the input of rightsizing) -----------------------------
+
+
+def window_end(con: duckdb.DuckDBPyConnection) -> dt.datetime | None:
+    """The newest telemetry sample (a lookback ends there by default)."""
+    row = con.execute('SELECT max("timestamp") FROM telemetry').fetchone()
+    return None if row is None else row[0]
+
+
+@dataclass(frozen=True)
+class WindowStats:
+    """Per resource (lower-cased id) over a window: CPU (hours with a sample, the percentile,
+    the maximum), the memory percentile, and the busiest hour's network and disk throughput
+    in megabits per second."""
+
+    cpu: dict[str, tuple[int, float | None, float | None]]
+    memory: dict[str, float]
+    bandwidth: dict[str, tuple[float | None, float | None]]
+
+
+def window_stats(
+    con: duckdb.DuckDBPyConnection, *, start: dt.datetime, end: dt.datetime, percentile: float
+) -> WindowStats:
+    """:class:`WindowStats` over ``(start, end]`` at ``percentile`` (e.g. 95)."""
+    cpu, memory = _load_stats(con, start=start, end=end, percentile=percentile)
+    return WindowStats(cpu, memory, _bandwidth(con, start=start, end=end))
+
+
+@contextmanager
+def window_stats_started(
+    con: duckdb.DuckDBPyConnection, *, start: dt.datetime, end: dt.datetime, percentile: float
+) -> Iterator[Future[WindowStats]]:
+    """:func:`window_stats` on a background cursor (one scan of the samples, DuckDB on every
+    core) while the caller reads the bill and the catalog."""
+    with on_cursor(con, partial(window_stats, start=start, end=end, percentile=percentile)) as f:
+        yield f
+
+
+def _load_stats(
+    con: duckdb.DuckDBPyConnection, *, start: dt.datetime, end: dt.datetime, percentile: float
+) -> tuple[dict[str, tuple[int, float | None, float | None]], dict[str, float]]:
+    """One grouped pass per metric over the window ``(start, end]``: CPU percentile and
+    maximum, memory percentile; and the clock hours with a CPU sample, counted in
+    ``telemetry_hours`` (hours starting after ``start``, up to ``end``; exact for windows that
+    start on the hour, at most one hour short otherwise). Keyed by the lower-cased resource id.
+    """
+    window = '"timestamp" > $start AND "timestamp" <= $end'
+    params = {"start": start, "end": end, "p": percentile / 100}
+    hours = dict(
+        con.execute(
+            "SELECT lower(resource_id), count(*) FROM telemetry_hours WHERE metric = "
+            "'cpu_percent' AND hour > $start AND hour <= $end GROUP BY 1",
+            {"start": start, "end": end},
+        ).fetchall()
+    )
+    cpu: dict[str, tuple[int, float | None, float | None]] = {}
+    for rid, (p, peak) in con.execute(
+        "SELECT resource_id, quantile_cont(value, [$p, 1.0]) FROM telemetry "
+        f"WHERE metric = 'cpu_percent' AND {window} GROUP BY resource_id",
+        params,
+    ).fetchall():
+        key = rid.lower()
+        cpu.setdefault(key, (int(hours.get(key, 0)), float(p), float(peak)))
+    memory = {
+        rid.lower(): float(p)
+        for rid, p in con.execute(
+            "SELECT resource_id, quantile_cont(value, $p) FROM telemetry "
+            f"WHERE metric = 'memory_percent' AND {window} GROUP BY resource_id",
+            params,
+        ).fetchall()
+    }
+    return cpu, memory
+
+
+BANDWIDTH_METRICS = ("network_in_bytes", "network_out_bytes", "disk_read_bytes", "disk_write_bytes")
+
+
+def _bandwidth(
+    con: duckdb.DuckDBPyConnection, *, start: dt.datetime, end: dt.datetime
+) -> dict[str, tuple[float | None, float | None]]:
+    """Per resource (lower-cased id) the busiest clock hour's average network (in + out) and
+    disk (read + write) throughput over ``(start, end]``, in megabits per second."""
+    metrics = ", ".join(f"'{m}'" for m in BANDWIDTH_METRICS)
+    got = con.execute(
+        "SELECT resource_id, max(bytes) FILTER (WHERE kind = 'net'), "
+        "max(bytes) FILTER (WHERE kind = 'disk') FROM (SELECT resource_id, "
+        "date_trunc('hour', \"timestamp\") AS h, CASE WHEN metric LIKE 'network%' THEN 'net' "
+        "ELSE 'disk' END AS kind, sum(value) AS bytes FROM telemetry "
+        f'WHERE metric IN ({metrics}) AND "timestamp" > ? AND "timestamp" <= ? '
+        "GROUP BY ALL) GROUP BY resource_id",
+        [start, end],
+    ).fetchall()
+
+    def mbps(hourly_bytes: float | None) -> float | None:
+        return None if hourly_bytes is None else float(hourly_bytes) * 8 / 3600 / 1e6
+
+    return {rid.lower(): (mbps(net), mbps(disk)) for rid, net, disk in got}

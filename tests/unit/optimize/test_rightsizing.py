@@ -4,11 +4,14 @@ here and a brute force over them that spells out the documented rules, never fro
 from __future__ import annotations
 
 import csv
+import functools
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from costline.optimize.pricing import load_catalog
 from costline.optimize.rightsizing import (
@@ -24,8 +27,9 @@ from costline.optimize.rightsizing import (
 REGION = "us-east-1"
 
 
-@pytest.fixture(scope="module")
-def ref(reference: Path) -> dict[str, Any]:
+@functools.lru_cache(maxsize=1)
+def reference_types(reference: Path) -> dict[str, Any]:
+    """Specs and us-east-1 list prices straight from the reference files."""
     folder = reference / "pricing"
     with (folder / "aws_ec2_instance_specs.csv").open(newline="") as fh:
         specs = {r["instance_type"]: r for r in csv.DictReader(fh)}
@@ -36,6 +40,11 @@ def ref(reference: Path) -> dict[str, Any]:
             if r["region"] == REGION
         }
     return {"specs": specs, "prices": prices}
+
+
+@pytest.fixture(scope="module")
+def ref(reference: Path) -> dict[str, Any]:
+    return reference_types(reference)
 
 
 def brute(
@@ -365,7 +374,7 @@ def test_busiest_hour_throughput_from_samples() -> None:
 
     import duckdb
 
-    from costline.optimize.rightsizing import _bandwidth
+    from costline.optimize.telemetry import _bandwidth
 
     con = duckdb.connect()
     con.execute(
@@ -413,3 +422,105 @@ def test_row_follows_the_columns(ref) -> None:
     assert got["risk"] == rec.risk and got["confidence"] == rec.confidence
     assert got["alternative_type"] == (a.spec.name if a else None)
     assert got["alternative_monthly_savings"] == (a.monthly_savings if a else None)
+
+
+# -- the search is per resource, however the resources are batched ---------------------------
+
+MIXED = (
+    "m5.large",
+    "m5.xlarge",
+    "m5.2xlarge",
+    "m5.4xlarge",
+    "c5.xlarge",
+    "c5.2xlarge",
+    "r5.large",
+    "r5.xlarge",
+    "m6i.xlarge",
+    "m6g.xlarge",
+    "t3.medium",
+    "t3.large",
+    "m4.xlarge",
+    "g5.2xlarge",
+    "g5.4xlarge",
+    "x2gd.xlarge",
+)
+loads = st.tuples(
+    st.sampled_from(MIXED),
+    st.floats(0.5, 80.0),
+    st.one_of(st.none(), st.floats(1.0, 95.0)),
+    st.one_of(st.none(), st.floats(1.0, 20_000.0)),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    resources=st.lists(
+        st.tuples(
+            loads, st.sampled_from(["us-east-1", "eu-west-1"]), st.sampled_from(["USD", "EUR"])
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    billed=st.dictionaries(
+        st.sampled_from(MIXED), st.decimals("0.005", "3", places=4), max_size=len(MIXED)
+    ),
+    chunk=st.integers(1, 7),
+)
+def test_a_batch_answers_as_each_resource_alone(
+    resources: list[Any], billed: dict[str, Decimal], chunk: int
+) -> None:
+    """Grouping, chunking, the list-price prefix and the per-pattern decisions are shortcuts:
+    each resource gets the answer it gets on its own, whatever else is in the batch."""
+    from unittest.mock import patch
+
+    from costline.optimize import rightsizing
+
+    cat = load_catalog()
+    usages = [
+        Usage(
+            provider="aws",
+            resource_id=f"i-{k:03d}",
+            account="111",
+            region=region,
+            instance_type=current,
+            currency=currency,
+            cpu_hours=200,
+            cpu_pct=cpu,
+            cpu_max=cpu * 1.3,
+            memory_pct=mem,
+            network_mbps=net,
+        )
+        for k, ((current, cpu, mem, net), region, currency) in enumerate(resources)
+    ]
+    # the bill's own rates: in us-east-1 USD only, so the other places use list prices
+    rates = {("aws", name, "us-east-1", "USD"): rate for name, rate in billed.items()}
+    with patch.object(rightsizing, "CHUNK", chunk):
+        batch = {r.usage.resource_id: r.row() for r in recommend(usages, cat, rates=rates)}
+    alone = {u.resource_id: recommend([u], cat, rates=rates)[0].row() for u in usages}
+    assert batch == alone
+
+
+@settings(max_examples=80, deadline=None)
+@given(load=loads)
+def test_the_choice_is_the_brute_force_optimum(reference: Path, load: Any) -> None:
+    """At list prices the recommended type is the cheapest same-family fit and the
+    alternative (or the recommendation itself) the cheapest fit of any family (a GPU
+    machine: of its family), by the brute force over the reference files."""
+    ref = reference_types(reference)
+    current, cpu, mem, net = load
+    rec = one(usage(current, cpu=cpu, mem=mem, net=net))
+    family = ref["specs"][current]["family"]
+    same = brute(ref, current, cpu=cpu, mem=mem, net=net, family=family)
+    anywhere = brute(ref, current, cpu=cpu, mem=mem, net=net)
+    if ref["specs"][current]["gpu_count"] != "0":
+        anywhere = same  # a GPU machine keeps its GPU model: its own family only
+    if anywhere is None:
+        assert rec.status == "no-action" and rec.candidate is None
+        return
+    assert rec.status == "recommended" and rec.candidate is not None
+    chosen = rec.candidate
+    best = rec.alternative or chosen
+    # ties in list price may pick another name of the same price (documented order)
+    assert best.price.usd_per_hour == anywhere[1]
+    expected = same if same is not None else anywhere
+    assert chosen.price.usd_per_hour == expected[1]
