@@ -1304,11 +1304,12 @@ class Workspace:
         as_of: dt.date | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> QueryResult:
-        """The nightly recommendation job (docs/how-to/tickets.md): evaluate rightsizing +
-        waste, record them in the state store (:meth:`recommendation_store`), detect from the
-        bill which were actioned (:mod:`costline.optimize.adoption`, with realized savings),
-        and open, update or close their tickets when ``tickets.channel`` is set (without one,
-        only the store changes). Returns one row per action.
+        """The nightly recommendation job (docs/how-to/tickets.md): evaluate rightsizing,
+        waste, Kubernetes requests and the commitment plan, record them in the state store
+        (:meth:`recommendation_store`), detect from the bill which were actioned
+        (:mod:`costline.optimize.adoption`, with realized savings), and open, update or close
+        their tickets when ``tickets.channel`` is set (without one, only the store changes).
+        Returns one row per action.
 
         ``as_of`` evaluates as if it were that day: bill and telemetry before it only (a
         replay or backfill). Each ticket action is recorded right after the channel
@@ -1346,13 +1347,17 @@ class Workspace:
             )
             if not dry_run:
                 pending = recs.adoptions(measured_days_below=adoption.MEASURE_DAYS)
-                recs.update_measures(adoption.remeasured(con, pending, as_of=as_of), stamp)
+                priced = {a.rec_id for a in pending if a.kind == lifecycle.K8S_REQUESTS}
+                details = {i: recs.get(i).details for i in priced}  # a container's unit prices
+                measures = adoption.remeasured(con, pending, as_of=as_of, details=details)
+                recs.update_measures(measures, stamp)
         cols = ["action", "id", "resource_id", "rule", "monthly_savings", "ticket", "status"]
         return QueryResult([*cols, "note"], done)
 
     def _recommend_now(self, con: Any, stamp: dt.datetime, *, as_of: dt.date | None) -> list[Any]:
-        """What rightsizing and waste recommend now (``tickets.Produced``), each with the team
-        of its resource from the published allocation."""
+        """What rightsizing, waste, Kubernetes request rightsizing and the commitment plan
+        recommend now (``tickets.Produced``): a resource's team from the published allocation,
+        a container's the team of its namespace there, a commitment's none."""
 
         from dataclasses import replace
 
@@ -1376,7 +1381,47 @@ class Workspace:
                 )
             )
         teams = self._resource_teams(con)
-        return [replace(p, team=teams.get(p.resource_id.lower())) for p in produced]
+        produced = [replace(p, team=teams.get(p.resource_id.lower())) for p in produced]
+        return produced + self._recommend_k8s(con, as_of) + self._recommend_commitments(con, as_of)
+
+    def _recommend_k8s(self, con: Any, as_of: dt.date | None) -> list[Any]:
+        """Kubernetes request reductions (``tickets.Produced``, kind ``k8s-requests``) with the
+        team of their namespace; none without samples."""
+        from dataclasses import replace
+
+        from costline.optimize import k8s_requests
+        from costline.optimize import tickets as lifecycle
+
+        if k8s_requests.samples_end(con, as_of=as_of) is None:
+            return []
+        found = lifecycle.from_k8s_requests(k8s_requests.recommend_requests(con, as_of=as_of))
+        teams = self._namespace_teams(con)
+        return [
+            replace(p, team=teams.get(f"{p.details['cluster']}/{p.details['namespace']}".lower()))
+            for p in found
+        ]
+
+    @staticmethod
+    def _recommend_commitments(con: Any, as_of: dt.date | None) -> list[Any]:
+        """The commitment to buy per provider and billing account (``tickets.Produced``, kind
+        ``commitment``), sized as ``costline commitments plan`` does by default
+        (``commitments.NIGHTLY_OPTION``); none without eligible uncovered usage."""
+        from costline.optimize import commitments
+        from costline.optimize import tickets as lifecycle
+
+        option = commitments.NIGHTLY_OPTION
+        lookback = int(option["lookback_days"])
+        discount = commitments.discount_for(
+            option["term"], option["payment"], offering=option["offering"]
+        )
+        try:
+            _, sized_until = commitments.lookback_window(con, lookback, as_of)
+            cols, rows = commitments.plan(
+                con, discount=discount, lookback_days=lookback, as_of=as_of
+            )
+        except commitments.NoEligibleSpendError:
+            return []
+        return lifecycle.from_commitment_plan(cols, rows, option=option, sized_until=sized_until)
 
     def _ticket_actions(
         self,
@@ -1551,6 +1596,23 @@ class Workspace:
         got = con.execute(
             "SELECT lower(ResourceId), arg_max(x_Team, ChargePeriodStart) FROM allocated_charges "
             "WHERE ResourceId IS NOT NULL AND x_Team IS NOT NULL GROUP BY 1"
+        ).fetchall()
+        return {r[0]: r[1] for r in got}
+
+    @staticmethod
+    def _namespace_teams(con: Any) -> dict[str, str]:
+        """Lower-cased ``cluster/namespace`` → the team the published allocation gave the most
+        of the namespace's cost (its parts ``k8s://<cluster>/<namespace>``) in the newest
+        month it allocated; empty without a published Kubernetes pool."""
+        if not _allocation_published(con):
+            return {}
+        got = con.execute(
+            "WITH t AS (SELECT lower(substr(AllocatedResourceId, 7)) AS ns, BillingPeriodStart "
+            "AS period, x_Team AS team, sum(EffectiveCost) AS cost FROM allocation_parts "
+            "WHERE starts_with(AllocatedResourceId, 'k8s://') AND x_Team IS NOT NULL "
+            "AND NOT starts_with(x_Team, 'pool:') "
+            "GROUP BY ALL) SELECT ns, team FROM t QUALIFY row_number() OVER "
+            "(PARTITION BY ns ORDER BY period DESC, cost DESC, team) = 1"
         ).fetchall()
         return {r[0]: r[1] for r in got}
 

@@ -78,10 +78,77 @@ def summary_line(kind: str, rule: str, resource_id: str, savings: Decimal) -> st
     return f"costline: save {savings:,.2f} a month ({kind} {rule}) on {resource_id}"
 
 
+def _num(value: Any, places: int = 4) -> str:
+    """A stored number, without trailing zeros (``0.2500`` → ``0.25``)."""
+    try:
+        return f"{round(float(value), places):g}"
+    except (TypeError, ValueError):
+        return "?"
+
+
+def _pct(value: Any) -> str:
+    try:
+        return f"{float(value) * 100:.1f} %"
+    except (TypeError, ValueError):
+        return "?"
+
+
+OFFERINGS = {
+    "convertible": "a Compute Savings Plan or convertible Reserved Instances",
+    "standard": "standard Reserved Instances",
+}
+
+
+def what_to_do(rec: Stored) -> str | None:
+    """The change a Kubernetes request or commitment recommendation asks for, in words (None
+    for the other kinds: their rule and details say it).
+
+    Example:
+        >>> class R:
+        ...     kind, details = "k8s-requests", {"cluster": "prod", "namespace": "shop",
+        ...         "workload": "api", "container": "app", "cpu_request": 1.0,
+        ...         "cpu_recommended": 0.2, "memory_request_gib": 2.0,
+        ...         "memory_recommended_gib": 1.15, "pods": 10.0}
+        >>> what_to_do(R())  # doctest: +NORMALIZE_WHITESPACE
+        'Set the requests of container app of workload api (namespace shop, cluster prod):
+        CPU 1 → 0.2 cores (95th percentile of its usage), memory 2 → 1.15 GiB (its peak + 15 %),
+        in the pod template of its 10 pods.'
+    """
+    d = rec.details
+    if rec.kind == "k8s-requests":
+        container = f"container {d['container']} of " if d.get("container") else ""
+        return (
+            f"Set the requests of {container}workload {d.get('workload')} (namespace "
+            f"{d.get('namespace')}, cluster {d.get('cluster')}): "
+            f"CPU {_num(d.get('cpu_request'))} → {_num(d.get('cpu_recommended'))} cores (95th "
+            f"percentile of its usage), memory {_num(d.get('memory_request_gib'))} → "
+            f"{_num(d.get('memory_recommended_gib'))} GiB (its peak + 15 %), in the pod template "
+            f"of its {_num(d.get('pods'), 1)} pods."
+        )
+    if rec.kind == "commitment":
+        scope = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in d.get("scope") or [])
+        offering = OFFERINGS.get(str(d.get("offering")), str(d.get("offering")))
+        return (
+            f"Buy a {d.get('term')} {d.get('payment')} commitment ({offering}) of "
+            f"{_num(d.get('commitment_per_hour'))} {d.get('currency')} an hour for {scope}: it "
+            f"covers {_num(d.get('covers_on_demand_per_hour'))} of on-demand usage an hour "
+            f"(discount {_pct(d.get('discount'))} assumed), expected utilization "
+            f"{_pct(d.get('expected_utilization'))}, break-even at "
+            f"{_pct(d.get('break_even_utilization'))}. Check it with `costline commitments "
+            "plan` (other terms: --term, --payment, --discount) before you buy."
+        )
+    return None
+
+
 def description(rec: Stored) -> str:
     """The issue body: what to do, how much it saves, how to dismiss it."""
     lines = [
         f"costline recommends *{rec.kind} / {rec.rule}* for resource {{{{{rec.resource_id}}}}}.",
+    ]
+    todo = what_to_do(rec)
+    if todo:
+        lines += ["", todo]
+    lines += [
         "",
         f"* estimated savings: {rec.monthly_savings:,.2f} a month",
     ]
@@ -245,6 +312,7 @@ def _webhook(
             "details": rec.details,
         },
         "summary": summary_line(rec.kind, rec.rule, rec.resource_id, rec.monthly_savings),
+        "what_to_do": what_to_do(rec),
     }
     url = _url(channel, env)
     response = _request(channel.id, "POST", url, timeout=timeout, json=payload, headers=headers)

@@ -11,7 +11,12 @@ A recommendation is *actioned* when later billing data shows the change it asked
 * **resource gone** (every rule): the resource has no charge for the last :data:`GONE_DAYS`
   days of the bill (three, so that a dev instance stopped over a weekend does not count); the
   action day is the day after its last charge. When telemetry of the resource exists, whether
-  its samples stopped too is noted as corroboration.
+  its samples stopped too is noted as corroboration;
+* **Kubernetes requests** (kind ``k8s-requests``) from the ``k8s_samples`` table and
+  **commitment purchases** (kind ``commitment``) from the bill's ``CommitmentDiscount*``
+  columns: :mod:`costline.optimize.adoption_k8s` and
+  :mod:`costline.optimize.adoption_commitments`, which :func:`detect`, :func:`remeasured` and
+  :func:`report` dispatch to by kind.
 
 **Realized savings** come from the bill, never from the estimate: the resource's effective
 cost per calendar day over the :data:`BASELINE_DAYS` days before the action day (fewer when it
@@ -43,11 +48,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from costline.optimize.rightsizing import INSTANCE_TYPE_SQL
+from costline.optimize.tickets import COMMITMENT, K8S_REQUESTS
 from costline.optimize.waste import DAYS_PER_MONTH  # 365.25 / 12, as the waste estimates
 
 GONE_DAYS = 3
@@ -79,6 +85,7 @@ class Tracked:
     estimated_monthly: Decimal
     current_type: str | None
     ticket_key: str | None
+    details: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -87,7 +94,8 @@ class Adoption:
     the action billed yet)."""
 
     rec: Tracked
-    action: str  # type-changed | volume-type-changed | resource-gone
+    # type-changed | volume-type-changed | resource-gone | requests-lowered | commitment-purchased
+    action: str
     action_date: dt.date
     from_state: str | None
     to_state: str | None
@@ -315,6 +323,7 @@ def tracked_from(recs: Iterable[Any]) -> list[Tracked]:
                 estimated_monthly=Decimal(estimate),
                 current_type=details.get("current_type"),
                 ticket_key=r.ticket_key,
+                details=dict(details),
             )
         )
     return out
@@ -331,7 +340,27 @@ class Detection:
 
 
 def detect(con: Any, recs: Sequence[Tracked], *, as_of: dt.date | None = None) -> Detection:
-    """Actions the bill shows for ``recs`` (bill up to the day before ``as_of``)."""
+    """Actions the data shows for ``recs`` (bill and samples up to the day before ``as_of``):
+    Kubernetes request recommendations from the samples
+    (:mod:`costline.optimize.adoption_k8s`), commitment purchases from the bill's commitment
+    columns (:mod:`costline.optimize.adoption_commitments`), the others from the bill."""
+    from costline.optimize import adoption_commitments, adoption_k8s
+
+    k8s = [r for r in recs if r.kind == K8S_REQUESTS]
+    bought = [r for r in recs if r.kind == COMMITMENT]
+    billed = [r for r in recs if r.kind not in (K8S_REQUESTS, COMMITMENT)]
+    found = _detect_billed(con, billed, as_of=as_of)
+    for more in (
+        adoption_k8s.detect(con, k8s, as_of=as_of),
+        adoption_commitments.detect(con, bought, as_of=as_of),
+    ):
+        found.adoptions.extend(more.adoptions)
+        found.waiting.update(more.waiting)
+    return found
+
+
+def _detect_billed(con: Any, recs: Sequence[Tracked], *, as_of: dt.date | None = None) -> Detection:
+    """Actions the bill shows for resource recommendations (rightsizing, waste)."""
     last_day = last_bill_day(con, as_of=as_of)
     if last_day is None or not recs:
         return Detection([], set())
@@ -380,11 +409,32 @@ def adoption_row(a: Adoption) -> dict[str, Any]:
 
 
 def remeasured(
-    con: Any, pending: Sequence[Any], *, as_of: dt.date | None = None
+    con: Any,
+    pending: Sequence[Any],
+    *,
+    as_of: dt.date | None = None,
+    details: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Measure again adoptions that had fewer than :data:`MEASURE_DAYS` days after their
     action (the bill has grown since): ``pending`` are stored adoption records (``rec_id``,
-    ``action_date``, ``resource_id``); returns their new measurements for the store."""
+    ``action_date``, ``resource_id``, ``kind``, ``to_state``); returns their new measurements
+    for the store. ``details``: recommendation id → its details (the unit prices of a
+    Kubernetes request recommendation)."""
+    from costline.optimize import adoption_commitments, adoption_k8s
+
+    k8s = [a for a in pending if a.kind == K8S_REQUESTS]
+    bought = [a for a in pending if a.kind == COMMITMENT]
+    billed = [a for a in pending if a.kind not in (K8S_REQUESTS, COMMITMENT)]
+    return (
+        _remeasured_billed(con, billed, as_of=as_of)
+        + adoption_k8s.remeasured(con, k8s, details or {}, as_of=as_of)
+        + adoption_commitments.remeasured(con, bought, as_of=as_of)
+    )
+
+
+def _remeasured_billed(
+    con: Any, pending: Sequence[Any], *, as_of: dt.date | None = None
+) -> list[dict[str, Any]]:
     last_day = last_bill_day(con, as_of=as_of)
     if last_day is None or not pending:
         return []
@@ -564,28 +614,15 @@ def report(
     estimate and, once actioned, its realized savings once (detail column ``counted``).
     """
     start, end = month_bounds(month)
+    recs = list(recs)
     live = [r for r in live_in_month(recs, adoptions, start, end) if team is None or r.team == team]
-    last_day = last_bill_day(con)
     done = [r for r in live if r.action_date is not None]
-    days = (
-        bill_days(
-            con,
-            [r.resource_id for r in done],
-            since=min(r.action_date for r in done if r.action_date),
-            until=last_day,
+    in_month: dict[str, Decimal] = dict.fromkeys((r.id for r in done), Decimal(0))
+    details = {r.id: r.details for r in recs}
+    for rid, (daily, baseline, action, last_day) in _daily_series(con, done, details).items():
+        in_month[rid] = realized_in_month(daily, baseline, action, start, end, last_day).quantize(
+            CENT
         )
-        if done and last_day is not None
-        else {}
-    )
-    in_month: dict[str, Decimal] = {}
-    for r in done:
-        if r.baseline is None or last_day is None or r.action_date is None:
-            in_month[r.id] = Decimal(0)
-            continue
-        got = days.get(r.resource_id.lower())
-        in_month[r.id] = realized_in_month(
-            got.cost if got else {}, r.baseline, r.action_date, start, end, last_day
-        ).quantize(CENT)
     counted = {r.id for r in _once(done)}
     detail = [
         (
@@ -631,6 +668,47 @@ def report(
             )
         )
     return rows, detail
+
+
+def _daily_series(
+    con: Any, done: Sequence[Live], details: Mapping[str, Any]
+) -> dict[str, tuple[dict[dt.date, Decimal], Decimal, dt.date, dt.date]]:
+    """Per measured adoption: what :func:`realized_in_month` needs (the daily cost, the
+    baseline, the action day, the newest measured day). A resource's daily cost comes from the
+    bill; a Kubernetes container's is its request cost from the samples
+    (:func:`costline.optimize.adoption_k8s.request_costs`); a commitment's is ``paid −
+    on-demand`` per day with a zero baseline, so ``baseline − cost`` is the day's saving
+    (:mod:`costline.optimize.adoption_commitments`)."""
+    from costline.optimize import adoption_commitments, adoption_k8s
+
+    measured: list[tuple[Live, Decimal, dt.date]] = []
+    for r in done:
+        if r.baseline is not None and r.action_date is not None:
+            measured.append((r, r.baseline, r.action_date))
+    last_day = last_bill_day(con)
+    if not measured or last_day is None:
+        return {}
+    since = min(a for _, _, a in measured) - dt.timedelta(days=BASELINE_DAYS + 1)
+    out = {}
+    billed = [m for m in measured if m[0].kind not in (K8S_REQUESTS, COMMITMENT)]
+    days = bill_days(con, [r.resource_id for r, _, _ in billed], since=since, until=last_day)
+    for r, baseline, action in billed:
+        got = days.get(r.resource_id.lower())
+        out[r.id] = (got.cost if got else {}, baseline, action, last_day)
+    k8s = [m for m in measured if m[0].kind == K8S_REQUESTS]
+    costs = adoption_k8s.request_costs(
+        con, [(r.resource_id, details.get(r.id)) for r, _, _ in k8s], since=since
+    )
+    for r, baseline, action in k8s:
+        cost, newest = costs[r.resource_id.lower()]
+        if newest is not None:
+            out[r.id] = (cost, baseline, action, newest)
+    for r, _, action in (m for m in measured if m[0].kind == COMMITMENT):
+        ids = [c for c in (r.to_state or "").split(",") if c]
+        paid = adoption_commitments.daily_paid(con, ids, since=action, until=last_day)
+        net = {d: cost - on_demand for d, (on_demand, cost) in paid.items()}
+        out[r.id] = (net, Decimal(0), action, last_day)
+    return out
 
 
 def _once(recs: Sequence[Live]) -> list[Live]:

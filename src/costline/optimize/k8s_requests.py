@@ -58,7 +58,8 @@ COLUMNS = (
     "monthly_savings",
 )
 
-_WORKLOAD = (
+# The workload of a sample row (also how adoption tracking finds a container again).
+WORKLOAD_SQL = (
     "COALESCE(NULLIF(labels['workload'], ''), NULLIF(labels['app.kubernetes.io/name'], ''), "
     "NULLIF(labels['app'], ''), regexp_replace(pod, '(-[a-z0-9]{6,10})?-[a-z0-9]{5}$', ''))"
 )
@@ -83,6 +84,7 @@ class Recommendation:
     memory_price_per_gib_hour: Decimal | None
     monthly_change: Decimal | None
     monthly_savings: Decimal | None
+    window_end: dt.datetime | None = None  # end of the samples' window it was computed on
 
     def row(self) -> tuple[Any, ...]:
         return tuple(getattr(self, c) for c in COLUMNS)
@@ -118,34 +120,49 @@ def _tables_exist(con: Any) -> bool:
     return bool(row and row[0] == 2)
 
 
-def recommend_requests(con: Any, *, lookback_days: int = LOOKBACK_DAYS) -> list[Recommendation]:
+def samples_end(con: Any, *, as_of: dt.date | None = None) -> dt.datetime | None:
+    """The end of the newest sample window (samples starting before ``as_of`` only, and at
+    most ``as_of``), or None: no Kubernetes samples are loaded."""
+    if not _tables_exist(con):
+        return None
+    sql = (
+        "SELECT max(window_start + to_microseconds(CAST(window_hours * 3.6e9 AS BIGINT))) "
+        "FROM k8s_samples"
+    )
+    params: list[Any] = []
+    if as_of is not None:
+        sql += " WHERE window_start < ?"
+        params.append(dt.datetime.combine(as_of, dt.time()))
+    last = con.execute(sql, params).fetchone()
+    if not last or last[0] is None:
+        return None
+    end: dt.datetime = last[0]
+    return min(end, dt.datetime.combine(as_of, dt.time())) if as_of is not None else end
+
+
+def recommend_requests(
+    con: Any, *, lookback_days: int = LOOKBACK_DAYS, as_of: dt.date | None = None
+) -> list[Recommendation]:
     """One recommendation per workload container with samples in the window, largest monthly
-    savings first.
+    savings first; ``as_of``: as if it were that day (samples and bill before it only).
 
     Raises:
         ConfigError: no Kubernetes samples are loaded, or the lookback is under a day.
     """
     if lookback_days < 1:
         raise ConfigError("lookback must be at least 1 day", hint="e.g. --lookback 14")
-    if not _tables_exist(con):
+    found = samples_end(con, as_of=as_of)
+    if found is None:
         raise ConfigError(
             "no Kubernetes samples are loaded",
             hint="load them with `costline k8s load samples FILE` (and nodes)",
         )
-    last = con.execute(
-        "SELECT max(window_start + to_microseconds(CAST(window_hours * 3.6e9 AS BIGINT))) FROM k8s_samples"
-    ).fetchone()
-    if not last or last[0] is None:
-        raise ConfigError(
-            "no Kubernetes samples are loaded",
-            hint="load them with `costline k8s load samples FILE` (and nodes)",
-        )
-    end: dt.datetime = last[0]
+    end = found
     start = end - dt.timedelta(days=lookback_days)
     prices = _prices(con, start, end)
     window_hours = lookback_days * 24.0
     rows = con.execute(
-        f"SELECT cluster, namespace, {_WORKLOAD} AS workload, container, "
+        f"SELECT cluster, namespace, {WORKLOAD_SQL} AS workload, container, "
         "SUM(window_hours) AS pod_hours, "
         "SUM(cpu_request * window_hours) / NULLIF(SUM(CASE WHEN cpu_request IS NOT NULL "
         "THEN window_hours END), 0) AS cpu_request, "
@@ -191,6 +208,7 @@ def recommend_requests(con: Any, *, lookback_days: int = LOOKBACK_DAYS) -> list[
             "memory_recommended_gib": _r(mem_rec),
             "cpu_price_per_core_hour": _money(price[0], 6) if price else None,
             "memory_price_per_gib_hour": _money(price[1], 6) if price else None,
+            "window_end": end,
         }
         if float(pod_hours) < MIN_HOURS or cpu_rec is None or mem_rec is None:
             out.append(
@@ -244,4 +262,4 @@ def _money(x: float, places: int) -> Decimal:
     return Decimal(repr(x)).quantize(Decimal(1).scaleb(-places))
 
 
-__all__ = ["COLUMNS", "Recommendation", "recommend_requests"]
+__all__ = ["COLUMNS", "WORKLOAD_SQL", "Recommendation", "recommend_requests", "samples_end"]

@@ -32,6 +32,8 @@ from decimal import Decimal
 from typing import Any
 
 STATUSES = ("open", "ticketed", "actioned", "dismissed", "expired")
+K8S_REQUESTS = "k8s-requests"  # kind of a Kubernetes request recommendation (rule ``requests``)
+COMMITMENT = "commitment"  # kind of a commitment purchase recommendation (rule ``purchase``)
 UPDATE_CHANGE = Decimal("0.10")  # a ticket is updated when the estimate moves by more than this
 DEFAULT_THRESHOLD = Decimal(200)
 HOURS_PER_MONTH = 730
@@ -60,7 +62,8 @@ def rec_id(kind: str, rule: str, resource_id: str) -> str:
 
 @dataclass(frozen=True)
 class Produced:
-    """One recommendation as evaluated now (rightsizing or waste)."""
+    """One recommendation as evaluated now (rightsizing, waste, Kubernetes requests or a
+    commitment purchase)."""
 
     kind: str
     rule: str
@@ -161,6 +164,104 @@ def from_waste(findings: Iterable[Any]) -> list[Produced]:
         )
         for f in findings
     ]
+
+
+def k8s_resource_id(cluster: str, namespace: str, workload: str, container: str) -> str:
+    """The resource of a Kubernetes request recommendation: ``cluster/namespace/workload/
+    container`` (Kubernetes names hold no ``/``, so the key splits back unambiguously)."""
+    return f"{cluster}/{namespace}/{workload}/{container}"
+
+
+def from_k8s_requests(recs: Iterable[Any]) -> list[Produced]:
+    """:class:`costline.optimize.k8s_requests.Recommendation` → :class:`Produced` (kind
+    ``k8s-requests``, rule ``requests``); only ``reduce`` ones that save money. The monthly
+    cost is what the current requests cost at the cluster's unit prices (pods × 730 h), the
+    details hold the current and recommended requests, the prices and the samples' window end
+    (adoption tracking needs them)."""
+    out = []
+    for r in recs:
+        if r.status != "reduce" or r.monthly_savings is None or r.monthly_savings <= 0:
+            continue
+        p_cpu, p_mem = r.cpu_price_per_core_hour, r.memory_price_per_gib_hour
+        cost = None
+        if p_cpu is not None and p_mem is not None:
+            per_pod = _dec(r.cpu_request) * p_cpu + _dec(r.memory_request_gib) * p_mem
+            cost = (per_pod * _dec(r.pods) * HOURS_PER_MONTH).quantize(Decimal("0.01"))
+        details = {
+            "cluster": r.cluster,
+            "namespace": r.namespace,
+            "workload": r.workload,
+            "container": r.container,
+            "pods": r.pods,
+            "cpu_request": r.cpu_request,
+            "cpu_p95": r.cpu_p95,
+            "cpu_recommended": r.cpu_recommended,
+            "memory_request_gib": r.memory_request_gib,
+            "memory_max_gib": r.memory_max_gib,
+            "memory_recommended_gib": r.memory_recommended_gib,
+            "cpu_price_per_core_hour": p_cpu,
+            "memory_price_per_gib_hour": p_mem,
+            "window_end": r.window_end,
+        }
+        rid = k8s_resource_id(r.cluster, r.namespace, r.workload, r.container)
+        out.append(Produced(K8S_REQUESTS, "requests", rid, None, r.monthly_savings, cost, details))
+    return out
+
+
+def from_commitment_plan(
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    option: Mapping[str, Any],
+    sized_until: Any,
+) -> list[Produced]:
+    """The rows of :func:`costline.optimize.commitments.plan` → :class:`Produced` (kind
+    ``commitment``, rule ``purchase``), those that save money. The resource is the scope key,
+    its values then the currency (``aws/123456789012/USD``); details hold the scope, the
+    purchase ``option`` (term, payment, offering, lookback), the hourly commitment, the
+    discount, break-even and expected utilization, and ``sized_until``, the end of the
+    lookback the plan was sized on. ``scope`` is a list of ``[name, value]`` pairs in the
+    plan's order (``[["provider", "aws"], ["billing_account", "123456789012"]]``). No team: a
+    commitment is bought for the organization."""
+    cols = list(columns)
+    names = cols[: cols.index("currency")]
+    out = []
+    for row in rows:
+        got = dict(zip(cols, row, strict=True))
+        if got["monthly_savings"] is None or got["monthly_savings"] <= 0:
+            continue
+        scope = [[n, got[n]] for n in names]  # pairs: the plan's order survives JSON
+        rid = "/".join([*(str(v) for _, v in scope), str(got["currency"])])
+        details = {
+            "scope": scope,
+            "currency": got["currency"],
+            **option,
+            "discount": got["discount"],
+            "commitment_per_hour": got["commitment_per_hour"],
+            "covers_on_demand_per_hour": got["covers_on_demand_per_hour"],
+            "expected_utilization": got["expected_utilization"],
+            "coverage": got["coverage"],
+            "break_even_utilization": got["break_even_utilization"],
+            "granularity": got["granularity"],
+            "sized_until": sized_until,
+        }
+        account = got.get("billing_account")
+        out.append(
+            Produced(
+                COMMITMENT,
+                "purchase",
+                rid,
+                None if account is None else str(account),
+                got["monthly_savings"],
+                None,
+                details,
+            )
+        )
+    return out
+
+
+def _dec(x: Any) -> Decimal:
+    return Decimal(0) if x is None else Decimal(repr(float(x)))
 
 
 # -- to and from the store -----------------------------------------------------------------

@@ -32,7 +32,7 @@ from costline.reports.marts import allocation_published, table_exists
 
 ANOMALY_STATUSES = ("open", "acked", "dismissed", "expected", "resolved", "all")
 ANOMALY_SEVERITIES = ("low", "medium", "high", "critical")
-RECOMMENDATION_KINDS = ("rightsizing", "waste")
+RECOMMENDATION_KINDS = ("rightsizing", "waste", "k8s-requests", "commitment")
 ORG_WIDE = "commitments are bought for the whole organization: admin and finance see them"
 
 
