@@ -7,6 +7,7 @@ browser tests (tests/integration/test_ui.py) drive the same pages in Chromium on
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -454,3 +455,39 @@ def test_a_team_dismisses_and_reopens_its_recommendation_in_the_ui(site: Site) -
     assert site.ws.recommendation_store().get(mine).status == "open"
     (entry, *_) = site.store.audit_entries(action="recommendation.reopen")
     assert (entry.user, entry.target) == ("wes", mine)
+
+
+def test_a_kubernetes_recommendation_says_what_to_do_in_the_ui(site: Site) -> None:
+    import datetime as dt
+
+    from costline.optimize import tickets as rec_store
+
+    details = {
+        "cluster": "prod",
+        "namespace": "shop",
+        "workload": "checkout",
+        "container": "app",
+        "cpu_request": 2.0,
+        "cpu_recommended": 0.5,
+        "memory_request_gib": 4.0,
+        "memory_recommended_gib": 1.5,
+        "pods": 3.0,
+    }
+    made = rec_store.Produced(
+        "k8s-requests",
+        "requests",
+        "prod/shop/checkout/app",
+        None,
+        Decimal(75),
+        None,
+        details,
+        "web",
+    )
+    site.ws.recommendation_store().upsert(
+        [rec_store.produced_row(made)], dt.datetime(2024, 9, 11, tzinfo=dt.UTC)
+    )
+    client = fresh(site.client)
+    sign_in(client, "wes")
+    page = html.unescape(client.get("/recommendations").text)
+    assert "Set the requests of container app of workload checkout" in page
+    assert "CPU 2 → 0.5 cores" in page and "memory 4 → 1.5 GiB" in page

@@ -312,7 +312,8 @@ def recommendations(
     offset: Offset = 0,
     fmt: Fmt = Format.json,
 ) -> Response:
-    """Recorded rightsizing and waste recommendations, largest savings first."""
+    """Recorded recommendations (rightsizing, waste, Kubernetes requests, commitments),
+    largest savings first."""
     from costline.reports import queries
 
     page = queries.recommendations(

@@ -99,23 +99,22 @@ OFFERINGS = {
 }
 
 
-def what_to_do(rec: Stored) -> str | None:
-    """The change a Kubernetes request or commitment recommendation asks for, in words (None
-    for the other kinds: their rule and details say it).
+def what_to_do(kind: str, details: Mapping[str, Any]) -> str | None:
+    """The change a Kubernetes request or commitment recommendation (``kind``, its stored
+    ``details``) asks for, in words (None for the other kinds: their rule and details say it).
+    Tickets, webhook events and the web UI show it.
 
     Example:
-        >>> class R:
-        ...     kind, details = "k8s-requests", {"cluster": "prod", "namespace": "shop",
-        ...         "workload": "api", "container": "app", "cpu_request": 1.0,
-        ...         "cpu_recommended": 0.2, "memory_request_gib": 2.0,
-        ...         "memory_recommended_gib": 1.15, "pods": 10.0}
-        >>> what_to_do(R())  # doctest: +NORMALIZE_WHITESPACE
+        >>> what_to_do("k8s-requests", {"cluster": "prod", "namespace": "shop",
+        ...     "workload": "api", "container": "app", "cpu_request": 1.0,
+        ...     "cpu_recommended": 0.2, "memory_request_gib": 2.0,
+        ...     "memory_recommended_gib": 1.15, "pods": 10.0})  # doctest: +NORMALIZE_WHITESPACE
         'Set the requests of container app of workload api (namespace shop, cluster prod):
         CPU 1 → 0.2 cores (95th percentile of its usage), memory 2 → 1.15 GiB (its peak + 15 %),
         in the pod template of its 10 pods.'
     """
-    d = rec.details
-    if rec.kind == "k8s-requests":
+    d = details
+    if kind == "k8s-requests":
         container = f"container {d['container']} of " if d.get("container") else ""
         return (
             f"Set the requests of {container}workload {d.get('workload')} (namespace "
@@ -125,7 +124,7 @@ def what_to_do(rec: Stored) -> str | None:
             f"{_num(d.get('memory_recommended_gib'))} GiB (its peak + 15 %), in the pod template "
             f"of its {_num(d.get('pods'), 1)} pods."
         )
-    if rec.kind == "commitment":
+    if kind == "commitment":
         scope = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in d.get("scope") or [])
         offering = OFFERINGS.get(str(d.get("offering")), str(d.get("offering")))
         return (
@@ -145,7 +144,7 @@ def description(rec: Stored) -> str:
     lines = [
         f"costline recommends *{rec.kind} / {rec.rule}* for resource {{{{{rec.resource_id}}}}}.",
     ]
-    todo = what_to_do(rec)
+    todo = what_to_do(rec.kind, rec.details)
     if todo:
         lines += ["", todo]
     lines += [
@@ -312,7 +311,7 @@ def _webhook(
             "details": rec.details,
         },
         "summary": summary_line(rec.kind, rec.rule, rec.resource_id, rec.monthly_savings),
-        "what_to_do": what_to_do(rec),
+        "what_to_do": what_to_do(rec.kind, rec.details),
     }
     url = _url(channel, env)
     response = _request(channel.id, "POST", url, timeout=timeout, json=payload, headers=headers)

@@ -43,6 +43,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from costline.api.auth import SESSION_COOKIE, Principal, authenticate, check_csrf, require_team
 from costline.api.errors import ApiError, status_of
 from costline.core.errors import ConfigError, CostlineError, NotFoundError
+from costline.notify.tickets import what_to_do
 from costline.ui import present
 from costline.ui.present import Names
 
@@ -873,7 +874,7 @@ def _describe_recommendations(rows: list[dict[str, Any]], known: Names, fallback
                 f"Resize {details.get('current_type', '?')} to {details['recommended_type']}"
             )
         else:
-            r["action"] = str(details.get("evidence") or "")
+            r["action"] = what_to_do(r["kind"], details) or str(details.get("evidence") or "")
         r["provider"] = present.provider_name(details.get("provider"))
 
 
