@@ -17,7 +17,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -357,7 +357,13 @@ class Workspace:
             owner.close()
 
     @contextmanager
-    def warehouse(self, *, read_only: bool = False) -> Iterator[DuckDBWarehouse]:
+    def warehouse(
+        self, *, read_only: bool = False, close_behind: ExitStack | None = None
+    ) -> Iterator[DuckDBWarehouse]:
+        """The cost store, open for the ``with`` block (in ``costline serve``: a cursor of the
+        server's connection). With ``close_behind`` the connection is closed on a thread when
+        the block ends, and ``close_behind`` waits for that when it exits: the caller's work
+        between the two overlaps the close (DuckDB frees its buffer pool without the GIL)."""
         owner = self._owner
         if owner is not None:
             with self._owner_lock:
@@ -382,7 +388,12 @@ class Workspace:
                 wh.ensure_schema()
             yield wh
         finally:
-            wh.close()
+            if close_behind is None:
+                wh.close()
+            else:
+                closer = threading.Thread(target=wh.close, name="costline-close")
+                closer.start()
+                close_behind.callback(closer.join)
 
     def refresh_marts(self, *, full: bool = False) -> dict[str, Any]:
         """Bring the dashboard marts (``mart_daily``) up to date with the cost store and the
@@ -1243,24 +1254,28 @@ class Workspace:
         :mod:`costline.optimize.rightsizing`); one row per resource, largest savings first."""
         from costline.optimize import telemetry
 
-        with self.warehouse() as wh:
-            telemetry.ensure_table(wh.con)
-            last = end or telemetry.window_end(wh.con)
-            if last is None:  # rightsize() says what to do
-                stats: Any = nullcontext()
-            else:  # the scan starts now and runs while the rules load (numpy and all)
-                start = last - dt.timedelta(days=lookback)
-                stats = telemetry.window_stats_started(
-                    wh.con, start=start, end=last, percentile=percentile
-                )
-            with stats as started:
-                from costline.optimize import rightsizing
+        with ExitStack() as closing:
+            with self.warehouse(close_behind=closing) as wh:
+                telemetry.ensure_table(wh.con)
+                last = end or telemetry.window_end(wh.con)
+                if last is None:  # gather() says what to do
+                    stats: Any = nullcontext()
+                else:  # the scan starts now and runs while the rules load (numpy and all)
+                    start = last - dt.timedelta(days=lookback)
+                    stats = telemetry.window_stats_started(
+                        wh.con, start=start, end=last, percentile=percentile
+                    )
+                with stats as started:
+                    from costline.optimize import rightsizing
 
-                opts = rightsizing.Options(lookback_days=lookback, percentile=percentile)
-                recs = rightsizing.rightsize(
-                    wh.con, opts, end=last, pricing_dir=self.pricing_dir, stats=started
-                )
-        return QueryResult(list(rightsizing.COLUMNS), [r.row() for r in recs])
+                    opts = rightsizing.Options(lookback_days=lookback, percentile=percentile)
+                    gathered = rightsizing.gather(
+                        wh.con, opts, end=last, pricing_dir=self.pricing_dir, stats=started
+                    )
+            # the rules run while the warehouse closes on a thread (DuckDB frees its buffers
+            # without the GIL); leaving ``closing`` waits for the close
+            rows = [r.row() for r in rightsizing.decide(gathered, opts)]
+        return QueryResult(list(rightsizing.COLUMNS), rows)
 
     # -- pricing catalog refresh (issue #5) --
     def refresh_pricing(

@@ -773,12 +773,35 @@ def rightsize(
     catalog: Catalog | None = None,
     end: dt.datetime | None = None,
     pricing_dir: Path | None = None,
-    stats: Future[WindowStats] | None = None,
 ) -> list[Recommendation]:
-    """Collect from the warehouse and run the rules (the façade's entry point). The lookback
-    ends at ``end``, by default the newest telemetry sample; without ``catalog`` the packaged
-    one is read for the providers the bill has, with the workspace's refreshed prices in
-    ``pricing_dir`` replacing packaged ones (:func:`costline.optimize.pricing.catalog_for`).
+    """Collect from the warehouse and run the rules: :func:`decide` over :func:`gather`."""
+    return decide(gather(con, opts, catalog=catalog, end=end, pricing_dir=pricing_dir), opts)
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """What the rules need from the warehouse: the billed instances (rows of
+    :data:`RESOURCES_SQL`), the bill's effective rates, the catalog and the telemetry."""
+
+    resources: list[tuple[Any, ...]]
+    rates: dict[tuple[str, str, str, str], Decimal]
+    catalog: Catalog
+    stats: WindowStats
+
+
+def gather(
+    con: duckdb.DuckDBPyConnection,
+    opts: Options,
+    *,
+    catalog: Catalog | None = None,
+    end: dt.datetime | None = None,
+    pricing_dir: Path | None = None,
+    stats: Future[WindowStats] | None = None,
+) -> Gathered:
+    """Read what the rules need. The lookback ends at ``end``, by default the newest
+    telemetry sample; without ``catalog`` the packaged one is read for the providers the bill
+    has, with the workspace's refreshed prices in ``pricing_dir`` replacing packaged ones
+    (:func:`costline.optimize.pricing.catalog_for`).
 
     The telemetry pass (the bulk of the work) runs on its own cursor while this thread reads
     the bill and the catalog; a caller may have started it already (``stats``, from
@@ -799,15 +822,19 @@ def rightsize(
             end=last,
             percentile=opts.percentile,
         ) as started:
-            return rightsize(
+            return gather(
                 con, opts, catalog=catalog, end=last, pricing_dir=pricing_dir, stats=started
             )
     resources, rates = _bill(con, opts, end=last)
     if catalog is None:
         catalog = catalog_for(pricing_dir, tuple(sorted({r[0] for r in resources})))
-    seen = stats.result()
-    usages = [_usage(r, seen) for r in resources]
-    return recommend(usages, catalog, options=opts, rates=rates)
+    return Gathered(resources, rates, catalog, stats.result())
+
+
+def decide(gathered: Gathered, opts: Options) -> list[Recommendation]:
+    """The rules over what :func:`gather` read (no database needed)."""
+    usages = [_usage(r, gathered.stats) for r in gathered.resources]
+    return recommend(usages, gathered.catalog, options=opts, rates=gathered.rates)
 
 
 def _usage(resource: tuple[Any, ...], seen: WindowStats) -> Usage:
