@@ -1250,7 +1250,7 @@ class Workspace:
         percentile: float = 95.0,
         end: dt.datetime | None = None,
     ) -> QueryResult:
-        """Rightsizing of every billed EC2 instance / Azure VM with telemetry (see
+        """Rightsizing of every billed EC2 instance / Azure VM / GCP VM with telemetry (see
         :mod:`costline.optimize.rightsizing`); one row per resource, largest savings first."""
         from costline.optimize import telemetry
 

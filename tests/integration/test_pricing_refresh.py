@@ -531,8 +531,10 @@ def test_malformed_bodies_and_bad_regions_are_named(
     del server.override["/api/retail/prices"]
     with pytest.raises(ConfigError, match="no Linux on-demand VM prices for azure region"):
         workspace.refresh_pricing("azure", regions=["nowhere"], endpoint=server.url)
-    with pytest.raises(ConfigError, match="unknown pricing provider"):
+    with pytest.raises(ConfigError, match="GCP prices cannot be refreshed: .* needs an API key"):
         workspace.refresh_pricing("gcp", endpoint=server.url)
+    with pytest.raises(ConfigError, match="unknown pricing provider"):
+        workspace.refresh_pricing("oci", endpoint=server.url)
     assert not workspace.pricing_dir.exists() or list(workspace.pricing_dir.iterdir()) == []
 
 
@@ -639,3 +641,18 @@ def test_cli_end_to_end(tmp_path: Path, server: PriceServer) -> None:
     assert (Workspace.open(ws).pricing_show("m5.large", region="us-east-1").rows[0][3]) == Decimal(
         "0.05"
     )
+
+
+def test_cli_refuses_a_gcp_refresh_with_the_reason(tmp_path: Path) -> None:
+    ws = tmp_path / "acme"
+    assert CliRunner().invoke(app, ["init", str(ws)]).exit_code == 0
+    got = subprocess.run(
+        [str(Path(sys.executable).parent / "costline"), "-w", str(ws), "pricing", "refresh"]
+        + ["--provider", "gcp"],
+        capture_output=True,
+        text=True,
+    )
+    assert got.returncode == 1
+    assert "error:" in got.stderr and "API key" in got.stderr and "us-central1" in got.stderr
+    assert "Traceback" not in got.stderr
+    assert not (ws / "pricing").exists() or not list((ws / "pricing").iterdir())

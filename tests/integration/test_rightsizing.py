@@ -429,3 +429,219 @@ def test_demo_company(demo: tuple[Workspace, list[Any]]) -> None:
         assert rec["monthly_savings"] == expected > 0
     # the demo's "oversized" and "idle" profiles exist: some of them must be rightsized
     assert recommended >= 1
+
+
+# -- GCP VMs ------------------------------------------------------------------------------------
+# GCP bills a VM as one vCPU row and one RAM row per day; the machine type is x_InstanceType
+# (the source's compute.googleapis.com/machine_spec label). resource → (type, region, the
+# EffectiveCost / ListCost of its vCPU rows and of its RAM rows, cpu base, memory %)
+GCP_FLEET: dict[str, tuple[str, str, str, str, float, float]] = {
+    "vm-a": ("n2-standard-16", "us-central1", "0.7", "0.9", 3.0, 20.0),
+    "vm-b": ("n2-standard-8", "europe-west1", "0.63", "0.63", 3.0, 25.0),
+    "vm-c": ("n2-standard-4", "us-central1", "1", "1", 85.0, 50.0),  # busy, at list
+}
+
+
+def gcp_rid(name: str, region: str) -> str:
+    return f"//compute.googleapis.com/projects/p1/zones/{region}-b/instances/{name}"
+
+
+def gcp_raw(reference: Path) -> tuple[dict[str, Decimal], dict[str, tuple[Decimal, Decimal]]]:
+    """The us-central1 list (the note's real price where the file inflates one on purpose)
+    and the per-series (vCPU, GiB) rates, from the raw reference CSVs."""
+    prices = {}
+    with (reference / "pricing" / "gcp_machine_ondemand_usd_per_hour.csv").open() as fh:
+        for r in csv.DictReader(fh):
+            note = r["note"]
+            real = note.split("real ")[1].rstrip(")") if "real " in note else None
+            prices[r["machine_type"]] = Decimal(real or r["ondemand_usd_per_hour"])
+    with (reference / "pricing" / "gcp_family_component_rates.csv").open() as fh:
+        rates = {
+            r["machine_family"]: (
+                Decimal(r["vcpu_usd_per_hour"]),
+                Decimal(r["memory_gib_usd_per_hour"]),
+            )
+            for r in csv.DictReader(fh)
+        }
+    return prices, rates
+
+
+def gcp_bill_rows(reference: Path) -> list[dict[str, Any]]:
+    from costline.optimize.pricing import load_catalog
+
+    _, rates = gcp_raw(reference)
+    catalog = load_catalog(("gcp",))
+    rows = []
+    for day in range(DAYS):
+        d = (START + dt.timedelta(days=day)).date()
+        for name, (itype, region, core_ratio, ram_ratio, _, _) in GCP_FLEET.items():
+            shape = catalog.instance_type("gcp", itype)
+            cpu_rate, gib_rate = rates[itype.split("-")[0]]
+            for sku, qty, rate, ratio in (
+                ("Core", Decimal(shape.vcpu) * 24, cpu_rate, core_ratio),
+                ("Ram", Decimal(shape.memory_gib) * 24, gib_rate, ram_ratio),
+            ):
+                listed = qty * rate
+                cost = listed * Decimal(ratio)
+                rows.append(
+                    focus_row(
+                        BillingAccountId="0A1B2C-3D4E5F-6A7B8C",
+                        BillingPeriodStart="2026-10-01T00:00:00Z",
+                        BillingPeriodEnd="2026-11-01T00:00:00Z",
+                        ChargePeriodStart=f"{d}T00:00:00Z",
+                        ChargePeriodEnd=f"{d + dt.timedelta(days=1)}T00:00:00Z",
+                        BilledCost=str(listed),
+                        EffectiveCost=str(cost),
+                        ListCost=str(listed),
+                        ContractedCost=str(listed),
+                        ProviderName="Google Cloud",
+                        PublisherName="Google Cloud",
+                        InvoiceIssuerName="Google Cloud",
+                        ChargeDescription=f"N2 Instance {sku} running in {region}",
+                        ServiceName="Compute Engine",
+                        SubAccountId="p1",
+                        ResourceId=gcp_rid(name, region),
+                        RegionId=region,
+                        PricingQuantity=str(qty),
+                        x_InstanceType=itype,
+                        SkuId=f"sku-n2-{sku}",
+                        SkuPriceId=f"price-n2-{sku}-{region}",
+                    )
+                )
+    return rows
+
+
+def gcp_telemetry() -> list[tuple[str, str, str, float]]:
+    rows = []
+    for name, (_, region, _, _, base, mem) in GCP_FLEET.items():
+        for h, cpu in enumerate(cpu_series(DAYS * 24, base)):
+            ts = (START + dt.timedelta(hours=h)).isoformat() + "Z"
+            rows.append((gcp_rid(name, region), ts, "cpu_percent", min(cpu, 100.0)))
+            rows.append((gcp_rid(name, region), ts, "memory_percent", mem))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def gcp_ws(tmp_path_factory: pytest.TempPathFactory, reference: Path) -> Workspace:
+    tmp = tmp_path_factory.mktemp("rightsizing-gcp")
+    w = Workspace.init(tmp / "ws")
+    bill = write_focus_csv(tmp / "bill.csv", gcp_bill_rows(reference), COLS)
+    [outcome] = w.ingest([bill]).outcomes
+    assert outcome.status == "loaded", outcome
+    path = tmp / "telemetry.csv"
+    with path.open("w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["resource_id", "timestamp", "metric", "value"])
+        out.writerows(gcp_telemetry())
+    w.load_telemetry(path)
+    return w
+
+
+# Google's sustained use discounts apply to these series only
+SUSTAINED_USE = ("n1", "n2", "n2d", "c2", "m1", "m2")
+
+
+def gcp_expected(reference: Path, name: str) -> dict[str, Any]:
+    """Brute force, from the raw price CSVs and the bill rows written above: every priced GCP
+    machine type with a derived shape that is current generation, has no GPU and fits the
+    load (vCPU × 80 ≥ vCPU now × p95, memory × 80 ≥ memory now × memory %, a burstable one
+    only at ≤ 20 % CPU), priced at the bill's rate where the bill has the type in the region,
+    else list × the current type's discount; the cheapest of the same family (series-class)
+    is recommended, the cheapest of any family is the alternative."""
+    from costline.optimize.pricing import load_catalog
+
+    catalog = load_catalog(("gcp",))
+    prices, rates = gcp_raw(reference)
+    itype, region, _, _, base, mem = GCP_FLEET[name]
+    now = catalog.instance_type("gcp", itype)
+    p95 = float(np.percentile(cpu_series(DAYS * 24, base), 95))
+
+    def discount(of: str) -> Decimal:  # Σ EffectiveCost / Σ ListCost of of's rows
+        rows = [
+            r
+            for r in gcp_bill_rows(reference)
+            if r["x_InstanceType"] == of and r["RegionId"] == region
+        ]
+        return sum(Decimal(r["EffectiveCost"]) for r in rows) / sum(
+            Decimal(r["ListCost"]) for r in rows
+        )
+
+    billed = {t for t, r, *_ in GCP_FLEET.values() if r == region}
+    current = prices[itype] * discount(itype)
+    fits = []
+    for cand, listed in prices.items():
+        shape = catalog.instance_type("gcp", cand)
+        if shape is None or cand == itype or not shape.current_generation or shape.gpu_count:
+            continue
+        load = now.vcpu * p95
+        if shape.vcpu * 80 < load or shape.memory_gib * 80 < now.memory_gib * mem:
+            continue
+        if shape.burstable and load > 20 * shape.vcpu:
+            continue
+        if cand in billed:
+            rate = listed * discount(cand)
+        elif cand.split("-")[0] in SUSTAINED_USE or itype.split("-")[0] not in SUSTAINED_USE:
+            rate = listed * (current / prices[itype])  # the bill's discount carries over
+        else:  # sustained use discounts come with the series: the new one has none
+            rate = listed
+        fits.append((rate, listed, -shape.vcpu, -shape.memory_gib, cand, shape.family))
+    best = min(fits)
+    same = min((f for f in fits if f[5] == now.family), default=best)
+    return {
+        "current_hourly": current,
+        "recommended_type": same[4],
+        "recommended_hourly": same[0],
+        "monthly_savings": ((current - same[0]) * 730).quantize(Decimal("0.01")),
+        "alternative_type": best[4] if best[4] != same[4] else None,
+        "alternative_monthly_savings": ((current - best[0]) * 730).quantize(Decimal("0.01")),
+        "cpu_pct": p95,
+    }
+
+
+def test_gcp_vm_priced_at_the_bills_discount(gcp_ws: Workspace, reference: Path) -> None:
+    recs = {r["resource_id"]: r for r in gcp_ws.recommend_rightsizing().records()}
+    rec = recs[gcp_rid("vm-a", "us-central1")]
+    want = gcp_expected(reference, "vm-a")
+    assert (rec["provider"], rec["current_type"], rec["status"]) == (
+        "gcp",
+        "n2-standard-16",
+        "recommended",
+    )
+    assert rec["cpu_pct"] == pytest.approx(want["cpu_pct"], abs=0.01)
+    # 16 vCPU at p95 9.9 % → 2 vCPU; 64 GiB at 20 % → 16 GiB: n2-standard-4 in the family
+    assert rec["recommended_type"] == want["recommended_type"] == "n2-standard-4"
+    # today's rate: list 0.7769 × (0.7 × vCPU list + 0.9 × RAM list) / (vCPU + RAM list)
+    assert rec["current_hourly"] == want["current_hourly"]
+    assert Decimal("0.7") < rec["current_hourly"] / Decimal("0.7769") < Decimal("0.9")
+    # the bill runs an n2-standard-4 in us-central1 (vm-c, at list): its own rate wins
+    assert rec["price_basis"] == "bill"
+    assert rec["recommended_hourly"] == want["recommended_hourly"] == Decimal("0.1942")
+    assert rec["monthly_savings"] == want["monthly_savings"]
+    assert rec["alternative_type"] == want["alternative_type"] is not None
+    assert rec["alternative_monthly_savings"] == want["alternative_monthly_savings"]
+    assert rec["confidence"] == "high"  # us-central1's list is only used for the discount
+
+
+def test_gcp_vm_outside_us_central1_uses_the_proxy_price(
+    gcp_ws: Workspace, reference: Path
+) -> None:
+    recs = {r["resource_id"]: r for r in gcp_ws.recommend_rightsizing().records()}
+    rec = recs[gcp_rid("vm-b", "europe-west1")]
+    want = gcp_expected(reference, "vm-b")
+    assert rec["region"] == "europe-west1" and rec["status"] == "recommended"
+    assert rec["recommended_type"] == want["recommended_type"] == "n2-standard-4"
+    # 0.3885 (us-central1 list, the proxy) × 0.63; the new type: 0.1942 × 0.63
+    assert rec["current_hourly"] == want["current_hourly"] == Decimal("0.3885") * Decimal("0.63")
+    assert rec["price_basis"] == "list × bill discount"
+    assert rec["recommended_hourly"] == Decimal("0.1942") * Decimal("0.63")
+    assert rec["monthly_savings"] == want["monthly_savings"] == Decimal("89.36")
+    assert rec["alternative_type"] == want["alternative_type"]
+    assert rec["alternative_monthly_savings"] == want["alternative_monthly_savings"]
+    assert rec["confidence"] == "medium"  # a low-confidence (proxy) list price was used
+
+
+def test_busy_gcp_vm_is_left_alone(gcp_ws: Workspace) -> None:
+    recs = {r["resource_id"]: r for r in gcp_ws.recommend_rightsizing().records()}
+    rec = recs[gcp_rid("vm-c", "us-central1")]
+    assert rec["status"] == "no-action" and "above the 80 % target" in rec["reason"]
+    assert rec["current_hourly"] == Decimal("0.1942")  # at list: EffectiveCost = ListCost

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 pricing_app = typer.Typer(
     help="The pricing catalog: refresh list prices from the AWS and Azure price APIs, see "
-    "which prices are in effect.",
+    "which prices are in effect (GCP: the packaged us-central1 list).",
     no_args_is_help=True,
 )
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
@@ -24,6 +24,7 @@ FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output 
 class Provider(StrEnum):
     aws = "aws"
     azure = "azure"
+    gcp = "gcp"  # refused with the reason (no public price API without a key)
 
 
 def _workspace() -> Workspace:
@@ -38,7 +39,9 @@ def refresh(
         Provider,
         typer.Option(
             "--provider",
-            help="aws: the Price List Bulk API (EC2); azure: the Retail Prices API (VMs).",
+            help="aws: the Price List Bulk API (EC2); azure: the Retail Prices API (VMs). "
+            "GCP is not refreshable (its Cloud Billing Catalog API needs an API key): it "
+            "uses the packaged us-central1 list.",
         ),
     ],
     region: Annotated[
@@ -95,7 +98,10 @@ def status(fmt: FormatOpt = OutputFormat.table) -> None:
 @pricing_app.command("show")
 def show(
     instance_type: Annotated[
-        str, typer.Argument(metavar="TYPE", help="EC2 instance type or Azure VM size.")
+        str,
+        typer.Argument(
+            metavar="TYPE", help="EC2 instance type, Azure VM size or GCP machine type."
+        ),
     ],
     region: Annotated[
         str | None, typer.Option(help="Only this region.", show_default=False)

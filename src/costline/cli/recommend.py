@@ -215,9 +215,9 @@ def recommend(
 ) -> None:
     """Optimization recommendations, largest monthly savings first.
 
-    rightsizing: for each EC2 instance / Azure VM in the bill with 30+ hours of CPU samples,
-    the cheapest type that keeps CPU (and memory, when measured) at or below 80 % after the
-    move, priced at your effective rate; see docs/concepts/rightsizing.md.
+    rightsizing: for each EC2 instance / Azure VM / GCP VM in the bill with 30+ hours of CPU
+    samples, the cheapest type that keeps CPU (and memory, when measured) at or below 80 %
+    after the move, priced at your effective rate; see docs/concepts/rightsizing.md.
 
     idle: the idle rules of waste only (instances, public IPs, load balancers, unattached
     volumes, orphaned snapshots).

@@ -64,7 +64,7 @@ from costline.core.progress import NoProgress, Progress
 from costline.core.time import retry_after_seconds
 from costline.optimize.pricing import (
     PRICE_COLUMNS,
-    PROVIDERS,
+    REFRESHABLE,
     Price,
     normalize_region,
     packaged_prices,
@@ -295,9 +295,16 @@ def refresh(
     """Read ``regions`` (default: the regions already priced, packaged or refreshed) of
     ``provider`` from its price API and write them into ``pricing_dir``; the file's other
     regions are kept. ``client`` is the one network seam (default: a new httpx client)."""
-    if provider not in PROVIDERS:
+    if provider == "gcp":
         raise ConfigError(
-            f"unknown pricing provider {provider!r}", hint=f"use one of {', '.join(PROVIDERS)}"
+            "GCP prices cannot be refreshed: Google's price API (the Cloud Billing Catalog "
+            "API) needs an API key",
+            hint="GCP machine types are priced from the packaged us-central1 list "
+            "(`costline pricing status`); rightsizing prices savings at your bill's own rate",
+        )
+    if provider not in REFRESHABLE:
+        raise ConfigError(
+            f"unknown pricing provider {provider!r}", hint=f"use one of {', '.join(REFRESHABLE)}"
         )
     path = price_file(pricing_dir, provider)
     existing = list(workspace_prices(pricing_dir, provider))  # a bad file fails here, early

@@ -1,8 +1,10 @@
-"""Rightsizing of EC2 instances and Azure VMs: the cheapest type that still fits the load.
+"""Rightsizing of EC2 instances, Azure VMs and GCP VMs: the cheapest type that still fits
+the load.
 
 For every instance or VM the bill shows running (usage rows with a ``ResourceId`` and an
-instance type in ``x_InstanceType`` or ``SkuPriceDetails``), over a lookback window of
-telemetry (default :data:`LOOKBACK_DAYS` days up to the newest sample):
+instance type in ``x_InstanceType`` or ``SkuPriceDetails``; for GCP the machine type of the
+``compute.googleapis.com/machine_spec`` system label), over a lookback window of telemetry
+(default :data:`LOOKBACK_DAYS` days up to the newest sample):
 
 1. **Enough data**: at least :data:`MIN_HOURS` distinct hours with a CPU sample, else no
    recommendation, with that reason.
@@ -20,9 +22,11 @@ telemetry (default :data:`LOOKBACK_DAYS` days up to the newest sample):
    same-family fit is recommended first; the cheapest fit of any family (Arm/Graviton
    included) is shown as the alternative, with its migration effort.
 5. **Price**: the customer's effective rate from the bill (``EffectiveCost /
-   PricingQuantity`` of that type's usage rows in that region) wins over the list price; a
-   type the bill has no rows for is priced at list × the discount the bill shows on the
-   current type. Savings per month = (current − new hourly rate) × :data:`HOURS_PER_MONTH`.
+   PricingQuantity`` of that type's usage rows in that region; for GCP, which bills a VM as
+   separate vCPU and memory SKUs, list price × ``EffectiveCost / ListCost`` of the type's
+   rows, so sustained and committed use discounts show) wins over the list price; a type the
+   bill has no rows for is priced at list × the discount the bill shows on the current type.
+   Savings per month = (current − new hourly rate) × :data:`HOURS_PER_MONTH`.
 6. **Risk** 0–100: ``45·u + 35·m + 20·s`` (+10 for an architecture change, +10 for a
    burstable type, capped at 100) where ``u`` = projected CPU percentile / target, ``m`` =
    projected memory percentile / target (0.75 when memory is unknown), ``s`` = how far the
@@ -54,6 +58,7 @@ import numpy as np
 
 from costline.core.errors import BadInputError, Location
 from costline.optimize import telemetry
+from costline.optimize.gcp_shapes import sustained_use
 from costline.optimize.pricing import (
     Catalog,
     InstanceType,
@@ -106,7 +111,7 @@ COLUMNS = (
     "alternative_effort",
     "alternative_monthly_savings",
 )
-PROVIDERS = ("aws", "azure")
+PROVIDERS = ("aws", "azure", "gcp")
 
 
 @dataclass(frozen=True)
@@ -322,6 +327,10 @@ class _Pool:
         self.index = {s.name.lower(): i for i, s in enumerate(specs)}
         self.codes = {f: k for k, f in enumerate(dict.fromkeys(s.family for s in specs))}
         self.family_code = np.array([self.codes[s.family] for s in specs], dtype=int)
+        # GCP series with sustained use discounts (see _discount_carries)
+        self.sustained = np.array(
+            [s.provider == "gcp" and sustained_use(s.name) for s in specs], dtype=bool
+        )
         self._seen: dict[int, tuple[Mapping[str, Decimal], np.ndarray]] = {}
 
     def seen_columns(self, seen: Mapping[str, Decimal]) -> np.ndarray:
@@ -512,30 +521,36 @@ def _search(
     """The candidate search for resources of one place and currency (``seen_cols``: the pool
     columns the bill has its own rate for).
 
-    Only two kinds of candidate can win (see :func:`_cheapest`): the cheapest fit by list
-    price, which must list below the current type to save money (so only the pool's prefix
-    below the chunk's dearest current type is searched, when every current type has a list
-    price), and the fits with a rate in the bill. Which wins depends only on the current
-    type, the cheapest fits by list price (any family, same family) and which fits have a
-    bill rate, so it is decided once per distinct combination of those."""
+    A candidate without a bill rate is priced at its list price times one factor per price
+    class (:meth:`_Pricing.hourly`: one class, or two for a GCP series with sustained use
+    discounts), so only these can win (see :func:`_cheapest`): the cheapest fit by list
+    price of each class, which must list below :attr:`_Pricing.break_even_list` to save money
+    (so only the pool's prefix below the chunk's highest break-even is searched, when every
+    current type has a list price), and the fits with a rate in the bill. Which wins depends
+    only on the current type, those cheapest fits (any family, same family) and which fits
+    have a bill rate, so it is decided once per distinct combination of those."""
     currents = [r.current for r in chunk]
-    lists = [r.pricing.current_list for r in chunk]
-    if all(p is not None for p in lists):
-        prefix = pool.cheaper_than(max(p.usd_per_hour for p in lists if p is not None))
+    if all(r.pricing.current_list is not None for r in chunk):
+        prefix = pool.cheaper_than(max(r.pricing.break_even_list for r in chunk))
     else:
         prefix = len(pool.entries)
     columns = np.concatenate([np.arange(prefix), seen_cols[seen_cols >= prefix]])
     seen_at = np.searchsorted(columns, seen_cols)
     masks = pool.fits(currents, [r.usage for r in chunk], opts, columns)
     same = masks & pool.families([c.family for c in currents], columns)
+    # per row, the prefix columns priced with the bill's discount and those at bare list
+    split = np.array([r.pricing.splits for r in chunk], dtype=bool)[:, None]
+    carried = ~split | pool.sustained[:prefix]
     kinds: dict[int, int] = {}
     kind = np.array([kinds.setdefault(id(r.pricing), len(kinds)) for r in chunk], dtype=int)
     by_kind = {kinds[id(r.pricing)]: r for r in chunk}
     pattern = np.column_stack(
         [
             kind,
-            _first(masks[:, :prefix]),
-            _first(same[:, :prefix]),
+            _first(masks[:, :prefix] & carried),
+            _first(masks[:, :prefix] & ~carried),
+            _first(same[:, :prefix] & carried),
+            _first(same[:, :prefix] & ~carried),
             masks[:, seen_at],
             same[:, seen_at],
         ]
@@ -545,10 +560,10 @@ def _search(
     decided: list[tuple[Candidate | None, Candidate | None]] = []
     for row in patterns.tolist():
         r = by_kind[row[0]]
-        seen_any = seen_cols[np.asarray(row[3 : 3 + width], dtype=bool)]
-        seen_same = seen_cols[np.asarray(row[3 + width :], dtype=bool)]
-        best = _cheapest(pool, row[1], seen_any, r.current, r.pricing)
-        chosen = _cheapest(pool, row[2], seen_same, r.current, r.pricing) or best
+        seen_any = seen_cols[np.asarray(row[5 : 5 + width], dtype=bool)]
+        seen_same = seen_cols[np.asarray(row[5 + width :], dtype=bool)]
+        best = _cheapest(pool, row[1:3], seen_any, r.current, r.pricing)
+        chosen = _cheapest(pool, row[3:5], seen_same, r.current, r.pricing) or best
         alternative = None
         if chosen is not None and best is not None and best.spec.name != chosen.spec.name:
             alternative = best
@@ -656,34 +671,65 @@ class _Pricing:
         assert self.current_list is not None
         return self.current_list.usd_per_hour
 
+    @property
+    def splits(self) -> bool:
+        """Whether candidates the bill has no rate for fall in two price classes (the
+        current type is a GCP series with sustained use discounts, see
+        :func:`_discount_carries`)."""
+        current = self.current_list
+        return (
+            self.observed is not None
+            and current is not None
+            and current.provider == "gcp"
+            and sustained_use(current.instance_type)
+        )
+
+    @property
+    def break_even_list(self) -> Decimal:
+        """No candidate listed at this price or above saves money (at list × the bill's
+        discount a candidate saves exactly when it lists below the current type; at its bare
+        list price, when it lists below the current hourly rate)."""
+        assert self.current_list is not None
+        return max(self.current_list.usd_per_hour, self.current_hourly)
+
     def hourly(self, price: Price) -> tuple[Decimal, str]:
         """The candidate's hourly rate and where it came from."""
         seen = self.seen.get(price.instance_type.lower())
         if seen is not None:
             return seen, "bill"
-        if self.observed is not None and self.current_list is not None:
-            ratio = self.observed / self.current_list.usd_per_hour
+        current = self.current_list
+        if self.observed is not None and current is not None and _discount_carries(current, price):
+            ratio = self.observed / current.usd_per_hour
             return price.usd_per_hour * ratio, "list × bill discount"
         return price.usd_per_hour, "list"
 
 
+def _discount_carries(current: Price, new: Price) -> bool:
+    """Whether the bill's discount on the current type may be assumed for a new type it has
+    no rows for: not from a GCP series with sustained use discounts to one without (they
+    come from the series, not the customer)."""
+    if current.provider != "gcp":
+        return True
+    return sustained_use(new.instance_type) or not sustained_use(current.instance_type)
+
+
 def _cheapest(
-    pool: _Pool, first: int, seen: np.ndarray, current: InstanceType, pricing: _Pricing
+    pool: _Pool,
+    firsts: Sequence[int],
+    seen: np.ndarray,
+    current: InstanceType,
+    pricing: _Pricing,
 ) -> Candidate | None:
     """The fitting candidate with the lowest hourly rate that saves money. The pool is in list
-    price order, so only the first fit (``first``, -1: none listed below the current type)
-    and the fits the bill has its own rate for (``seen``, ascending) can win; ties go to the
-    earlier one (cheaper list price, bigger size). Saving money is monotone in the rate, so
-    the lowest rate is the only one to check."""
+    price order, so only the first fit of each price class (``firsts``, -1: none listed
+    below the break-even) and the fits the bill has its own rate for (``seen``, ascending)
+    can win; ties go to the earlier one (cheaper list price, bigger size). Saving money is
+    monotone in the rate, so the lowest rate is the only one to check."""
     best, rate, basis = -1, None, ""
-    if first >= 0:
-        best, (rate, basis) = first, pricing.hourly(pool.entries[first][1])
-    rates = pricing.seen
-    for i in seen.tolist():
-        if i != first:
-            other = rates[pool.name[i]]
-            if rate is None or other < rate:
-                best, rate, basis = i, other, "bill"
+    for i in sorted({*(f for f in firsts if f >= 0), *seen.tolist()}):
+        other, how = pricing.hourly(pool.entries[i][1])
+        if rate is None or other < rate:
+            best, rate, basis = i, other, how
     if rate is None:
         return None
     savings = ((pricing.current_hourly - rate) * HOURS_PER_MONTH).quantize(Decimal("0.01"))
@@ -724,20 +770,28 @@ def check_options(opts: Options) -> None:
         )
 
 
+RateKey = tuple[str, str, str, str]  # (provider, type, region, currency), as in recommend()
+
+
 def _bill(
     con: duckdb.DuckDBPyConnection, opts: Options, *, end: dt.datetime
-) -> tuple[list[tuple[Any, ...]], dict[tuple[str, str, str, str], Decimal]]:
+) -> tuple[list[tuple[Any, ...]], dict[RateKey, Decimal], dict[RateKey, Decimal]]:
     """Every billed instance (provider, resource id, account, region, type, currency: the
-    latest of each) and the effective hourly rates the bill shows per provider, type,
-    region and currency over the :data:`RATE_DAYS` (at least the lookback) ending at ``end``."""
+    latest of each) and what the bill shows per provider, type, region and currency over the
+    :data:`RATE_DAYS` (at least the lookback) ending at ``end``: the effective hourly rates
+    (Σ ``EffectiveCost`` / Σ quantity) of AWS and Azure, and for GCP, which bills a VM as
+    several SKUs (vCPU-hours, GiB-hours, ...) so that no quantity is instance-hours, the
+    ratio Σ ``EffectiveCost`` / Σ ``ListCost`` (its discounts: sustained and committed use),
+    which :func:`list_rates` turns into hourly rates with the catalog's list price."""
     bill_start = end - dt.timedelta(days=max(opts.lookback_days, RATE_DAYS))
+    providers = ", ".join(f"'{p}'" for p in PROVIDERS)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _rs_bill AS SELECT x_Provider AS provider, "
         "ResourceId AS resource_id, SubAccountId AS account, RegionId AS region, "
         f"{INSTANCE_TYPE_SQL} AS instance_type, BillingCurrency AS currency, "
-        "ChargePeriodStart AS t, EffectiveCost AS cost, "
+        "ChargePeriodStart AS t, EffectiveCost AS cost, ListCost AS list, "
         "coalesce(PricingQuantity, ConsumedQuantity) AS q FROM cost "
-        "WHERE ChargeCategory = 'Usage' AND x_Provider IN ('aws', 'azure') "
+        f"WHERE ChargeCategory = 'Usage' AND x_Provider IN ({providers}) "
         "AND coalesce(ServiceCategory, 'Compute') = 'Compute' "
         "AND ResourceId IS NOT NULL AND RegionId IS NOT NULL "
         "AND ChargePeriodStart >= ? AND ChargePeriodStart <= ?",
@@ -748,14 +802,43 @@ def _bill(
             (p, t.lower(), normalize_region(r), c.upper()): Decimal(cost) / Decimal(q)
             for p, t, r, c, cost, q in con.execute(
                 "SELECT provider, instance_type, region, currency, sum(cost), sum(q) "
-                "FROM _rs_bill WHERE instance_type IS NOT NULL AND q > 0 AND cost >= 0 "
-                "GROUP BY ALL HAVING sum(q) > 0"
+                "FROM _rs_bill WHERE provider <> 'gcp' AND instance_type IS NOT NULL "
+                "AND q > 0 AND cost >= 0 GROUP BY ALL HAVING sum(q) > 0"
+            ).fetchall()
+        }
+        discounts = {
+            (p, t.lower(), normalize_region(r), c.upper()): Decimal(cost) / Decimal(listed)
+            for p, t, r, c, cost, listed in con.execute(
+                "SELECT provider, instance_type, region, currency, sum(cost), sum(list) "
+                "FROM _rs_bill WHERE provider = 'gcp' AND instance_type IS NOT NULL "
+                "AND list > 0 AND cost >= 0 GROUP BY ALL HAVING sum(list) > 0"
             ).fetchall()
         }
         resources = con.execute(RESOURCES_SQL).fetchall()
     finally:
         con.execute("DROP TABLE IF EXISTS _rs_bill")
-    return resources, rates
+    return resources, rates, discounts
+
+
+def list_rates(discounts: Mapping[RateKey, Decimal], catalog: Catalog) -> dict[RateKey, Decimal]:
+    """Hourly rates from list prices and the bill's discount ratio (EffectiveCost / ListCost)
+    per (provider, type, region, currency): list price × ratio; a type without a list price
+    in the region has none. (The list is USD: for a bill in another currency the rate is
+    the USD list price with the bill's discount, see docs/concepts/rightsizing.md.)
+
+    Example:
+        >>> from costline.optimize.pricing import load_catalog
+        >>> key = ("gcp", "n2-standard-8", "us-central1", "USD")
+        >>> list_rates({key: Decimal("0.8")}, load_catalog(("gcp",)))[key]  # 0.3885 × 0.8
+        Decimal('0.31080')
+    """
+    out = {}
+    for key, ratio in discounts.items():
+        provider, name, region, _ = key
+        price = catalog.price(provider, name, region)
+        if price is not None:
+            out[key] = price.usd_per_hour * ratio
+    return out
 
 
 # Latest type, region, account and currency of every billed instance.
@@ -825,9 +908,10 @@ def gather(
             return gather(
                 con, opts, catalog=catalog, end=last, pricing_dir=pricing_dir, stats=started
             )
-    resources, rates = _bill(con, opts, end=last)
+    resources, rates, discounts = _bill(con, opts, end=last)
     if catalog is None:
         catalog = catalog_for(pricing_dir, tuple(sorted({r[0] for r in resources})))
+    rates.update(list_rates(discounts, catalog))
     return Gathered(resources, rates, catalog, stats.result())
 
 

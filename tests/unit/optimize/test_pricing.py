@@ -79,9 +79,16 @@ def test_hand_checked_prices(catalog) -> None:
 
 def test_gcp_share_alike_specs_are_not_shipped() -> None:
     shipped = sorted(p.name for p in pricing.DATA_DIR.iterdir())
-    assert not any("gcp" in n.lower() or "cc-by-sa" in n.lower() for n in shipped)
+    assert not any("cc-by-sa" in n.lower() or "spec" in n.lower() for n in shipped if "gcp" in n)
+    # only the Apache-2.0 GCP files: prices, component rates, GPU prices
+    assert [n for n in shipped if "gcp" in n] == [
+        "gcp_family_component_rates.csv.gz",
+        "gcp_gpu_attach_usd_per_hour.csv.gz",
+        "gcp_machine_ondemand_usd_per_hour.csv.gz",
+    ]
     sources = (pricing.DATA_DIR / "SOURCES.md").read_text()
     assert "CC BY-SA 4.0" in sources and "Apache-2.0" in sources
+    assert all(name in sources for name in shipped if name.endswith(".gz"))
 
 
 def test_data_files_are_unmodified_copies(reference: Path) -> None:

@@ -524,3 +524,99 @@ def test_the_choice_is_the_brute_force_optimum(reference: Path, load: Any) -> No
     assert best.price.usd_per_hour == anywhere[1]
     expected = same if same is not None else anywhere
     assert chosen.price.usd_per_hour == expected[1]
+
+
+def test_gcp_sustained_use_discount_does_not_carry_to_a_series_without_it() -> None:
+    """An N2 VM billed below list (sustained use discounts): a new N2-like type is priced at
+    list × the bill's ratio, an E2 type (no sustained use discounts) at its bare list price,
+    and the cheaper of the two classes wins."""
+    cat = load_catalog(("gcp",))
+    current = "n2-standard-16"
+    listed = cat.price("gcp", current, "us-central1")
+    assert listed is not None
+    seen = []
+    for ratio in (Decimal("0.7"), Decimal("0.95")):
+        rate = listed.usd_per_hour * ratio
+        loads = [(8.0, 20.0), (20.0, 30.0), (4.0, None), (30.0, 60.0)]
+        recs = recommend(
+            [
+                Usage("gcp", f"vm-{k}", "p1", "us-central1", current, "USD", 336, cpu, cpu, mem)
+                for k, (cpu, mem) in enumerate(loads)
+            ],
+            cat,
+            rates={("gcp", current, "us-central1", "USD"): rate},
+        )
+        for rec in recs:
+            for cand in (rec.candidate, rec.alternative):
+                if cand is None:
+                    continue
+                price = cat.price("gcp", cand.spec.name, "us-central1")
+                assert price is not None
+                if cand.spec.name.split("-")[0] in ("n1", "n2", "n2d", "c2", "m1", "m2"):
+                    expected = ("list × bill discount", price.usd_per_hour * ratio)
+                else:
+                    expected = ("list", price.usd_per_hour)
+                assert (cand.basis, cand.hourly) == expected
+                assert cand.monthly_savings == monthly(rate, cand.hourly)
+                seen.append(cand.basis)
+    assert {"list", "list × bill discount"} <= set(seen)
+
+
+GCP_TYPES = (
+    "n2-standard-16",
+    "n2-standard-8",
+    "n2-highmem-8",
+    "n2d-standard-8",
+    "n1-standard-8",
+    "e2-standard-8",
+    "e2-highmem-4",
+    "c3-standard-8",
+    "t2d-standard-8",
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    current=st.sampled_from(GCP_TYPES),
+    cpu=st.floats(0.5, 80.0),
+    mem=st.one_of(st.none(), st.floats(1.0, 95.0)),
+    ratio=st.decimals("0.5", "1", places=2),
+)
+def test_gcp_choice_is_the_cheapest_by_rate(
+    current: str, cpu: float, mem: float | None, ratio: Decimal
+) -> None:
+    """Brute force over the GCP catalog: each candidate at list × the bill's ratio when the
+    discount carries (not from a sustained-use series to one without), else at list; the
+    alternative (or the recommendation) is the cheapest fit by rate of any family."""
+    sustained = ("n1", "n2", "n2d", "c2", "m1", "m2")
+    cat = load_catalog(("gcp",))
+    now = cat.instance_type("gcp", current)
+    listed = cat.price("gcp", current, "us-central1")
+    assert now is not None and listed is not None
+    rate_now = listed.usd_per_hour * ratio
+    [rec] = recommend(
+        [Usage("gcp", "vm", "p1", "us-central1", current, "USD", 336, cpu, cpu, mem)],
+        cat,
+        rates={("gcp", current, "us-central1", "USD"): rate_now},
+    )
+    fits = []
+    need_mem = now.memory_gib if mem is None else now.memory_gib * mem / 80
+    for spec, price in cat.priced_types("gcp", "us-central1"):
+        if spec.name == current or not spec.current_generation or spec.bare_metal:
+            continue
+        if spec.gpu_count != now.gpu_count or spec.vcpu * 80 < now.vcpu * cpu:
+            continue
+        if spec.memory_gib < need_mem:
+            continue
+        if spec.burstable and now.vcpu * cpu > 20 * spec.vcpu:
+            continue
+        carries = spec.name.split("-")[0] in sustained or current.split("-")[0] not in sustained
+        rate = price.usd_per_hour * ratio if carries else price.usd_per_hour
+        if ((rate_now - rate) * 730).quantize(Decimal("0.01")) > 0:
+            fits.append(rate)
+    if not fits:
+        assert rec.candidate is None
+        return
+    assert rec.candidate is not None
+    best = rec.alternative or rec.candidate
+    assert best.hourly == min(fits)
