@@ -77,15 +77,15 @@ class Requests:
 
 def key_of(resource_id: str, details: Mapping[str, Any] | None = None) -> Key:
     """The container of a recommendation: from its details, else its ``cluster/namespace/
-    workload/container`` resource id."""
+    workload[/container]`` resource id."""
     d = details or {}
     names = ("cluster", "namespace", "workload", "container")
     if all(d.get(n) is not None for n in names):  # a samples file may leave container empty
         return (str(d["cluster"]), str(d["namespace"]), str(d["workload"]), str(d["container"]))
     parts = resource_id.split("/")
-    if len(parts) != 4:
-        raise ValueError(f"{resource_id!r} is not cluster/namespace/workload/container")
-    return (parts[0], parts[1], parts[2], parts[3])
+    if len(parts) not in (3, 4):
+        raise ValueError(f"{resource_id!r} is not cluster/namespace/workload[/container]")
+    return (parts[0], parts[1], parts[2], parts[3] if len(parts) == 4 else "")
 
 
 def prices_of(details: Mapping[str, Any] | None) -> tuple[Decimal, Decimal] | None:

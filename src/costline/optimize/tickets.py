@@ -168,8 +168,14 @@ def from_waste(findings: Iterable[Any]) -> list[Produced]:
 
 def k8s_resource_id(cluster: str, namespace: str, workload: str, container: str) -> str:
     """The resource of a Kubernetes request recommendation: ``cluster/namespace/workload/
-    container`` (Kubernetes names hold no ``/``, so the key splits back unambiguously)."""
-    return f"{cluster}/{namespace}/{workload}/{container}"
+    container``, or ``cluster/namespace/workload`` when the samples name no container
+    (Kubernetes names hold no ``/``, so the key splits back unambiguously).
+
+    Example:
+        >>> k8s_resource_id("prod", "shop", "api", "app"), k8s_resource_id("prod", "shop", "api", "")
+        ('prod/shop/api/app', 'prod/shop/api')
+    """
+    return "/".join([cluster, namespace, workload] + ([container] if container else []))
 
 
 def from_k8s_requests(recs: Iterable[Any]) -> list[Produced]:

@@ -329,8 +329,9 @@ def test_a_k8s_container_is_found_from_its_details_or_its_resource_id() -> None:
     assert key_of("prod/shop/api/app") == ("prod", "shop", "api", "app")
     # a samples file without a container column: the container is empty, the key still holds
     names = {"cluster": "prod", "namespace": "shop", "workload": "api", "container": ""}
-    assert key_of("prod/shop/api/", names) == ("prod", "shop", "api", "")
-    with pytest.raises(ValueError, match="cluster/namespace/workload/container"):
+    assert key_of("prod/shop/api", names) == ("prod", "shop", "api", "")
+    assert key_of("prod/shop/api") == ("prod", "shop", "api", "")
+    with pytest.raises(ValueError, match="cluster/namespace/workload"):
         key_of("prod/shop")
 
 
