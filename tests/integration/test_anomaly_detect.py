@@ -546,3 +546,52 @@ def test_resolution_is_sent_to_whoever_got_the_alert(tmp_path: Path) -> None:
     body = resolved.json()
     assert (body["status"], body["revision"], body["anomaly_id"]) == ("resolved", 2, a["id"])
     assert resolved.headers["idempotency-key"] == f"{a['id']}-2"
+
+
+def monthly_rows(
+    service: str, sku: str, resource: str, july: int = 3100, august: int = 3100
+) -> list[dict[str, Any]]:
+    """A reservation's unused cost as AWS bills it: one usage row per month, 1st to 1st
+    (July and August have 31 days)."""
+    return [
+        row(dt.date(2024, m, 1), service, sku, cost, ChargePeriodEnd=end, ResourceId=resource)
+        for m, end, cost in (
+            (7, "2024-08-01T00:00:00Z", july),
+            (8, "2024-09-01T00:00:00Z", august),
+        )
+    ]
+
+
+def test_a_month_long_charge_counts_evenly_over_its_days(tmp_path: Path) -> None:
+    """AWS bills a month's unused reservation as one usage row from the 1st to the 1st: it is
+    the month's cost (1/31 a day), not a spike on the 1st. August's is larger than July's
+    ($3,800 vs $3,100): read on the 1st that would be +23 % over July 1st's, a spike; spread,
+    it is $22.58 a day more, under the $50 gate."""
+    extra = monthly_rows("EC2", "ri-unused", "ri-1", august=3800)
+    ws = workspace(tmp_path, bill(extra=extra), SERVICE)
+    ws.detect_anomalies(since="2024-08-01")
+    found = anomalies(ws)
+    # only the S3 retry storm
+    assert [json.loads(a["dims"]) for a in found] == [{"ServiceName": "S3"}]
+    assert found[0]["first_day"] == SPIKE_DAY
+    daily = ws.query(
+        "SELECT month(day), list(DISTINCT round(v, 2)) FROM (SELECT CAST(d AS DATE) AS day, "
+        "sum(x) AS v FROM (SELECT unnest(range(ChargePeriodStart, ChargePeriodEnd, "
+        "INTERVAL 1 DAY)) AS d, EffectiveCost / datediff('day', ChargePeriodStart, "
+        "ChargePeriodEnd) AS x FROM cost WHERE ServiceName = 'EC2') GROUP BY 1) GROUP BY 1 "
+        "ORDER BY 1"
+    ).rows
+    # the readings the detector takes, computed here from the rows: 200 + 3100/31, 200 + 3800/31
+    assert daily == [(7, [300.0]), (8, [322.58])]
+
+
+def test_a_month_long_charge_is_not_the_cause_of_a_spike(tmp_path: Path) -> None:
+    extra = monthly_rows("S3", "reserved-capacity", "s3-reserved")
+    ws = workspace(tmp_path, bill(extra=extra), SERVICE)
+    ws.detect_anomalies(since="2024-08-01")
+    [a] = anomalies(ws)
+    assert (a["first_day"], a["impact"]) == (SPIKE_DAY, SPIKE)
+    # baseline: 100 + 3100 / 31 = 200 a day; the spike day adds the $500 storm only
+    assert a["expected"] == Decimal(200)
+    cause = json.loads(a["root_cause"])
+    assert cause["top_resources"] == [{"value": "bucket-uploads", "delta": "500.00", "share": 1.0}]

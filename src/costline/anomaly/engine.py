@@ -49,6 +49,7 @@ from costline.anomaly.series import (
     lit,
     series_key,
     source_sql,
+    spread_sql,
 )
 from costline.config.anomalies import AnomaliesConfig, Monitor
 
@@ -164,25 +165,27 @@ def _evaluate(
         return int((value - start) / step)
 
     n_buckets = index(end) + 1
-    bucket = (
-        "date_trunc('hour', c.ChargePeriodStart)" if hourly else "CAST(c.ChargePeriodStart AS DATE)"
-    )
-    origin = f"TIMESTAMP '{start.isoformat()}'" if hourly else f"DATE '{start.isoformat()}'"
+    origin = f"TIMESTAMP '{dt.datetime.combine(start, dt.time()).isoformat()}'"
+    buckets, count = spread_sql(unit, origin)
     dims = [dimension_sql(d, allocated=allocated) for d in monitor.by]
     cols = ", ".join(f"{e} AS d{i}" for i, e in enumerate(dims))
+    names = ", ".join(f"d{i}" for i in range(len(dims)))
     basis = f"c.{ident(config.basis)}"
     est = "COALESCE(c.x_Estimated, FALSE)" if estimated else "FALSE"
     sql = (
-        f"SELECT {', '.join(f'd{i}' for i in range(len(dims)))}, cur, "
+        f"SELECT {names}, cur, "
         "list(day ORDER BY day), list(v ORDER BY day), list_distinct(flatten(list(provs))), "
         "list(day) FILTER (WHERE est) "
-        f"FROM (SELECT {cols}, c.BillingCurrency AS cur, list(DISTINCT c.x_Provider) AS provs, "
-        f"datediff('{unit}', {origin}, {bucket}) AS day, "
-        f"bool_or({est}) AS est, CAST(SUM({basis}) AS DOUBLE) AS v "
+        f"FROM (SELECT {names}, cur, list(DISTINCT prov) AS provs, day, bool_or(est) AS est, "
+        "SUM(v) AS v FROM ("
+        f"SELECT {cols}, c.BillingCurrency AS cur, c.x_Provider AS prov, {est} AS est, "
+        f"{buckets} AS day, CAST({basis} AS DOUBLE) / {count} AS v "
         f"FROM {source_sql(monitor.by, where, allocated=allocated, estimated=estimated)} "
-        f"WHERE c.ChargePeriodStart >= TIMESTAMP '{start.isoformat()}' "
-        f"AND c.ChargePeriodStart < TIMESTAMP '{(last + dt.timedelta(days=1)).isoformat()}' "
-        f"AND {charge_filter(config)} GROUP BY ALL) GROUP BY ALL"
+        f"WHERE c.ChargePeriodStart < TIMESTAMP '{(last + dt.timedelta(days=1)).isoformat()}' "
+        f"AND COALESCE(c.ChargePeriodEnd, c.ChargePeriodStart + INTERVAL 1 {unit}) "
+        f"> TIMESTAMP '{dt.datetime.combine(start, dt.time()).isoformat()}' "
+        f"AND {charge_filter(config)}) WHERE day >= 0 AND day < {n_buckets} GROUP BY ALL) "
+        "GROUP BY ALL"
     )
     if ingestions:  # only the series the new files touched
         ids = ", ".join(lit(i) for i in ingestions)

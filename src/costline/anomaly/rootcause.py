@@ -18,6 +18,7 @@ from costline.anomaly.series import (
     ident,
     lit,
     source_sql,
+    spread_sql,
 )
 from costline.config.anomalies import AnomaliesConfig, Monitor
 
@@ -45,24 +46,26 @@ def root_cause(
         for d, v in res.dims.items()
     )
     base_from = min(flagged) - dt.timedelta(days=baseline_days)
-    skip = ", ".join(f"DATE '{d.isoformat()}'" for d in flagged)
+    # days as numbers from base_from; a charge spanning days counts evenly in each (spread_sql)
+    peak_i, first_i = (peak - base_from).days, (min(flagged) - base_from).days
+    skip = ", ".join(str((d - base_from).days) for d in flagged)
+    origin = f"TIMESTAMP '{base_from.isoformat()}'"
+    days, count = spread_sql("day", origin)
     source = source_sql([*monitor.by, *wanted], where, allocated=allocated, estimated=res.estimated)
     basis = f"c.{ident(config.basis)}"
     out: dict[str, Any] = {"peak_day": peak.isoformat(), "dimensions": {}}
     for dim in wanted:
         expr = dimension_sql(dim, allocated=allocated)
         rows = con.execute(
-            f"SELECT v, SUM(c) FILTER (WHERE day = DATE '{peak.isoformat()}') AS actual, "
-            f"SUM(c) FILTER (WHERE day < DATE '{min(flagged).isoformat()}') / {baseline_days} "
-            "AS base FROM ("
-            f"SELECT {expr} AS v, CAST(c.ChargePeriodStart AS DATE) AS day, "
-            f"CAST(SUM({basis}) AS DECIMAL(38, 10)) AS c FROM {source} "
-            f"WHERE c.ChargePeriodStart >= TIMESTAMP '{base_from.isoformat()}' "
-            f"AND c.ChargePeriodStart < TIMESTAMP '{(peak + dt.timedelta(days=1)).isoformat()}' "
-            f"AND (CAST(c.ChargePeriodStart AS DATE) NOT IN ({skip}) OR "
-            f"CAST(c.ChargePeriodStart AS DATE) = DATE '{peak.isoformat()}') "
-            f"AND c.BillingCurrency = {lit(res.currency)} AND {charge_filter(config)} "
-            f"AND {match} GROUP BY ALL) GROUP BY v"
+            f"SELECT v, SUM(c) FILTER (WHERE day = {peak_i}) AS actual, "
+            f"SUM(c) FILTER (WHERE day < {first_i}) / {baseline_days} AS base FROM ("
+            f"SELECT {expr} AS v, {days} AS day, "
+            f"CAST({basis} / {count} AS DECIMAL(38, 10)) AS c FROM {source} "
+            f"WHERE c.ChargePeriodStart < TIMESTAMP '{(peak + dt.timedelta(days=1)).isoformat()}' "
+            "AND COALESCE(c.ChargePeriodEnd, c.ChargePeriodStart + INTERVAL 1 DAY) > "
+            f"{origin} AND c.BillingCurrency = {lit(res.currency)} AND {charge_filter(config)} "
+            f"AND {match}) WHERE day BETWEEN 0 AND {peak_i} "
+            f"AND (day NOT IN ({skip}) OR day = {peak_i}) GROUP BY v"
         ).fetchall()
         deltas = [(v, Decimal(a or 0) - Decimal(b or 0)) for v, a, b in rows]
         total = sum((d for _, d in deltas), Decimal(0))

@@ -102,6 +102,22 @@ def dimension_sql(dim: str, *, allocated: bool) -> str:
     return f"CAST(c.{ident(dim)} AS VARCHAR)"
 
 
+def spread_sql(unit: str, origin: str) -> tuple[str, str]:
+    """SQL over a cost row ``c``: the buckets (``unit`` = ``day`` or ``hour``, numbered from
+    the timestamp ``origin``) its charge period covers, as an ``unnest`` (one output row per
+    bucket), and how many there are. A charge whose period spans several buckets counts
+    evenly in each: AWS bills a month's unused reservation as one row from the 1st to the
+    1st, which is the month's cost, not a spike on the 1st (a row without an end, or ending
+    before it starts, is one bucket)."""
+    first = f"date_trunc('{unit}', c.ChargePeriodStart)"
+    start = f"datediff('{unit}', {origin}, {first})"
+    count = (
+        f"greatest(1, coalesce(datediff('{unit}', {first}, "
+        f"c.ChargePeriodEnd - INTERVAL 1 MICROSECOND) + 1, 1))"
+    )
+    return f"unnest(range({start}, {start} + {count}))", count
+
+
 def source_sql(dims: Sequence[str], where: str, *, allocated: bool, estimated: bool = False) -> str:
     """FROM clause: the cost rows a monitor's filter (SQL over a cost row) keeps, joined to
     the published allocation when a dimension needs it. ``estimated`` reads
