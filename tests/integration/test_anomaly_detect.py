@@ -176,6 +176,25 @@ def test_new_series_alerts_once_on_cold_start(tmp_path: Path) -> None:
     assert a["expected"] == 0 and a["actual"] == 300
 
 
+def test_a_series_that_was_new_before_the_evaluated_days_is_not_new_again(
+    tmp_path: Path,
+) -> None:
+    """A batch job's series born on Aug 5 with $300, quiet, then $250 on Aug 9 (too little
+    history for a baseline yet): evaluated from Aug 8 (a nightly run, or `--since`), the
+    series is no longer new; its first day was (evaluated from Aug 1)."""
+    job = [
+        row(dt.date(2024, 8, 5), "Batch", "job", 300),
+        row(dt.date(2024, 8, 9), "Batch", "job", 250),
+    ]
+    ws = workspace(tmp_path, bill(spike=False, extra=job), SERVICE)
+    ws.detect_anomalies(since="2024-08-08")
+    assert [a for a in anomalies(ws) if a["kind"] == "new"] == []
+    fresh = workspace(tmp_path / "again", bill(spike=False, extra=job), SERVICE)
+    fresh.detect_anomalies(since="2024-08-01")
+    news = [a for a in anomalies(fresh) if a["kind"] == "new"]
+    assert [(a["first_day"], a["actual"]) for a in news] == [(dt.date(2024, 8, 5), 300)]
+
+
 def test_drop_needs_direction(tmp_path: Path) -> None:
     rows = [
         r

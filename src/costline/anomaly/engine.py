@@ -282,7 +282,10 @@ def _flags(
     flags: list[Flag] = []
     threshold = monitor.z_threshold * boost
     gate = monitor.impact
-    cold_done = False
+    # a new series alerts once, on its first day at or above the cold-start amount: when that
+    # day came before the evaluated days, it is not new any more
+    earlier = x[born : max(eval_from, born)]
+    cold_done = bool(np.any(earlier[~np.isnan(earlier)] >= float(monitor.cold_start.min_abs)))
     for t in range(max(eval_from, born), len(x)):
         day = start + step * t
         actual = x[t]
