@@ -24,7 +24,10 @@ import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+from costline.workspace import Workspace
 
 
 @dataclass
@@ -233,3 +236,34 @@ class SmtpServer:
 
     def __exit__(self, *exc: object) -> None:
         self.controller.stop()
+
+
+JIRA_ENV = {
+    "JIRA_TOKEN": "tok"
+}  # the token the Jira channel of :func:`jira_ticket_workspace` reads
+
+
+def workspace_with(root: Path, config: str) -> Workspace:
+    """A new workspace at ``root`` with ``config`` (YAML) added to its ``costline.yaml``."""
+    ws = Workspace.init(root)
+    cfg = ws.root / "costline.yaml"
+    cfg.write_text(cfg.read_text() + "\n" + config)
+    return Workspace.open(ws.root)
+
+
+def jira_ticket_workspace(root: Path, jira_url: str) -> Workspace:
+    """A new workspace at ``root`` whose tickets go to the Jira channel at ``jira_url``
+    (project PAY, token from ``JIRA_TOKEN``)."""
+    return workspace_with(
+        root,
+        f"""alerts:
+  channels:
+    - id: jira
+      type: jira
+      url: {jira_url}
+      token_env: JIRA_TOKEN
+      project: PAY
+tickets:
+  channel: jira
+""",
+    )

@@ -32,10 +32,17 @@ from costline.notify.channels import jira_label
 from costline.workspace import Workspace
 from tests.allocation_kit import owners_doc, team_tag_rules, write_rules
 from tests.focus_files import RESOURCE_COLUMNS, daily_resource_row, write_focus_csv
-from tests.notify_servers import HookServer, JiraServer, Reply
+from tests.notify_servers import (
+    JIRA_ENV,
+    HookServer,
+    JiraServer,
+    Reply,
+    jira_ticket_workspace,
+    workspace_with,
+)
 
 COLS = RESOURCE_COLUMNS
-ENV = {"JIRA_TOKEN": "tok"}
+ENV = JIRA_ENV
 AUTH = "Bearer tok"
 USAGE = {
     "eip-big": "USE1-PublicIPv4:IdleAddress",
@@ -76,23 +83,7 @@ def days(first: dt.date, n: int) -> list[dt.date]:
 
 
 def workspace(tmp_path: Path, jira_url: str, *, transitions_note: str = "") -> Workspace:
-    ws = Workspace.init(tmp_path / "ws")
-    cfg = ws.root / "costline.yaml"
-    cfg.write_text(
-        cfg.read_text()
-        + f"""
-alerts:
-  channels:
-    - id: jira
-      type: jira
-      url: {jira_url}
-      token_env: JIRA_TOKEN
-      project: PAY
-tickets:
-  channel: jira
-"""
-    )
-    ws = Workspace.open(ws.root)
+    ws = jira_ticket_workspace(tmp_path / "ws", jira_url)
     report = ws.ingest(
         [bill(tmp_path / "oct.csv", (days(dt.date(2026, 10, 1), 30), OCTOBER, USAGE))]
     )
@@ -442,12 +433,9 @@ def test_tickets_go_to_the_owning_teams_jira_project(tmp_path: Path) -> None:
 
 def test_the_webhook_channel_gets_one_event_per_action(tmp_path: Path) -> None:
     with HookServer(script=[Reply(body='{"key": "OPS-7"}')]) as hook:
-        ws = Workspace.init(tmp_path / "ws")
-        cfg = ws.root / "costline.yaml"
-        cfg.write_text(
-            cfg.read_text()
-            + f"""
-alerts:
+        ws = workspace_with(
+            tmp_path / "ws",
+            f"""alerts:
   channels:
     - id: tracker
       type: webhook
@@ -456,9 +444,8 @@ alerts:
 tickets:
   channel: tracker
   threshold: 300
-"""
+""",
         )
-        ws = Workspace.open(ws.root)
         ws.ingest([bill(tmp_path / "oct.csv", (days(dt.date(2026, 10, 1), 30), OCTOBER, USAGE))])
         env = {"HOOK_AUTH": "Bearer hook-secret"}
         first = ws.tickets_sync(environ=env)

@@ -35,10 +35,16 @@ import yaml
 from costline.workspace import Workspace
 from tests.allocation_kit import owners_doc, team_tag_rules, write_rules
 from tests.focus_files import RESOURCE_COLUMNS, daily_resource_row, write_focus_csv
-from tests.notify_servers import HookServer, JiraServer
+from tests.notify_servers import (
+    JIRA_ENV,
+    HookServer,
+    JiraServer,
+    jira_ticket_workspace,
+    workspace_with,
+)
 
 pytestmark = pytest.mark.xdist_group("allocation")
-ENV = {"JIRA_TOKEN": "tok"}
+ENV = JIRA_ENV
 AUTH = "Bearer tok"
 COLS = (
     *RESOURCE_COLUMNS,
@@ -112,23 +118,7 @@ def night(day: dt.date) -> dt.datetime:
 
 
 def workspace(tmp_path: Path, jira_url: str) -> Workspace:
-    ws = Workspace.init(tmp_path / "ws")
-    cfg = ws.root / "costline.yaml"
-    cfg.write_text(
-        cfg.read_text()
-        + f"""
-alerts:
-  channels:
-    - id: jira
-      type: jira
-      url: {jira_url}
-      token_env: JIRA_TOKEN
-      project: PAY
-tickets:
-  channel: jira
-"""
-    )
-    ws = Workspace.open(ws.root)
+    ws = jira_ticket_workspace(tmp_path / "ws", jira_url)
     owners = owners_doc()
     for bu in owners["business_units"]:
         for dept in bu["departments"]:
@@ -274,19 +264,15 @@ def test_the_webhook_event_says_what_to_do(tmp_path: Path) -> None:
     """Without an allocation the container has no team; the webhook's JSON carries the same
     sentence as the Jira description, and the details a tracker needs."""
     with HookServer() as hook:
-        ws = Workspace.init(tmp_path / "ws")
-        cfg = ws.root / "costline.yaml"
-        cfg.write_text(
-            cfg.read_text()
-            + f"""
-alerts:
+        ws = workspace_with(
+            tmp_path / "ws",
+            f"""alerts:
   channels:
     - {{id: tracker, type: webhook, url: "{hook.url}/hooks/tickets"}}
 tickets:
   channel: tracker
-"""
+""",
         )
-        ws = Workspace.open(ws.root)
         nodes = tmp_path / "nodes.csv"
         nodes.write_text(
             "node_resource_id,cluster,node,cpu_cores,memory_gib\ni-node1,prod,n1,16,112\n"

@@ -408,6 +408,22 @@ def adoption_row(a: Adoption) -> dict[str, Any]:
     }
 
 
+def measured(
+    a: Any, baseline: Decimal | None, after: Decimal | None, after_days: int
+) -> dict[str, Any]:
+    """One re-measured adoption ``a`` (a stored adoption with ``rec_id`` and ``action_date``)
+    as the store's ``update_measures`` takes it, with its realized monthly savings."""
+    realized = monthly(baseline, after) if baseline is not None and after is not None else None
+    return {
+        "rec_id": a.rec_id,
+        "action_date": a.action_date,
+        "baseline_daily": baseline,
+        "after_daily": after,
+        "after_days": after_days,
+        "realized_monthly": realized,
+    }
+
+
 def remeasured(
     con: Any,
     pending: Sequence[Any],
@@ -444,17 +460,7 @@ def _remeasured_billed(
     for a in pending:
         found = days.get(a.resource_id.lower())
         baseline, after, after_days = measure(found.cost if found else {}, a.action_date, last_day)
-        realized = monthly(baseline, after) if baseline is not None and after is not None else None
-        out.append(
-            {
-                "rec_id": a.rec_id,
-                "action_date": a.action_date,
-                "baseline_daily": baseline,
-                "after_daily": after,
-                "after_days": after_days,
-                "realized_monthly": realized,
-            }
-        )
+        out.append(measured(a, baseline, after, after_days))
     return out
 
 
@@ -466,6 +472,7 @@ __all__ = [
     "detect",
     "detect_one",
     "measure",
+    "measured",
     "monthly",
     "realized_in_month",
     "remeasured",

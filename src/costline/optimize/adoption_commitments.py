@@ -42,7 +42,7 @@ from costline.optimize.adoption import (
     Detection,
     Tracked,
     last_bill_day,
-    monthly,
+    measured,
 )
 from costline.optimize.commitments import ON_DEMAND_SQL, SCOPE_COLUMNS
 
@@ -186,17 +186,7 @@ def remeasured(
         ids = [c for c in (a.to_state or "").split(",") if c]
         paid = daily_paid(con, ids, since=a.action_date, until=last_day)
         baseline, after, n = measure_after(paid, a.action_date, last_day)
-        realized = monthly(baseline, after) if baseline is not None and after is not None else None
-        out.append(
-            {
-                "rec_id": a.rec_id,
-                "action_date": a.action_date,
-                "baseline_daily": baseline,
-                "after_daily": after,
-                "after_days": n,
-                "realized_monthly": realized,
-            }
-        )
+        out.append(measured(a, baseline, after, n))
     return out
 
 

@@ -49,7 +49,7 @@ from costline.optimize.adoption import (
     Detection,
     Tracked,
     measure,
-    monthly,
+    measured,
 )
 from costline.optimize.k8s_requests import GIB, WORKLOAD_SQL
 
@@ -307,17 +307,7 @@ def remeasured(
         if last_day is None:
             continue
         baseline, after, after_days = measure(cost, a.action_date, last_day)
-        realized = monthly(baseline, after) if baseline is not None and after is not None else None
-        out.append(
-            {
-                "rec_id": a.rec_id,
-                "action_date": a.action_date,
-                "baseline_daily": baseline,
-                "after_daily": after,
-                "after_days": after_days,
-                "realized_monthly": realized,
-            }
-        )
+        out.append(measured(a, baseline, after, after_days))
     return out
 
 
