@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import threading
@@ -188,7 +189,8 @@ class Workspace:
                 hint="this folder is already a workspace; use it as it is",
             )
         root.mkdir(parents=True, exist_ok=True)
-        cfg.write_text(CONFIG_TEMPLATE.format(name=name or root.name))
+        # quoted: a folder named off, yes or 2026 is a name, not a YAML boolean or number
+        cfg.write_text(CONFIG_TEMPLATE.format(name=json.dumps(name or root.name)))
         for sub in ("landing", "landing/quarantine", "reports", "rules"):
             (root / sub).mkdir(parents=True, exist_ok=True)
         ws = cls.open(root)
@@ -1416,16 +1418,19 @@ class Workspace:
             for p in found
         ]
 
-    @staticmethod
-    def _recommend_commitments(con: Any, as_of: dt.date | None) -> list[Any]:
+    def _recommend_commitments(self, con: Any, as_of: dt.date | None) -> list[Any]:
         """The commitment to buy per provider and billing account (``tickets.Produced``, kind
-        ``commitment``), sized as ``costline commitments plan`` does by default
-        (``commitments.NIGHTLY_OPTION``); none without eligible uncovered usage."""
+        ``commitment``), sized with the option of ``tickets.commitment`` (by default what
+        ``costline commitments plan`` does by default); none when it is disabled or without
+        eligible uncovered usage."""
         from costline.optimize import commitments
         from costline.optimize import tickets as lifecycle
 
-        option = commitments.NIGHTLY_OPTION
-        lookback = int(option["lookback_days"])
+        chosen = self.config.tickets.commitment
+        if not chosen.enabled:
+            return []
+        option: dict[str, Any] = chosen.model_dump(exclude={"enabled"})
+        lookback = chosen.lookback_days
         discount = commitments.discount_for(
             option["term"], option["payment"], offering=option["offering"]
         )

@@ -41,7 +41,7 @@ def acme(tmp_path: Path) -> Path:
 
 def test_init_writes_commented_config(acme: Path) -> None:
     text = (acme / "costline.yaml").read_text()
-    assert "name: acme" in text and "# " in text
+    assert 'name: "acme"' in text and "# " in text
     assert (acme / "costline.duckdb").is_file()
 
 
@@ -154,3 +154,12 @@ def test_export_focus_without_extension_columns(acme: Path, tmp_path: Path) -> N
         header = (acme / out / "focus-1.3.csv").read_text().splitlines()[0].split(",")
         assert "BilledCost" in header and "ServiceProviderName" in header
         assert any(h.startswith("x_") for h in header) is expect_x
+
+
+@pytest.mark.parametrize("folder", ["off", "yes", "2026", "acme: prod"])
+def test_a_workspace_folder_name_stays_a_name(tmp_path: Path, folder: str) -> None:
+    """YAML would read an unquoted off/yes as a boolean and 2026 as a number."""
+    from costline.workspace import Workspace
+
+    ws = Workspace.init(tmp_path / folder)
+    assert ws.config.name == folder

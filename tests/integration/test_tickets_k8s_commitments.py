@@ -314,3 +314,41 @@ def test_no_k8s_samples_and_no_eligible_spend_produce_nothing(tmp_path: Path) ->
         ensure_k8s_tables(wh.con)
     assert ws.tickets_sync(now=night(FIRST)).rows == []
     assert json.dumps(ws.tickets().rows) == "[]"
+
+
+def test_the_nightly_commitment_option_comes_from_the_config(tmp_path: Path) -> None:
+    """`tickets.commitment` sets what the nightly sizes: a 3-year all-upfront standard RI has
+    d = 0.7208 (the rate table), so c* = 10 × (1 − 0.7208) = 2.792 an hour and the saving
+    10 − 2.792 = 7.208 an hour, × 730 = 5261.84 a month; `enabled: false` recommends none."""
+    ws = workspace_with(
+        tmp_path / "ws",
+        "tickets:\n  commitment: {term: 3y, payment: all-upfront, offering: standard}\n",
+    )
+    load(ws, tmp_path, dt.date(2026, 10, 14))
+    ws.tickets_sync(now=night(dt.date(2026, 10, 14)))
+    buy = listed(ws)["commitment"]
+    assert buy["monthly_savings"] == Decimal("5261.84")
+    details = ws.recommendation_store().get(buy["id"]).details
+    assert (details["term"], details["payment"], details["offering"]) == (
+        "3y",
+        "all-upfront",
+        "standard",
+    )
+    assert Decimal(str(details["discount"])) == Decimal("0.7208")
+    assert details["lookback_days"] == 30
+
+    off = workspace_with(tmp_path / "off", "tickets:\n  commitment: {enabled: false}\n")
+    load(off, tmp_path, dt.date(2026, 10, 14))
+    off.tickets_sync(now=night(dt.date(2026, 10, 14)))
+    assert "commitment" not in listed(off)
+
+
+def test_a_bad_commitment_option_names_the_key(tmp_path: Path) -> None:
+    from costline.core.errors import ConfigError
+
+    ws = Workspace.init(tmp_path / "ws")
+    cfg = ws.root / "costline.yaml"
+    cfg.write_text(cfg.read_text() + "\ntickets:\n  commitment: {term: 2y}\n")
+    with pytest.raises(ConfigError) as err:
+        Workspace.open(ws.root)
+    assert "tickets.commitment.term" in str(err.value) + str(err.value.hint or "")

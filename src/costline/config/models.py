@@ -221,6 +221,22 @@ class AlertsConfig(ConfigModel):
         return next((c for c in self.channels if c.id == channel_id), None)
 
 
+class TicketCommitment(ConfigModel):
+    """The commitment ``costline tickets sync`` sizes each night (kind ``commitment``), as
+    ``costline commitments plan --term --payment --offering --lookback`` would."""
+
+    enabled: bool = Field(True, description="False: the nightly recommends no commitment.")
+    term: Literal["1y", "3y"] = Field("1y", description="Commitment term.")
+    payment: Literal["no-upfront", "partial-upfront", "all-upfront"] = Field(
+        "no-upfront", description="Payment option."
+    )
+    offering: Literal["convertible", "standard"] = Field(
+        "convertible",
+        description="convertible: Compute Savings Plan / convertible RIs; standard: standard RIs.",
+    )
+    lookback_days: int = Field(30, ge=1, description="Days of uncovered usage it is sized on.")
+
+
 class TicketsConfig(ConfigModel):
     """Where ``costline tickets sync`` opens tickets for recommendations (issue #5)."""
 
@@ -229,6 +245,9 @@ class TicketsConfig(ConfigModel):
     )
     threshold: Decimal = Field(
         Decimal(200), ge=0, description="Monthly savings a recommendation needs for a ticket."
+    )
+    commitment: TicketCommitment = Field(
+        default_factory=TicketCommitment, description="The commitment the nightly sizes."
     )
 
 

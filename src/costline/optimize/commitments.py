@@ -100,18 +100,6 @@ SCOPE_COLUMNS = {
 DEFAULT_SCOPE = ("provider", "billing-account")
 
 
-# What the nightly recommendation job (``costline tickets sync``) sizes: the defaults of
-# ``costline commitments plan`` (a 1-year, no-upfront convertible commitment, d = 0.2608 from
-# RATE_TABLE, on the last 30 days of usage no commitment covers, per provider and billing
-# account). There is no config key for it: run ``commitments plan`` for other options.
-NIGHTLY_OPTION: dict[str, Any] = {
-    "term": "1y",
-    "payment": "no-upfront",
-    "offering": "convertible",
-    "lookback_days": 30,
-}
-
-
 class NoEligibleSpendError(TerminalError):
     """The lookback holds no usage a commitment could cover."""
 
