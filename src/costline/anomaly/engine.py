@@ -165,7 +165,7 @@ def _evaluate(
         return int((value - start) / step)
 
     n_buckets = index(end) + 1
-    origin = f"TIMESTAMP '{dt.datetime.combine(start, dt.time()).isoformat()}'"
+    origin = f"TIMESTAMP '{dt.datetime.combine(start, dt.time()).isoformat()}'"  # bucket 0
     buckets, count = spread_sql(unit, origin)
     dims = [dimension_sql(d, allocated=allocated) for d in monitor.by]
     cols = ", ".join(f"{e} AS d{i}" for i, e in enumerate(dims))
@@ -182,8 +182,7 @@ def _evaluate(
         f"{buckets} AS day, CAST({basis} AS DOUBLE) / {count} AS v "
         f"FROM {source_sql(monitor.by, where, allocated=allocated, estimated=estimated)} "
         f"WHERE c.ChargePeriodStart < TIMESTAMP '{(last + dt.timedelta(days=1)).isoformat()}' "
-        f"AND COALESCE(c.ChargePeriodEnd, c.ChargePeriodStart + INTERVAL 1 {unit}) "
-        f"> TIMESTAMP '{dt.datetime.combine(start, dt.time()).isoformat()}' "
+        f"AND COALESCE(c.ChargePeriodEnd, c.ChargePeriodStart + INTERVAL 1 {unit}) > {origin} "
         f"AND {charge_filter(config)}) WHERE day >= 0 AND day < {n_buckets} GROUP BY ALL) "
         "GROUP BY ALL"
     )

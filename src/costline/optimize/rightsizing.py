@@ -280,21 +280,12 @@ def effort(current: InstanceType, new: InstanceType) -> str:
     return ", ".join(parts) or "none"
 
 
-def confidence(usage: Usage, *, prices: Sequence[Price], from_bill: bool) -> str:
-    """``high`` lowered one level for each of: memory unknown, under a week of CPU hours, a
-    ``low``-confidence list price used (floored at ``low``)."""
-    low_price = (not from_bill) and any(p.confidence == "low" for p in prices)
-    return confidence_levels(
-        memory_unknown=np.array([usage.memory_pct is None]),
-        cpu_hours=np.array([usage.cpu_hours]),
-        low_price=np.array([low_price]),
-    )[0]
-
-
 def confidence_levels(
     *, memory_unknown: np.ndarray, cpu_hours: np.ndarray, low_price: np.ndarray
 ) -> list[str]:
-    """:func:`confidence` of many resources at once."""
+    """The confidence of each recommendation: ``high`` lowered one level for each of memory
+    unknown, under a week of CPU hours, a ``low``-confidence list price used (floored at
+    ``low``)."""
     level = memory_unknown.astype(int) + (cpu_hours < WEEK_HOURS) + low_price.astype(int)
     return [CONFIDENCE[k] for k in np.minimum(level, 2).tolist()]
 
