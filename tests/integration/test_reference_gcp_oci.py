@@ -16,6 +16,7 @@ import duckdb
 import pytest
 
 from costline.workspace import Workspace
+from tests.validator import validator_tool
 
 GCP = "gcp/gcp-bigquery-standard-export-ndjson-elastic-testdata.ndjson"
 OCI = "oci/oci-cost-report-csv-focus-converters.csv"
@@ -196,7 +197,6 @@ def test_both_references_in_one_batch_keep_providers_apart(
 
 # -- FOCUS validator -------------------------------------------------------------------------
 
-VALIDATOR = Path(__file__).resolve().parents[2].parent / "shared" / "tools" / "focus-validate"
 # Defects of requirements model 1.3 as focus-validator 2.2.1 runs it, not of the data: the
 # CapacityReservationStatus condition is written with an "AND" key the validator ignores (so
 # it applies to every row), and PricingCurrencyContractedUnitPrice-C-012's condition is
@@ -229,7 +229,7 @@ def test_exported_focus_passes_the_validator(
     workspace.ingest([path])
     (out,) = workspace.export_focus(tmp_path / "focus", fmt="parquet")
     run = subprocess.run(
-        [str(VALIDATOR), str(out), "--ignore", MODEL_DEFECTS],
+        [str(validator_tool()), str(out), "--ignore", MODEL_DEFECTS],
         capture_output=True,
         text=True,
         timeout=600,
