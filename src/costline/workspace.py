@@ -54,6 +54,10 @@ _MOVE_LOCK = threading.Lock()
 STATE_MOVE = "state.move"  # the audit action that records the move (see workflow_state)
 
 
+class _Missing(Exception):
+    """A read-only pass found a table it needs not created yet (the caller creates it)."""
+
+
 def _adoption_note(found: Any) -> str:
     """The ticket comment of an actioned recommendation: what the bill shows, and the
     realized savings against the estimate when a day after the action is billed."""
@@ -1256,9 +1260,22 @@ class Workspace:
         :mod:`costline.optimize.rightsizing`); one row per resource, largest savings first."""
         from costline.optimize import telemetry
 
-        with ExitStack() as closing:
-            with self.warehouse(close_behind=closing) as wh:
+        # read-only (no schema upkeep on open); the first run in a workspace without the
+        # telemetry tables creates them, then reads
+        try:
+            return self._rightsize(lookback, percentile, end)
+        except _Missing:
+            with self.warehouse() as wh:
                 telemetry.ensure_table(wh.con)
+            return self._rightsize(lookback, percentile, end)
+
+    def _rightsize(self, lookback: int, percentile: float, end: dt.datetime | None) -> QueryResult:
+        from costline.optimize import telemetry
+
+        with ExitStack() as closing:
+            with self.warehouse(read_only=True, close_behind=closing) as wh:
+                if not telemetry.tables_ready(wh.con):
+                    raise _Missing
                 last = end or telemetry.window_end(wh.con)
                 if last is None:  # gather() says what to do
                     stats: Any = nullcontext()

@@ -318,6 +318,22 @@ def test_no_telemetry_is_an_error(tmp_path: Path) -> None:
     assert "costline telemetry load" in (err.value.hint or "")
 
 
+def test_workspace_from_before_telemetry_hours(
+    tmp_path: Path, ws: Workspace, reference: Path
+) -> None:
+    """A workspace whose telemetry predates ``telemetry_hours``: rightsizing (which reads
+    read-only) builds the table once, then answers as a current workspace does."""
+    old = Workspace.init(tmp_path / "old")
+    bill = write_focus_csv(tmp_path / "bill.csv", bill_rows(reference), COLS)
+    old.ingest([bill])
+    for f in write_telemetry(tmp_path):
+        old.load_telemetry(f)
+    with old.warehouse() as wh:
+        wh.con.execute("DROP TABLE telemetry_hours")
+    assert old.recommend_rightsizing().rows == ws.recommend_rightsizing().rows
+    assert old.query("SELECT count(*) FROM telemetry_hours").rows[0][0] > 0
+
+
 def test_unsupported_percentile(ws: Workspace) -> None:
     with pytest.raises(BadInputError, match="percentile 90 is not supported"):
         ws.recommend_rightsizing(percentile=90)

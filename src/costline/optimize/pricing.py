@@ -224,6 +224,7 @@ class Catalog:
         return len(self._types)
 
 
+@lru_cache(maxsize=4096)
 def normalize_region(region: str) -> str:
     """``East US`` → ``eastus``; AWS codes are unchanged (``us-east-1``)."""
     return region.strip().lower().replace(" ", "")
@@ -496,7 +497,10 @@ def _read_checked(path: Path, provider: str, stamp: tuple[int, int]) -> tuple[Pr
 
 def _rows(folder: Path, provider: str, kind: str) -> Iterator[dict[str, str]]:
     with gzip.open(folder / FILES[(provider, kind)], "rt", newline="", encoding="utf-8") as fh:
-        yield from csv.DictReader(fh)
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        # as csv.DictReader, at C speed (a packaged row always has every column)
+        yield from (dict(zip(header, values, strict=True)) for values in reader)
 
 
 def _aws_types(folder: Path) -> Iterator[InstanceType]:

@@ -128,9 +128,10 @@ class Options:
     bandwidth_target_pct: float = BANDWIDTH_TARGET_PCT
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Usage:
-    """One resource: what the bill says it is and what telemetry says it does."""
+    """One resource: what the bill says it is and what telemetry says it does (a plain
+    record, not frozen: one is built per instance per run, and frozen ones cost 3× more)."""
 
     provider: str
     resource_id: str
@@ -157,7 +158,7 @@ class Candidate:
     effort: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Recommendation:
     usage: Usage
     status: str
@@ -521,8 +522,9 @@ def _search(
     only on the current type, those cheapest fits (any family, same family) and which fits
     have a bill rate, so it is decided once per distinct combination of those."""
     currents = [r.current for r in chunk]
-    if all(r.pricing.current_list is not None for r in chunk):
-        prefix = pool.cheaper_than(max(r.pricing.break_even_list for r in chunk))
+    pricings = {id(r.pricing): r.pricing for r in chunk}.values()  # one per type and place
+    if all(p.current_list is not None for p in pricings):
+        prefix = pool.cheaper_than(max(p.break_even_list for p in pricings))
     else:
         prefix = len(pool.entries)
     columns = np.concatenate([np.arange(prefix), seen_cols[seen_cols >= prefix]])
@@ -625,7 +627,15 @@ def _recommendations(
         low_price=np.array([c.basis != "bill" and c.price.confidence == "low" for _, c, _ in hits]),
     )
     percentile = f"{opts.percentile:g}"
-    for k, (r, chosen, alternative) in enumerate(hits):
+    # plain Python numbers first: indexing numpy arrays one element at a time is slow
+    for (r, chosen, alternative), p_cpu, p_memory, score, level in zip(
+        hits,
+        projected_cpu.tolist(),
+        projected_memory.tolist(),
+        risk.astype(int).tolist(),
+        levels,
+        strict=True,
+    ):
         u = r.usage
         assert u.cpu_pct is not None
         out.append(
@@ -634,13 +644,13 @@ def _recommendations(
                 "recommended",
                 f"CPU p{percentile} {u.cpu_pct:.1f} % of {r.current.vcpu:g} vCPU"
                 + ("" if u.memory_pct is not None else "; memory unknown"),
-                candidate=chosen,
-                alternative=alternative,
-                current_hourly=r.pricing.current_hourly,
-                projected_cpu_pct=float(projected_cpu[k]),
-                projected_memory_pct=None if u.memory_pct is None else float(projected_memory[k]),
-                risk=int(risk[k]),
-                confidence=levels[k],
+                chosen,
+                alternative,
+                r.pricing.current_hourly,
+                p_cpu,
+                None if u.memory_pct is None else p_memory,
+                score,
+                level,
             )
         )
     return out
@@ -918,17 +928,8 @@ def _usage(resource: tuple[Any, ...], seen: WindowStats) -> Usage:
     key = rid.lower()
     hours, p, peak = seen.cpu.get(key, (0, None, None))
     network, disk = seen.bandwidth.get(key, (None, None))
+    # positional, in field order (10,000 a run)
     return Usage(
-        provider=provider,
-        resource_id=rid,
-        account=account,
-        region=region,
-        instance_type=itype,
-        currency=currency,
-        cpu_hours=hours,
-        cpu_pct=p,
-        cpu_max=peak,
-        memory_pct=seen.memory.get(key),
-        network_mbps=network,
-        disk_mbps=disk,
-    )
+        provider, rid, account, region, itype, currency,
+        hours, p, peak, seen.memory.get(key), network, disk,
+    )  # fmt: skip

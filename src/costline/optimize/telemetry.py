@@ -76,11 +76,18 @@ def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
     """Create the ``telemetry`` table (and its hours) when the workspace has none yet; a
     workspace from before ``telemetry_hours`` gets it built once from its samples."""
     con.execute(TELEMETRY_DDL)
-    row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'telemetry_hours'"
-    ).fetchone()
-    if not row or not row[0]:
+    if not tables_ready(con):
         rebuild_hours(con)
+
+
+def tables_ready(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``telemetry`` and ``telemetry_hours`` both exist (then a reader needs no
+    write: :func:`ensure_table` would change nothing)."""
+    row = con.execute(
+        "SELECT count(DISTINCT table_name) FROM information_schema.tables "
+        "WHERE table_schema = 'main' AND table_name IN ('telemetry', 'telemetry_hours')"
+    ).fetchone()
+    return bool(row and row[0] == 2)
 
 
 def rebuild_hours(con: duckdb.DuckDBPyConnection) -> None:
