@@ -331,6 +331,35 @@ def test_recurring_job_is_a_pattern_but_a_longer_run_is_new(tmp_path: Path) -> N
     assert [x["first_day"] for x in anomalies(ws)] == [dt.date(2024, 8, 28)]
 
 
+def test_a_job_is_judged_by_how_long_its_resource_runs(tmp_path: Path) -> None:
+    """Each job on its own instance: a spike to a daily level seen before is a pattern unless
+    an instance runs more than a day longer than every earlier instance ran (runs.outrun)."""
+
+    def job(first: dt.date, days: int, rid: str) -> list[dict[str, Any]]:
+        return [
+            row(first + dt.timedelta(days=i), "EC2", "gpu", 600, ResourceId=rid)
+            for i in range(days)
+        ]
+
+    rows = (
+        bill(spike=False) + job(dt.date(2024, 7, 3), 2, "i-a") + job(dt.date(2024, 7, 31), 2, "i-b")
+    )
+    # a 3-day job after 2-day ones: its 3-day sum (3 × 800 = 2400) exceeds 1.1 × the largest
+    # before (200 + 800 + 800 = 1800), which the series alone would call new; its run is only a
+    # day longer than the earlier ones (3 ≤ 2 + 1): a job like them
+    ws = workspace(tmp_path / "day-longer", rows + job(dt.date(2024, 8, 26), 3, "i-c"), SERVICE)
+    ws.detect_anomalies(since="2024-08-10")
+    assert anomalies(ws) == []
+    # a 4-day run: days 1-3 as above; day 4 (Aug 29) makes it 4 > 2 + 1 days: left running
+    ws = workspace(tmp_path / "runaway", rows + job(dt.date(2024, 8, 26), 4, "i-d"), SERVICE)
+    ws.detect_anomalies(since="2024-08-10")
+    (a,) = anomalies(ws)
+    assert a["first_day"] == a["last_day"] == dt.date(2024, 8, 29)
+    assert a["impact"] == Decimal(600)  # 800 against the $200 baseline
+    top = json.loads(a["root_cause"])["top_resources"]
+    assert top[0]["value"] == "i-d"
+
+
 # -- alerts: detection → a real webhook server on 127.0.0.1 -----------------------------------
 def with_alerts(ws: Workspace, hook_url: str, **anomalies_extra: Any) -> Workspace:
     doc = yaml.safe_load((ws.root / "costline.yaml").read_text())

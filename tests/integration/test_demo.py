@@ -813,7 +813,9 @@ def test_injected_anomalies_are_detected_with_their_owner(
     assert len(result["injected"]) >= 3
     assert result["recall"] == 1.0, [t["description"] for t in result["injected"]]
     for injected, delay in result["detected"]:
-        assert 0 <= delay <= 1, injected["description"]
+        # a spike the same or the next day; a job left running once it has run more than a
+        # day longer than any earlier job (its injected days start on its second day)
+        assert 0 <= delay <= (2 if injected["kind"] == "runaway" else 1), injected["description"]
         mine = [a for a in result["found"] if matches_truth(a, injected)]
         # the allocation names the owner: the injected stream's team
         assert injected["team"] in {a["team"] for a in mine}, injected["description"]

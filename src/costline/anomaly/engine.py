@@ -36,7 +36,7 @@ from decimal import Decimal
 import duckdb
 import numpy as np
 
-from costline.anomaly import store
+from costline.anomaly import runs, store
 from costline.anomaly.detect import DetectorConfig, score_matrix
 from costline.anomaly.series import (
     DetectReport,
@@ -76,14 +76,14 @@ def detect(
     """
     store.ensure_tables(con)
     report = DetectReport()
-    horizons = dict(
-        con.execute(
-            "SELECT x_Provider, max(CAST(ChargePeriodStart AS DATE)) FROM cost c "
-            f"WHERE {charge_filter(config)} GROUP BY 1"
-        ).fetchall()
-    )
+    extents = con.execute(
+        "SELECT x_Provider, min(CAST(ChargePeriodStart AS DATE)), "
+        f"max(CAST(ChargePeriodStart AS DATE)) FROM cost c WHERE {charge_filter(config)} GROUP BY 1"
+    ).fetchall()
+    horizons = {p: last for p, _, last in extents}
     if not horizons:
         return report
+    data_from = {p: first for p, first, _ in extents}
     hourly = any(m.granularity == "hourly" for m in config.monitors)
     hour_horizons: dict[str, dt.datetime] = (
         dict(
@@ -122,6 +122,7 @@ def detect(
                 ingestions,
                 hour_horizons if monitor.granularity == "hourly" else horizons,
                 estimated=bool(estimated) and monitor.granularity == "daily",
+                data_from=data_from,
             )
             state = store.load_state(con, monitor.id)
             for res in results:
@@ -149,6 +150,7 @@ def _evaluate(
     horizons: Mapping[str, dt.date],
     *,
     estimated: bool = False,
+    data_from: Mapping[str, dt.date] | None = None,
 ) -> list[SeriesResult]:
     first, last = span
     hourly = monitor.granularity == "hourly"
@@ -227,19 +229,52 @@ def _evaluate(
             hi_i = eval_from + (hi + 1) * per_day
             x[max(lo_i, 0) : max(hi_i, 0)] = np.nan
         marked = {start + step * d for d in est_days or ()}
-        series.append((key, dim_values, currency, born, x, horizon, marked))
+        known = [data_from[p] for p in providers if data_from and p in data_from]
+        known_from = index(min(known)) if known and not hourly else 0
+        series.append((key, dim_values, currency, born, x, horizon, marked, known_from))
     if not series:
         return []
     scored = score_matrix(np.stack([s[4] for s in series]), detector)
     out = []
-    for (key, dim_values, currency, born, x, horizon, marked), sc in zip(
+    source = source_sql(monitor.by, where, allocated=allocated, estimated=estimated)
+    for (key, dim_values, currency, born, x, horizon, marked, known_from), sc in zip(
         series, scored, strict=True
     ):
         report.series += 1
         report.points += max(0, index(horizon) + 1 - max(eval_from, born))
         boost = boosts.get(key, 1.0)
+        resource_days = None
+        if not hourly:  # runs are counted in days
+            match = " AND ".join(
+                f"{dimension_sql(d, allocated=allocated)} IS NOT DISTINCT FROM "
+                + ("NULL" if v is None else lit(v))
+                for d, v in dim_values.items()
+            )
+            resource_days = _ResourceDays(
+                con,
+                "SELECT list(day ORDER BY day), list(v ORDER BY day) FROM (SELECT r, day, "
+                f"SUM(v) AS v FROM (SELECT c.ResourceId AS r, {buckets} AS day, "
+                f"CAST({basis} AS DOUBLE) / {count} AS v FROM {source} "
+                f"WHERE c.ChargePeriodStart < TIMESTAMP '{(last + dt.timedelta(days=1)).isoformat()}' "
+                f"AND COALESCE(c.ChargePeriodEnd, c.ChargePeriodStart + INTERVAL 1 day) > {origin} "
+                f"AND c.ResourceId IS NOT NULL AND c.BillingCurrency = {lit(currency)} "
+                f"AND {charge_filter(config)} AND {match}) "
+                f"WHERE day >= 0 AND day < {n_buckets} GROUP BY ALL) GROUP BY r",
+                n_buckets,
+                known_from,
+            )
         flags = _flags(
-            config, monitor, x, (sc.expected, sc.z), start, eval_from, born, boost, step, detector
+            config,
+            monitor,
+            x,
+            (sc.expected, sc.z),
+            start,
+            eval_from,
+            born,
+            boost,
+            step,
+            detector,
+            resource_days,
         )
         flags = [dataclasses.replace(f, estimated=f.day in marked) for f in flags]
         out.append(SeriesResult(monitor.id, key, dim_values, currency, flags, horizon, estimated))
@@ -274,8 +309,12 @@ def _flags(
     boost: float,
     step: dt.timedelta,
     detector: DetectorConfig,
+    resource_days: _ResourceDays | None = None,
 ) -> list[Flag]:
-    """The flagged buckets of one series (days, or hours as datetimes)."""
+    """The flagged buckets of one series (days, or hours as datetimes). With
+    ``resource_days`` (daily series) a spike to a level seen before is still new when a
+    resource's current run outlasts every earlier run (:func:`costline.anomaly.runs.outrun`);
+    where runs cannot tell, the level is also compared over three buckets."""
     expected, z = scores
     per_day = round(dt.timedelta(days=1) / step)
     flags: list[Flag] = []
@@ -309,31 +348,48 @@ def _flags(
             continue
         if base < float(monitor.min_spend) and actual < float(monitor.min_spend):
             continue
-        lookback = config.lookback_days * per_day
-        if up and monitor.repeats_are_normal and _seen_before(x, t, born, lookback):
-            continue
         delta = abs(actual - base)
         pct = 100.0 * delta / abs(base) if base else math.inf
         abs_ok = Decimal(str(round(delta, 2))) >= gate.min_abs
         pct_ok = pct >= gate.min_pct
-        if (abs_ok and pct_ok) if gate.op == "and" else (abs_ok or pct_ok):
-            flags.append(
-                Flag(day, "spike" if up else "drop", float(base), float(actual), float(z[t]))
-            )
+        if not ((abs_ok and pct_ok) if gate.op == "and" else (abs_ok or pct_ok)):
+            continue
+        # last: the repeat test may read the series' resources (once per series)
+        lookback = config.lookback_days * per_day
+        if up and monitor.repeats_are_normal and _repeats(x, t, born, lookback, resource_days):
+            continue
+        flags.append(Flag(day, "spike" if up else "drop", float(base), float(actual), float(z[t])))
     return flags
 
 
-def _seen_before(x: np.ndarray, t: int, born: int, lookback: int) -> bool:
-    """Whether the spend of day ``t`` (and of the days leading to it) was already reached in
-    the lookback: a recurring job's day, not a new level.
+def _repeats(
+    x: np.ndarray, t: int, born: int, lookback: int, resource_days: _ResourceDays | None
+) -> bool:
+    """Whether a spike at ``t`` repeats what the series did before: its day's spend was
+    reached in the lookback (:func:`_seen_before` over one bucket) and no job has run longer
+    than the earlier ones (:meth:`_ResourceDays.outrun`); where runs cannot tell (no resource
+    ids, no run ended, hourly series), the sum of three buckets must have been reached too."""
+    if not _seen_before(x, t, born, lookback, (1,)):
+        return False
+    verdict = None if resource_days is None else resource_days.outrun(t, t - lookback)
+    if verdict is None:
+        return _seen_before(x, t, born, lookback, HORIZONS)
+    return not verdict
 
-    At each horizon h in :data:`HORIZONS`, the sum of the h days ending at ``t`` is compared
-    with the largest h-day sum of the history (masked days left out); the day is *new* when it
-    exceeds that by more than :data:`REPEAT_MARGIN` at any horizon. A 4-day runaway of a job
-    that normally runs 2 days is new at the 3-day horizon although each day's cost is familiar.
+
+def _seen_before(
+    x: np.ndarray, t: int, born: int, lookback: int, horizons: Sequence[int] = HORIZONS
+) -> bool:
+    """Whether the spend of bucket ``t`` (and of the buckets leading to it) was already
+    reached in the lookback: a recurring job's day, not a new level.
+
+    At each horizon h in ``horizons``, the sum of the h buckets ending at ``t`` is compared
+    with the largest h-bucket sum of the history (masked buckets left out); ``t`` is *new*
+    when it exceeds that by more than :data:`REPEAT_MARGIN` at any horizon. (Daily series
+    compare one day and ask :class:`_ResourceDays` whether a job outlasts the earlier ones.)
     """
     lo = max(born, t - lookback)
-    for h in HORIZONS:
+    for h in horizons:
         if t - h + 1 < born or t - lo < h:
             continue
         window = x[lo : t + 1]
@@ -342,3 +398,21 @@ def _seen_before(x: np.ndarray, t: int, born: int, lookback: int) -> bool:
         if not len(past) or now > (1 + REPEAT_MARGIN) * max(float(past.max()), 0.0):
             return False
     return True
+
+
+class _ResourceDays:
+    """The daily cost of each resource of one series, read when first needed (only for a
+    spike to a level seen before), for :func:`costline.anomaly.runs.outrun`."""
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, sql: str, n_buckets: int, known_from: int
+    ) -> None:
+        self._con, self._sql, self._n, self._known_from = con, sql, n_buckets, known_from
+        self._matrix: np.ndarray | None = None
+
+    def outrun(self, t: int, lookback_from: int) -> bool | None:
+        """Whether some resource's run through day ``t`` outlasts every earlier run (None:
+        cannot tell, see :func:`costline.anomaly.runs.outrun`)."""
+        if self._matrix is None:
+            self._matrix = runs.as_matrix(self._con.execute(self._sql).fetchall(), self._n)
+        return runs.outrun(self._matrix, t, max(self._known_from, lookback_from))

@@ -1,0 +1,70 @@
+"""Resource runs (costline.anomaly.runs): spans, lengths in full days of own cost, and the
+"outrun" verdict the engine's seen-before test asks for."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from costline.anomaly import runs
+
+
+def test_spans_are_the_stretches_of_spend() -> None:
+    assert runs.spans(np.array([0, 5, 5, 0, 0, 2, 0, 1])) == [(1, 2), (5, 5), (7, 7)]
+    assert runs.spans(np.array([0.0, 0.0])) == []
+    assert runs.spans(np.array([3.0, 3.0])) == [(0, 1)]
+
+
+def test_length_is_in_full_days_of_its_own_cost() -> None:
+    # 30 hours from 18:00: 6 h, 24 h (a full day), 0 h … as costs 6, 24 → 1.25 days
+    assert runs.length(np.array([6.0, 24.0])) == 1.25
+    # the unit does not matter: the same run at 10× the price is as long
+    assert runs.length(np.array([60.0, 240.0])) == 1.25
+    assert runs.length(np.array([0.0])) == 0.0
+
+
+def matrix(*rows: list[float]) -> np.ndarray:
+    return np.array(rows, dtype=float)
+
+
+def test_outrun_needs_a_run_more_than_a_day_longer_than_every_ended_one() -> None:
+    earlier = [0, 5, 5, 0, 0, 0, 0, 0, 0, 0]  # a 2-day job, ended
+    three = [0, 0, 0, 0, 0, 5, 5, 5, 0, 0]  # on day 7: 3 days, not > 2 + 1
+    four = [0, 0, 0, 0, 0, 5, 5, 5, 5, 0]  # on day 8: 4 days > 3
+    assert runs.outrun(matrix(earlier, three), 7, known_from=0) is False
+    assert runs.outrun(matrix(earlier, four), 8, known_from=0) is True
+    assert runs.outrun(matrix(earlier, four), 7, known_from=0) is False  # day 3 of it
+
+
+def test_outrun_cannot_tell_without_an_ended_run_or_a_current_one() -> None:
+    on = [0, 0, 5, 5, 5, 5]
+    assert runs.outrun(matrix(on), 5, known_from=0) is None  # nothing ended before it
+    assert runs.outrun(matrix([0, 5, 0, 0, 0, 0]), 5, known_from=0) is None  # none on at t
+
+
+def test_runs_whose_start_is_not_seen_are_not_compared() -> None:
+    # a box running since the data began (day 0 = known_from) is not a 6-day job
+    box = [5, 5, 5, 5, 5, 5]
+    job = [0, 0, 5, 0, 0, 0]
+    assert runs.outrun(matrix(box, job), 5, known_from=0) is None
+    # a job that started before the lookback (known_from = 2) is of unknown length too
+    old_job = [0, 0, 5, 5, 5, 5]
+    ended = [0, 5, 0, 0, 0, 0]
+    assert runs.outrun(matrix(old_job, ended), 5, known_from=2) is None
+
+
+@given(
+    st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), min_size=1, max_size=30),
+    st.floats(min_value=0.001, max_value=1e3),
+)
+def test_length_is_between_one_day_and_the_days_with_spend(
+    costs: list[float], scale: float
+) -> None:
+    a = np.array(costs)
+    n = runs.length(a)
+    if a.max() > 0:
+        assert 1.0 - 1e-9 <= n <= np.count_nonzero(a) + 1e-9
+        assert abs(runs.length(a * scale) - n) <= 1e-9 * max(1.0, n)
+    else:
+        assert n == 0.0
