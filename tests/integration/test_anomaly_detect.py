@@ -358,6 +358,19 @@ def test_a_job_is_judged_by_how_long_its_resource_runs(tmp_path: Path) -> None:
     assert a["impact"] == Decimal(600)  # 800 against the $200 baseline
     top = json.loads(a["root_cause"])["top_resources"]
     assert top[0]["value"] == "i-d"
+    # two 2-day jobs at once (a day of 200 + 2 × 600 = 1400, a level never reached): each is
+    # like the earlier jobs and one more at a time than before is a repeat; three at once
+    # (a scale-out of new instances) is new
+    two = job(dt.date(2024, 8, 26), 2, "i-e") + job(dt.date(2024, 8, 26), 2, "i-f")
+    ws = workspace(tmp_path / "two", rows + two, SERVICE)
+    ws.detect_anomalies(since="2024-08-10")
+    assert anomalies(ws) == []
+    three = two + job(dt.date(2024, 8, 26), 2, "i-g")
+    ws = workspace(tmp_path / "three", rows + three, SERVICE)
+    ws.detect_anomalies(since="2024-08-10")
+    (a,) = anomalies(ws)  # on its first day (the second repeats the first's level)
+    assert a["first_day"] == dt.date(2024, 8, 26)
+    assert a["impact"] == Decimal(1800)
 
 
 # -- alerts: detection → a real webhook server on 127.0.0.1 -----------------------------------

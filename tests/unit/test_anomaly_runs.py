@@ -55,7 +55,11 @@ def test_runs_whose_start_is_not_seen_are_not_compared() -> None:
 
 
 @given(
-    st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), min_size=1, max_size=30),
+    st.lists(
+        st.floats(min_value=0, max_value=1e6).map(lambda v: v if v >= 1e-6 else 0.0),
+        min_size=1,
+        max_size=30,
+    ),
     st.floats(min_value=0.001, max_value=1e3),
 )
 def test_length_is_between_one_day_and_the_days_with_spend(
@@ -68,3 +72,37 @@ def test_length_is_between_one_day_and_the_days_with_spend(
         assert abs(runs.length(a * scale) - n) <= 1e-9 * max(1.0, n)
     else:
         assert n == 0.0
+
+
+def test_a_second_job_beside_the_usual_one_repeats_a_scale_out_does_not() -> None:
+    box = [1.0] * 12  # runs from the data's start: not a job
+    earlier = [0, 5, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0]  # one job at a time before
+    a = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 5]
+    b = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5]
+    m = matrix(box, earlier, a, b)
+    x = m.sum(axis=0)  # day 11: 1 + 5 + 5 = 11, a level never seen (6 before)
+    assert runs.jobs_repeat(m, x, 11, known_from=0, margin=0.1) is True
+    # three new jobs at once after one at a time: more than one extra
+    c = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5]
+    m3 = matrix(box, earlier, a, b, c)
+    assert runs.jobs_repeat(m3, m3.sum(axis=0), 11, known_from=0, margin=0.1) is False
+    # a job costing twice a day what the earlier one did is not like it
+    big = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10]
+    m2 = matrix(box, earlier, big)
+    assert runs.jobs_repeat(m2, m2.sum(axis=0), 11, known_from=0, margin=0.1) is False
+    # the rest of the series at a new level (the box doubled) is not the jobs' doing
+    box2 = [1.0] * 11 + [2.0]
+    m4 = matrix(box2, earlier, a, b)
+    assert runs.jobs_repeat(m4, m4.sum(axis=0), 11, known_from=0, margin=0.1) is False
+    # nothing ended before: cannot tell
+    assert runs.jobs_repeat(matrix(box, a), matrix(box, a).sum(axis=0), 11, 0, 0.1) is None
+
+
+def test_outrunning_is_what_the_jobs_left_running_cost_that_day() -> None:
+    earlier = [0, 5, 5, 0, 0, 0, 0, 0, 0, 0]  # 2 days
+    four = [0, 0, 0, 0, 0, 7, 7, 7, 7, 0]  # 4 days by day 8
+    short = [0, 0, 0, 0, 0, 0, 0, 3, 3, 0]  # on too, 2 days: not left running
+    m = matrix(earlier, four, short)
+    assert runs.outrunning(m, 8, known_from=0) == 7.0
+    assert runs.outrunning(m, 7, known_from=0) == 0.0  # 3 days is not > 2 + 1
+    assert runs.outrunning(matrix(four), 8, known_from=0) == 0.0  # nothing ended before

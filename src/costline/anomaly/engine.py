@@ -30,8 +30,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
+from functools import partial
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -237,6 +239,18 @@ def _evaluate(
     scored = score_matrix(np.stack([s[4] for s in series]), detector)
     out = []
     source = source_sql(monitor.by, where, allocated=allocated, estimated=estimated)
+    # every series' cost per resource and day, read once when a day first needs it
+    by_resource = _ByResource(
+        con,
+        f"SELECT {names}, cur, r, list(day ORDER BY day), list(v ORDER BY day) FROM ("
+        f"SELECT {names}, cur, r, day, SUM(v) AS v FROM (SELECT {cols}, "
+        f"c.BillingCurrency AS cur, c.ResourceId AS r, {buckets} AS day, "
+        f"CAST({basis} AS DOUBLE) / {count} AS v FROM {source} "
+        f"WHERE c.ChargePeriodStart < TIMESTAMP '{(last + dt.timedelta(days=1)).isoformat()}' "
+        f"AND COALESCE(c.ChargePeriodEnd, c.ChargePeriodStart + INTERVAL 1 day) > {origin} "
+        f"AND c.ResourceId IS NOT NULL AND {charge_filter(config)}) "
+        f"WHERE day >= 0 AND day < {n_buckets} GROUP BY ALL) GROUP BY ALL",
+    )
     for (key, dim_values, currency, born, x, horizon, marked, known_from), sc in zip(
         series, scored, strict=True
     ):
@@ -245,23 +259,8 @@ def _evaluate(
         boost = boosts.get(key, 1.0)
         resource_days = None
         if not hourly:  # runs are counted in days
-            match = " AND ".join(
-                f"{dimension_sql(d, allocated=allocated)} IS NOT DISTINCT FROM "
-                + ("NULL" if v is None else lit(v))
-                for d, v in dim_values.items()
-            )
             resource_days = _ResourceDays(
-                con,
-                "SELECT list(day ORDER BY day), list(v ORDER BY day) FROM (SELECT r, day, "
-                f"SUM(v) AS v FROM (SELECT c.ResourceId AS r, {buckets} AS day, "
-                f"CAST({basis} AS DOUBLE) / {count} AS v FROM {source} "
-                f"WHERE c.ChargePeriodStart < TIMESTAMP '{(last + dt.timedelta(days=1)).isoformat()}' "
-                f"AND COALESCE(c.ChargePeriodEnd, c.ChargePeriodStart + INTERVAL 1 day) > {origin} "
-                f"AND c.ResourceId IS NOT NULL AND c.BillingCurrency = {lit(currency)} "
-                f"AND {charge_filter(config)} AND {match}) "
-                f"WHERE day >= 0 AND day < {n_buckets} GROUP BY ALL) GROUP BY r",
-                n_buckets,
-                known_from,
+                partial(by_resource.rows, (*dim_values.values(), currency)), n_buckets, known_from
             )
         flags = _flags(
             config,
@@ -319,7 +318,6 @@ def _flags(
     per_day = round(dt.timedelta(days=1) / step)
     flags: list[Flag] = []
     threshold = monitor.z_threshold * boost
-    gate = monitor.impact
     # a new series alerts once, on its first day at or above the cold-start amount: when that
     # day came before the evaluated days, it is not new any more
     earlier = x[born : max(eval_from, born)]
@@ -330,6 +328,15 @@ def _flags(
         if math.isnan(actual) or day.day in config.fee_days:
             continue
         base = expected[t]
+        lookback = config.lookback_days * per_day
+        if math.isnan(base) and _watching_jobs(monitor, resource_days):
+            # no baseline (re-learning after a level shift): a job left running still shows,
+            # against what the day would have cost without it
+            assert resource_days is not None
+            extra = resource_days.outrunning(t, t - lookback)
+            if extra > 0 and _gates_pass(monitor, actual - extra, actual):
+                flags.append(Flag(day, "spike", float(actual - extra), float(actual), math.inf))
+                continue
         if math.isnan(base):  # cold start: not enough history for a baseline
             history = x[born:t]
             if (
@@ -341,35 +348,72 @@ def _flags(
                 cold_done = True
             continue
         up, down = z[t] >= threshold, z[t] <= -threshold
+        # a job left running stays an anomaly after the baseline has risen with it: once a
+        # spike made the engine read the series' resources, a day above the baseline with a
+        # run longer than every earlier one by a day is flagged whatever its z
+        runaway = (
+            not up
+            and actual > base
+            and _watching_jobs(monitor, resource_days)
+            and bool(resource_days and resource_days.outrun(t, t - lookback))
+        )
+        up = up or runaway
         if not (
             (up and monitor.direction in ("up", "both"))
             or (down and monitor.direction in ("down", "both"))
         ):
             continue
-        if base < float(monitor.min_spend) and actual < float(monitor.min_spend):
-            continue
-        delta = abs(actual - base)
-        pct = 100.0 * delta / abs(base) if base else math.inf
-        abs_ok = Decimal(str(round(delta, 2))) >= gate.min_abs
-        pct_ok = pct >= gate.min_pct
-        if not ((abs_ok and pct_ok) if gate.op == "and" else (abs_ok or pct_ok)):
+        if not _gates_pass(monitor, base, actual):
             continue
         # last: the repeat test may read the series' resources (once per series)
-        lookback = config.lookback_days * per_day
-        if up and monitor.repeats_are_normal and _repeats(x, t, born, lookback, resource_days):
+        if (
+            up
+            and not runaway
+            and monitor.repeats_are_normal
+            and _repeats(x, t, born, lookback, resource_days)
+        ):
             continue
         flags.append(Flag(day, "spike" if up else "drop", float(base), float(actual), float(z[t])))
     return flags
+
+
+def _watching_jobs(monitor: Monitor, resource_days: _ResourceDays | None) -> bool:
+    """Whether the series' jobs are watched for running too long: a monitor of spikes that
+    takes repeats as normal, whose resources a spike made the engine read."""
+    return (
+        monitor.direction in ("up", "both")
+        and monitor.repeats_are_normal
+        and resource_days is not None
+        and resource_days.read
+    )
+
+
+def _gates_pass(monitor: Monitor, base: float, actual: float) -> bool:
+    """The spend floor and the dollar gates of a day: the baseline or the actual day at least
+    ``min_spend``; |actual − base| at least ``impact.min_abs`` and/or ``impact.min_pct`` % of
+    the baseline (``impact.op``)."""
+    if base < float(monitor.min_spend) and actual < float(monitor.min_spend):
+        return False
+    gate = monitor.impact
+    delta = abs(actual - base)
+    pct = 100.0 * delta / abs(base) if base else math.inf
+    abs_ok = Decimal(str(round(delta, 2))) >= gate.min_abs
+    pct_ok = pct >= gate.min_pct
+    return (abs_ok and pct_ok) if gate.op == "and" else (abs_ok or pct_ok)
 
 
 def _repeats(
     x: np.ndarray, t: int, born: int, lookback: int, resource_days: _ResourceDays | None
 ) -> bool:
     """Whether a spike at ``t`` repeats what the series did before: its day's spend was
-    reached in the lookback (:func:`_seen_before` over one bucket) and no job has run longer
-    than the earlier ones (:meth:`_ResourceDays.outrun`); where runs cannot tell (no resource
-    ids, no run ended, hourly series), the sum of three buckets must have been reached too."""
-    if not _seen_before(x, t, born, lookback, (1,)):
+    reached in the lookback (:func:`_seen_before` over one bucket), or its jobs are like the
+    earlier ones (:meth:`_ResourceDays.jobs_repeat`: each job's day, how many at once); and no
+    job has run longer than the earlier ones (:meth:`_ResourceDays.outrun`). Where runs
+    cannot tell (no resource ids, no run ended, hourly series), the sum of three buckets must
+    have been reached too."""
+    if not _seen_before(x, t, born, lookback, (1,)) and not (
+        resource_days is not None and resource_days.jobs_repeat(x, t, t - lookback)
+    ):
         return False
     verdict = None if resource_days is None else resource_days.outrun(t, t - lookback)
     if verdict is None:
@@ -400,19 +444,58 @@ def _seen_before(
     return True
 
 
+class _ByResource:
+    """The daily cost per resource of every series of a monitor: one query, run when a series
+    first asks (most runs never do)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, sql: str) -> None:
+        self._con, self._sql = con, sql
+        self._rows: dict[tuple[Any, ...], list[tuple[list[int], list[float]]]] | None = None
+
+    def rows(self, key: tuple[Any, ...]) -> list[tuple[list[int], list[float]]]:
+        """``(days, amounts)`` of each resource of the series ``key`` (its dimension values
+        and currency)."""
+        if self._rows is None:
+            self._rows = {}
+            for *dims, _, days, amounts in self._con.execute(self._sql).fetchall():
+                self._rows.setdefault(tuple(dims), []).append((days, amounts))
+        return self._rows.get(key, [])
+
+
 class _ResourceDays:
     """The daily cost of each resource of one series, read when first needed (only for a
     spike to a level seen before), for :func:`costline.anomaly.runs.outrun`."""
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, sql: str, n_buckets: int, known_from: int
+        self,
+        read: Callable[[], list[tuple[list[int], list[float]]]],
+        n_buckets: int,
+        known_from: int,
     ) -> None:
-        self._con, self._sql, self._n, self._known_from = con, sql, n_buckets, known_from
+        self._load, self._n, self._known_from = read, n_buckets, known_from
         self._matrix: np.ndarray | None = None
 
     def outrun(self, t: int, lookback_from: int) -> bool | None:
         """Whether some resource's run through day ``t`` outlasts every earlier run (None:
         cannot tell, see :func:`costline.anomaly.runs.outrun`)."""
+        return runs.outrun(self._read(), t, max(self._known_from, lookback_from))
+
+    def outrunning(self, t: int, lookback_from: int) -> float:
+        """What jobs left running cost on day ``t`` (:func:`costline.anomaly.runs.outrunning`)."""
+        return runs.outrunning(self._read(), t, max(self._known_from, lookback_from))
+
+    def jobs_repeat(self, x: np.ndarray, t: int, lookback_from: int) -> bool:
+        """Whether day ``t``'s jobs are like the earlier ones
+        (:func:`costline.anomaly.runs.jobs_repeat`; False when it cannot tell)."""
+        known_from = max(self._known_from, lookback_from)
+        return bool(runs.jobs_repeat(self._read(), x, t, known_from, REPEAT_MARGIN))
+
+    @property
+    def read(self) -> bool:
+        """Whether the resources were read (a spike asked about them)."""
+        return self._matrix is not None
+
+    def _read(self) -> np.ndarray:
         if self._matrix is None:
-            self._matrix = runs.as_matrix(self._con.execute(self._sql).fetchall(), self._n)
-        return runs.outrun(self._matrix, t, max(self._known_from, lookback_from))
+            self._matrix = runs.as_matrix(self._load(), self._n)
+        return self._matrix
