@@ -311,9 +311,8 @@ def _flags(
     resource_days: _ResourceDays | None = None,
 ) -> list[Flag]:
     """The flagged buckets of one series (days, or hours as datetimes). With
-    ``resource_days`` (daily series) a spike to a level seen before is still new when a
-    resource's current run outlasts every earlier run (:func:`costline.anomaly.runs.outrun`);
-    where runs cannot tell, the level is also compared over three buckets."""
+    ``resource_days`` (daily series) the repeat test judges jobs per resource (:func:`_repeats`)
+    and, once they were read, a job left running is flagged whatever the baseline."""
     expected, z = scores
     per_day = round(dt.timedelta(days=1) / step)
     flags: list[Flag] = []
@@ -463,8 +462,8 @@ class _ByResource:
 
 
 class _ResourceDays:
-    """The daily cost of each resource of one series, read when first needed (only for a
-    spike to a level seen before), for :func:`costline.anomaly.runs.outrun`."""
+    """The daily cost of each resource of one series, read when first needed (a spike past
+    every other test asks the repeat test), for :mod:`costline.anomaly.runs`."""
 
     def __init__(
         self,
