@@ -317,6 +317,7 @@ def _flags(
     per_day = round(dt.timedelta(days=1) / step)
     flags: list[Flag] = []
     threshold = monitor.z_threshold * boost
+    lookback = config.lookback_days * per_day
     # a new series alerts once, on its first day at or above the cold-start amount: when that
     # day came before the evaluated days, it is not new any more
     earlier = x[born : max(eval_from, born)]
@@ -327,7 +328,6 @@ def _flags(
         if math.isnan(actual) or day.day in config.fee_days:
             continue
         base = expected[t]
-        lookback = config.lookback_days * per_day
         if math.isnan(base) and _watching_jobs(monitor, resource_days):
             # no baseline (re-learning after a level shift): a job left running still shows,
             # against what the day would have cost without it
@@ -472,29 +472,29 @@ class _ResourceDays:
         known_from: int,
     ) -> None:
         self._load, self._n, self._known_from = read, n_buckets, known_from
-        self._matrix: np.ndarray | None = None
+        self._runs: runs.Runs | None = None
 
     def outrun(self, t: int, lookback_from: int) -> bool | None:
         """Whether some resource's run through day ``t`` outlasts every earlier run (None:
-        cannot tell, see :func:`costline.anomaly.runs.outrun`)."""
-        return runs.outrun(self._read(), t, max(self._known_from, lookback_from))
+        cannot tell, see :meth:`costline.anomaly.runs.Runs.outrun`)."""
+        return self._read().outrun(t, max(self._known_from, lookback_from))
 
     def outrunning(self, t: int, lookback_from: int) -> float:
-        """What jobs left running cost on day ``t`` (:func:`costline.anomaly.runs.outrunning`)."""
-        return runs.outrunning(self._read(), t, max(self._known_from, lookback_from))
+        """What jobs left running cost on day ``t`` (:meth:`~costline.anomaly.runs.Runs.outrunning`)."""
+        return self._read().outrunning(t, max(self._known_from, lookback_from))
 
     def jobs_repeat(self, x: np.ndarray, t: int, lookback_from: int) -> bool:
         """Whether day ``t``'s jobs are like the earlier ones
-        (:func:`costline.anomaly.runs.jobs_repeat`; False when it cannot tell)."""
+        (:meth:`costline.anomaly.runs.Runs.jobs_repeat`; False when it cannot tell)."""
         known_from = max(self._known_from, lookback_from)
-        return bool(runs.jobs_repeat(self._read(), x, t, known_from, REPEAT_MARGIN))
+        return bool(self._read().jobs_repeat(x, t, known_from, REPEAT_MARGIN))
 
     @property
     def read(self) -> bool:
         """Whether the resources were read (a spike asked about them)."""
-        return self._matrix is not None
+        return self._runs is not None
 
-    def _read(self) -> np.ndarray:
-        if self._matrix is None:
-            self._matrix = runs.as_matrix(self._load(), self._n)
-        return self._matrix
+    def _read(self) -> runs.Runs:
+        if self._runs is None:
+            self._runs = runs.Runs(runs.as_matrix(self._load(), self._n))
+        return self._runs

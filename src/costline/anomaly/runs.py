@@ -14,7 +14,7 @@ of unknown length and are not compared.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -40,78 +40,101 @@ def spans(costs: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
-def _runs_at(
-    matrix: np.ndarray, t: int, known_from: int
-) -> tuple[list[float], list[tuple[float, float]]]:
-    """The lengths of the runs that ended before day ``t``, and (length, cost on ``t``) of
-    those on at ``t``; only runs that started after ``known_from``."""
-    ended: list[float] = []
-    current: list[tuple[float, float]] = []
-    for row in matrix[:, : t + 1]:
-        for first, last in spans(row):
-            if first <= known_from:
-                continue
+class Runs:
+    """The runs of every resource of a series (``matrix``: resources × days of cost), found
+    once; the questions below ask about them as seen on a day ``t`` (a run going on past
+    ``t`` is on at ``t`` and as long as it was then)."""
+
+    def __init__(self, matrix: np.ndarray) -> None:
+        self.matrix = matrix
+        self._spans = [spans(row) for row in matrix]
+
+    def jobs(self, t: int, known_from: int) -> Iterator[tuple[np.ndarray, int, int]]:
+        """``(row, first, last)`` of each run that started after ``known_from`` and by ``t``,
+        ``last`` cut at ``t``."""
+        for row, found in zip(self.matrix, self._spans, strict=True):
+            for first, last in found:
+                if known_from < first <= t:
+                    yield row, first, min(last, t)
+
+    def at(self, t: int, known_from: int) -> tuple[list[float], list[tuple[float, float]]]:
+        """The lengths of the jobs that ended before day ``t``, and (length, cost on ``t``)
+        of those on at ``t``."""
+        ended: list[float] = []
+        current: list[tuple[float, float]] = []
+        for row, first, last in self.jobs(t, known_from):
+            n = length(row[first : last + 1])
             if last == t:
-                current.append((length(row[first : t + 1]), float(row[t])))
+                current.append((n, float(row[t])))
             else:
-                ended.append(length(row[first : last + 1]))
-    return ended, current
+                ended.append(n)
+        return ended, current
 
+    def outrun(self, t: int, known_from: int) -> bool | None:
+        """Whether a resource is on a run through day ``t`` longer than every run that ended
+        before ``t`` by more than :data:`MARGIN_DAYS`; None when that cannot be told: no run
+        ended, or none is on. Only runs that started after ``known_from`` (the first day whose
+        start is seen: the data's start or the lookback's, whichever is later) count."""
+        ended, current = self.at(t, known_from)
+        if not ended or not current:
+            return None
+        return max(n for n, _ in current) > max(ended) + MARGIN_DAYS
 
-def outrun(matrix: np.ndarray, t: int, known_from: int) -> bool | None:
-    """Whether a resource of ``matrix`` (resources × days of cost) is on a run through day
-    ``t`` longer than every run that ended before ``t`` by more than :data:`MARGIN_DAYS`;
-    None when that cannot be told: no run ended, or none is on. Only runs that started after
-    ``known_from`` (the first day whose start is seen: the data's start or the lookback's,
-    whichever is later) count, current or ended."""
-    ended, current = _runs_at(matrix, t, known_from)
-    if not ended or not current:
-        return None
-    return max(n for n, _ in current) > max(ended) + MARGIN_DAYS
+    def outrunning(self, t: int, known_from: int) -> float:
+        """What the runs :meth:`outrun` finds cost on day ``t``: the spend of jobs left
+        running (0 when there is none)."""
+        ended, current = self.at(t, known_from)
+        if not ended:
+            return 0.0
+        return sum(cost for n, cost in current if n > max(ended) + MARGIN_DAYS)
 
-
-def outrunning(matrix: np.ndarray, t: int, known_from: int) -> float:
-    """What the runs :func:`outrun` finds cost on day ``t``: the spend of jobs left running
-    (0 when there is none)."""
-    ended, current = _runs_at(matrix, t, known_from)
-    if not ended:
-        return 0.0
-    return sum(cost for n, cost in current if n > max(ended) + MARGIN_DAYS)
-
-
-def jobs_repeat(
-    matrix: np.ndarray, x: np.ndarray, t: int, known_from: int, margin: float
-) -> bool | None:
-    """Whether day ``t`` of a series (``x``, its daily cost; ``matrix``, resources × days of
-    it) repeats its jobs, although the day's total is a new level: every run on at ``t``
-    that started after ``known_from`` (a job) costs a day at most ``1 + margin`` times the
-    largest day of a job that ended; no more jobs run at once than ever ran at once before
-    plus :data:`EXTRA_JOBS`; and the rest of the series (``x`` less the jobs) is at most
-    ``1 + margin`` times its largest day since ``known_from``. None when no job ended or
-    none is on."""
-    jobs = np.zeros(t + 1)
-    running = np.zeros(t + 1, dtype=int)
-    peak_ended = 0.0
-    on: list[float] = []
-    for row in matrix[:, : t + 1]:
-        for first, last in spans(row):
-            if first <= known_from:
-                continue
+    def jobs_repeat(self, x: np.ndarray, t: int, known_from: int, margin: float) -> bool | None:
+        """Whether day ``t`` of the series (``x``, its daily cost) repeats its jobs, although
+        the day's total is a new level: every run on at ``t`` that started after
+        ``known_from`` (a job) costs a day at most ``1 + margin`` times the largest day of a
+        job that ended; no more jobs run at once than ever ran at once before plus
+        :data:`EXTRA_JOBS`; and the rest of the series (``x`` less the jobs) is at most
+        ``1 + margin`` times its largest day since ``known_from``. None when no job ended or
+        none is on."""
+        jobs = np.zeros(t + 1)
+        running = np.zeros(t + 1, dtype=int)
+        peak_ended = 0.0
+        on: list[float] = []
+        for row, first, last in self.jobs(t, known_from):
             jobs[first : last + 1] += row[first : last + 1]
             running[first : last + 1] += 1
             if last == t:
                 on.append(float(row[t]))
             else:
                 peak_ended = max(peak_ended, float(row[first : last + 1].max()))
-    if not on or peak_ended <= 0:
-        return None
-    rest = x[known_from + 1 : t + 1] - jobs[known_from + 1 :]
-    past = rest[:-1][~np.isnan(rest[:-1])]
-    return bool(
-        max(on) <= (1 + margin) * peak_ended
-        and len(on) <= int(running[known_from + 1 : t].max(initial=0)) + EXTRA_JOBS
-        and (np.isnan(rest[-1]) or not len(past) or rest[-1] <= (1 + margin) * max(past.max(), 0))
-    )
+        if not on or peak_ended <= 0:
+            return None
+        rest = x[known_from + 1 : t + 1] - jobs[known_from + 1 :]
+        past = rest[:-1][~np.isnan(rest[:-1])]
+        return bool(
+            max(on) <= (1 + margin) * peak_ended
+            and len(on) <= int(running[known_from + 1 : t].max(initial=0)) + EXTRA_JOBS
+            and (
+                np.isnan(rest[-1]) or not len(past) or rest[-1] <= (1 + margin) * max(past.max(), 0)
+            )
+        )
+
+
+def outrun(matrix: np.ndarray, t: int, known_from: int) -> bool | None:
+    """:meth:`Runs.outrun` of ``matrix`` (resources × days of cost)."""
+    return Runs(matrix).outrun(t, known_from)
+
+
+def outrunning(matrix: np.ndarray, t: int, known_from: int) -> float:
+    """:meth:`Runs.outrunning` of ``matrix``."""
+    return Runs(matrix).outrunning(t, known_from)
+
+
+def jobs_repeat(
+    matrix: np.ndarray, x: np.ndarray, t: int, known_from: int, margin: float
+) -> bool | None:
+    """:meth:`Runs.jobs_repeat` of ``matrix``."""
+    return Runs(matrix).jobs_repeat(x, t, known_from, margin)
 
 
 def as_matrix(
