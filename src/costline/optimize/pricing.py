@@ -242,17 +242,25 @@ def proxy_price(listed: Price, region: str) -> Price:
 
 
 @lru_cache(maxsize=8)
-def load_catalog(providers: tuple[str, ...] = PROVIDERS, data_dir: Path | None = None) -> Catalog:
-    """The packaged catalog of ``providers`` (read once per process and cached)."""
+def load_catalog(
+    providers: tuple[str, ...] = PROVIDERS,
+    data_dir: Path | None = None,
+    regions: frozenset[str] | None = None,
+) -> Catalog:
+    """The packaged catalog of ``providers`` (read once per process and cached); with
+    ``regions`` (normalized codes, see :func:`normalize_region`), only the AWS and Azure
+    prices of those regions (every spec, and GCP's one list, which stands in for all its
+    regions, are read whole): a command that prices the bill's regions reads a twelfth of
+    the rows."""
     folder = data_dir or DATA_DIR
     types: list[InstanceType] = []
     prices: list[Price] = []
     if "aws" in providers:
         types += _aws_types(folder)
-        prices += _prices(folder, "aws")
+        prices += _prices(folder, "aws", regions)
     if "azure" in providers:
         types += _azure_types(folder)
-        prices += _prices(folder, "azure")
+        prices += _prices(folder, "azure", regions)
     if "gcp" in providers:
         gcp_prices = list(_gcp_prices(folder))
         shapes, left_out = _gcp_shapes(folder, gcp_prices)
@@ -281,17 +289,22 @@ def price_file(folder: Path, provider: str) -> Path:
     return folder / FILES[(provider, "prices")]
 
 
-def catalog_for(pricing_dir: Path | None, providers: tuple[str, ...] = PROVIDERS) -> Catalog:
+def catalog_for(
+    pricing_dir: Path | None,
+    providers: tuple[str, ...] = PROVIDERS,
+    regions: frozenset[str] | None = None,
+) -> Catalog:
     """The catalog in effect for a workspace: the packaged one, with the prices of the
     workspace's refreshed price files (``pricing_dir``, see ``costline pricing refresh``)
     replacing the packaged price of the same (provider, region, type). Cached per file
-    version, so a refresh is seen by the next call."""
+    version, so a refresh is seen by the next call. ``regions``: as :func:`load_catalog`
+    (the packaged prices of other regions are left out; refreshed ones are all kept)."""
     if pricing_dir is None:
-        return load_catalog(providers)
+        return load_catalog(providers, regions=regions)
     stamps = tuple((p, _stamp(price_file(pricing_dir, p))) for p in providers if p in REFRESHABLE)
     if all(stamp is None for _, stamp in stamps):
-        return load_catalog(providers)
-    return _merged(providers, pricing_dir, stamps)
+        return load_catalog(providers, regions=regions)
+    return _merged(providers, pricing_dir, stamps, regions)
 
 
 def workspace_prices(pricing_dir: Path, provider: str) -> tuple[Price, ...]:
@@ -425,6 +438,7 @@ def _merged(
     providers: tuple[str, ...],
     pricing_dir: Path,
     stamps: tuple[tuple[str, tuple[int, int] | None], ...],
+    regions: frozenset[str] | None = None,
 ) -> Catalog:
     override = [
         price
@@ -432,7 +446,7 @@ def _merged(
         if stamp is not None
         for price in _read_checked(price_file(pricing_dir, provider), provider, stamp)
     ]
-    return load_catalog(providers).with_prices(override)
+    return load_catalog(providers, regions=regions).with_prices(override)
 
 
 @lru_cache(maxsize=8)
@@ -495,10 +509,17 @@ def _read_checked(path: Path, provider: str, stamp: tuple[int, int]) -> tuple[Pr
     return tuple(out)
 
 
-def _rows(folder: Path, provider: str, kind: str) -> Iterator[dict[str, str]]:
+def _rows(
+    folder: Path, provider: str, kind: str, regions: frozenset[str] | None = None
+) -> Iterator[dict[str, str]]:
+    """The rows of a packaged file as dicts; with ``regions``, only those whose ``region``
+    is one of them (normalized; skipped before the dict is built)."""
     with gzip.open(folder / FILES[(provider, kind)], "rt", newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh)
+        reader: Iterator[list[str]] = csv.reader(fh)
         header = next(reader, [])
+        if regions is not None:
+            at = header.index("region")
+            reader = (v for v in reader if normalize_region(v[at]) in regions)
         # as csv.DictReader, at C speed (a packaged row always has every column)
         yield from (dict(zip(header, values, strict=True)) for values in reader)
 
@@ -546,8 +567,8 @@ def _azure_types(folder: Path) -> Iterator[InstanceType]:
         )
 
 
-def _prices(folder: Path, provider: str) -> Iterator[Price]:
-    for r in _rows(folder, provider, "prices"):
+def _prices(folder: Path, provider: str, regions: frozenset[str] | None = None) -> Iterator[Price]:
+    for r in _rows(folder, provider, "prices", regions):
         yield Price(
             provider=provider,
             instance_type=r[NAME_COLUMN[provider]],

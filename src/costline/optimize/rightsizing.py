@@ -911,7 +911,10 @@ def gather(
             )
     resources, rates, discounts = _bill(con, opts, end=last)
     if catalog is None:
-        catalog = catalog_for(pricing_dir, tuple(sorted({r[0] for r in resources})))
+        providers = tuple(sorted({r[0] for r in resources}))
+        catalog = catalog_for(
+            pricing_dir, providers, frozenset(normalize_region(r[3]) for r in resources)
+        )
     rates.update(list_rates(discounts, catalog))
     return Gathered(resources, rates, catalog, stats.result())
 

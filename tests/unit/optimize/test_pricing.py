@@ -106,3 +106,28 @@ def test_candidate_pool_joins_specs_and_prices(reference: Path, catalog) -> None
     }
     pool = {t.name for t, _ in catalog.priced_types("aws", "eu-west-1")}
     assert pool == specs & priced
+
+
+def test_a_catalog_of_some_regions_has_exactly_their_prices(reference: Path, catalog) -> None:
+    wanted = frozenset({"us-east-1", "eastus", "europe-west1"})  # AWS, Azure, GCP (a proxy)
+    some = load_catalog(regions=wanted)
+    aws = _csv(reference, "aws_ec2_ondemand_linux_usd_per_hour.csv")
+    azure = _csv(reference, "azure_vm_ondemand_linux_usd_per_hour.csv")
+    expected = {("aws", r["instance_type"], normalize_region(r["region"])) for r in aws} | {
+        ("azure", r["vm_size"], normalize_region(r["region"])) for r in azure
+    }
+    expected = {k for k in expected if k[2] in wanted}
+    got = {
+        (p.provider, p.instance_type, normalize_region(p.region))
+        for p in some.prices()
+        if p.provider != "gcp"
+    }
+    assert got == expected and len(got) > 1000
+    for provider, name, region in sorted(expected)[:: len(expected) // 50]:
+        assert some.price(provider, name, region) == catalog.price(provider, name, region)
+    assert some.price("aws", "m5.large", "eu-west-1") is None  # left out
+    # every spec stays, and GCP's one list still prices its other regions by proxy
+    assert len(some) == len(catalog)
+    assert some.price("gcp", "n2-standard-8", "europe-west1") == catalog.price(
+        "gcp", "n2-standard-8", "europe-west1"
+    )
