@@ -454,9 +454,10 @@ def recommend(
     )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Ready:
-    """A resource past the data and price checks, waiting for the candidate search."""
+    """A resource past the data and price checks, waiting for the candidate search (plain
+    and slotted, as :class:`Usage`: one per instance)."""
 
     usage: Usage
     current: InstanceType
