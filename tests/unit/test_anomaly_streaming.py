@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -57,6 +58,33 @@ def test_level_shift_inside_the_range_is_detected_within_a_few_rows() -> None:
     s = score_stream(x)
     alerts = np.flatnonzero(s.alert).tolist()
     assert len(alerts) == 1 and 600 <= alerts[0] <= 605, alerts
+
+
+def test_a_value_stuck_longer_than_ever_before_is_detected() -> None:
+    # a sparse metric: zeros are common (runs of a few rows), then it sticks at 0 for 100 rows
+    rng = np.random.default_rng(3)
+    x = np.round(rng.exponential(1.0, 1200), 2)
+    x[rng.random(1200) < 0.3] = 0.0
+    x[800:900] = 0.0
+    s = score_stream(x)
+    old = score_stream(x, replace(CFG, stuck=10**6))  # the detector without the stuck rule
+    # flat contexts of zeros were seen before, so the novelty alone does not alarm ...
+    assert old.likelihood[800:900].max() < CFG.alert
+    # ... but the run becomes the longest ever on its 12th row (and stays so)
+    hits = np.flatnonzero(s.likelihood[800:900] == NOVEL_LIKELIHOOD)
+    assert hits.tolist() == list(range(CFG.stuck - 1, 100))
+    assert np.array_equal(s.likelihood[:800], old.likelihood[:800])
+
+
+def test_a_stuck_run_from_the_first_rows_or_no_longer_than_before_raises_nothing() -> None:
+    x = periodic(900)
+    x[300:340] = 55.0  # stuck for 40 rows: a record, detected
+    x[600:640] = 55.0  # the same length again: not longer than before
+    s = score_stream(x)
+    assert s.likelihood[300 + CFG.stuck - 1] == NOVEL_LIKELIHOOD
+    assert (s.likelihood[600:640] < NOVEL_LIKELIHOOD).all()
+    late_flat = np.concatenate([[1.0, 2.0], np.full(600, 3.0)])  # flat from row 2 on
+    assert not score_stream(late_flat).alert.any()
 
 
 def test_flat_and_periodic_series_raise_nothing() -> None:

@@ -30,6 +30,13 @@ scoring a stream point by point give the same numbers. Pure numpy. Three steps:
 3. **New extremes** (the "spatial anomaly" rule of Numenta's NAB detector): a value outside
    the range of all past values by more than ``novelty`` × that range sets the likelihood to
    ``1 − 10⁻⁶`` (no shape history needed to see a value never reached before).
+4. **Stuck values**: a run of identical values (a flat line: a stalled collector, a
+   counter stuck at zero, a key held down) longer than any earlier run of the series, and at
+   least ``stuck`` rows long, sets the likelihood to ``1 − 10⁻⁶`` too. It is the new-extreme
+   rule applied to run length. The novelty of step 1 cannot see it when the series has been
+   flat before, however briefly: a flat context matches an earlier flat context at any
+   length. A missing value ends a run; a run that began in the first ``min_history`` rows
+   is not judged (a series flat from its first rows is just flat).
 
 The score is the likelihood on a log scale, ``score = −log10(1 − likelihood + 10⁻¹⁰) / 10``
 in ``[0, 1)`` (0.13 at likelihood 0.95, 0.6 at 1 − 10⁻⁶), as NAB's Numenta detectors
@@ -48,8 +55,9 @@ Parameters and where they come from:
   held-out ``ms-cloud-monitoring`` set was never used to choose anything.
 * ``short`` 10 (Numenta's averaging window), ``estimation`` 100 (Numenta's
   ``estimationSamples``), ``min_std`` 0.05, ``raw_scale`` 0.5, ``refractory`` 288 rows (a day
-  of 5-minute data), ``min_history`` 100: fixed a priori, checked on NAB only for being in a
-  flat region (``estimation`` 50–288 moves the standard score by at most 0.1).
+  of 5-minute data), ``min_history`` 100, ``stuck`` 12 (half the context): fixed a priori,
+  checked on NAB only for being in a flat region (``estimation`` 50–288 moves the standard
+  score by at most 0.1, ``stuck`` 6–48 by at most 0.15).
 
 Sources: S. Ahmad, A. Lavin, S. Purdy, Z. Agha, "Unsupervised real-time anomaly detection
 for streaming data", Neurocomputing 262 (2017) (anomaly likelihood, spatial anomaly);
@@ -91,6 +99,7 @@ class StreamingConfig:
     refractory: int = 288
     min_history: int = 100
     estimation: int = 100
+    stuck: int = 12
 
     def __post_init__(self) -> None:
         if self.context < 1 or self.segments < 1 or self.context % self.segments:
@@ -98,9 +107,12 @@ class StreamingConfig:
                 f"context ({self.context}) must be a positive multiple of segments"
                 f" ({self.segments})"
             )
-        if self.history <= self.context or min(self.short, self.min_history, self.estimation) < 1:
+        if (
+            self.history <= self.context
+            or min(self.short, self.min_history, self.estimation, self.stuck) < 1
+        ):
             raise ValueError(
-                "history must exceed context; short, min_history and estimation must be ≥ 1"
+                "history must exceed context; short, min_history, estimation and stuck must be ≥ 1"
             )
         if not 0.5 < self.alert < 1.0:
             raise ValueError(f"alert is a likelihood in (0.5, 1), got {self.alert}")
@@ -156,7 +168,8 @@ def score_stream(
     likelihood = 0.5 * _erfc(-z / math.sqrt(2.0))
     with np.errstate(invalid="ignore"):
         beyond = np.maximum(x - hi, lo - x) > cfg.novelty * spread
-    likelihood = np.where(live & beyond, np.maximum(likelihood, NOVEL_LIKELIHOOD), likelihood)
+    novel = live & (beyond | _record_runs(raw_values, cfg.stuck, cfg.min_history))
+    likelihood = np.where(novel, np.maximum(likelihood, NOVEL_LIKELIHOOD), likelihood)
     likelihood = np.where(live, likelihood, 0.5)
     score = np.where(live, log_score(likelihood), 0.0)
     expected = np.full(n, np.nan)
@@ -200,6 +213,30 @@ def _past_range(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     lo = np.concatenate([x[:1], np.minimum.accumulate(x)[:-1]])
     hi = np.concatenate([x[:1], np.maximum.accumulate(x)[:-1]])
     return lo, hi
+
+
+def _record_runs(x: np.ndarray, shortest: int, first: int) -> np.ndarray:
+    """Rows inside a run of identical values that began at row ``first`` or later and is, by
+    that row, at least ``shortest`` rows long and longer than every run that ended before it
+    began (NaN ends a run).
+
+    Example:
+        >>> x = np.array([1, 1, 2, 3, 3, 3, 4, 4, 4, 4.0])
+        >>> _record_runs(x, 3, 1).astype(int).tolist()
+        [0, 0, 0, 0, 0, 1, 0, 0, 0, 1]
+        >>> _record_runs(x, 3, 4).astype(int).tolist()
+        [0, 0, 0, 0, 0, 0, 0, 0, 0, 1]
+    """
+    n = len(x)
+    rows = np.arange(n)
+    same = np.zeros(n, dtype=bool)
+    same[1:] = x[1:] == x[:-1]
+    start = np.where(same, 0, rows)
+    np.maximum.accumulate(start, out=start)
+    length = rows - start + 1  # length of the current run up to and including this row
+    longest = np.maximum.accumulate(length)
+    before = np.where(start > 0, longest[np.maximum(start - 1, 0)], 0)
+    return np.asarray((start >= first) & (length >= shortest) & (length > before))
 
 
 def _nearest_context(x: np.ndarray, cfg: StreamingConfig) -> tuple[np.ndarray, np.ndarray]:
