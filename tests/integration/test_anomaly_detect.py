@@ -64,7 +64,12 @@ def bill(*, spike: bool = True, extra: list[dict[str, Any]] | None = None) -> li
     return rows + (extra or [])
 
 
-def workspace(tmp_path: Path, rows: list[dict[str, Any]], monitors: Any = None) -> Workspace:
+def workspace(
+    tmp_path: Path,
+    rows: list[dict[str, Any]],
+    monitors: Any = None,
+    columns: tuple[str, ...] = COLS,
+) -> Workspace:
     ws = Workspace.init(tmp_path / "ws")
     if monitors is not None:
         doc = yaml.safe_load((ws.root / "costline.yaml").read_text())
@@ -74,7 +79,7 @@ def workspace(tmp_path: Path, rows: list[dict[str, Any]], monitors: Any = None) 
     files = []
     for month in ("07", "08"):
         part = [r for r in rows if r["BillingPeriodStart"].startswith(f"2024-{month}")]
-        files.append(write_focus_csv(tmp_path / f"bill-{month}.csv", part, COLS))
+        files.append(write_focus_csv(tmp_path / f"bill-{month}.csv", part, columns))
     report = ws.ingest(files)
     assert not report.failed, [o.message for o in report.failed]
     return ws
@@ -371,6 +376,64 @@ def test_a_job_is_judged_by_how_long_its_resource_runs(tmp_path: Path) -> None:
     (a,) = anomalies(ws)  # on its first day (the second repeats the first's level)
     assert a["first_day"] == dt.date(2024, 8, 26)
     assert a["impact"] == Decimal(1800)
+
+
+def test_a_job_is_compared_at_its_hourly_rate_where_the_bill_gives_its_hours(
+    tmp_path: Path,
+) -> None:
+    """An instance billed in hours (``ConsumedUnit`` Hours): a job's full day at $25 an hour
+    ($600) is a daily level the series never reached (the earlier job ran 20 hours of one day,
+    $500), but the same rate: a repeat. At $50 an hour it is a bigger job: an anomaly."""
+
+    def job(first: dt.date, rid: str, hours: list[int], rate: int) -> list[dict[str, Any]]:
+        return [
+            row(
+                first + dt.timedelta(days=i),
+                "EC2",
+                "gpu",
+                rate * h,
+                ResourceId=rid,
+                SkuPriceId="gpu-on-demand",  # FOCUS: a quantity needs a SKU price
+                ConsumedQuantity=str(h),
+                ConsumedUnit="Hours",
+            )
+            for i, h in enumerate(hours)
+        ]
+
+    columns = (*COLS, "SkuPriceId", "ConsumedQuantity", "ConsumedUnit")
+    rows = bill(spike=False) + job(dt.date(2024, 7, 10), "i-a", [20], 25)
+    same = rows + job(dt.date(2024, 8, 25), "i-b", [10, 24, 14], 25)
+    ws = workspace(tmp_path / "same", same, SERVICE, columns)
+    ws.detect_anomalies(since="2024-08-10")
+    assert anomalies(ws) == []
+    # without the hours the full day is a new level ($800 against $700 before)
+    blind = [{k: v for k, v in r.items() if k != "ConsumedUnit"} for r in same]
+    ws = workspace(tmp_path / "blind", blind, SERVICE, columns)
+    ws.detect_anomalies(since="2024-08-10")
+    (a,) = anomalies(ws)
+    assert a["first_day"] == dt.date(2024, 8, 26)
+    # twice the rate: its first day (10 hours, $500) is a daily level seen before; its full
+    # day ($1,200 at $50 an hour) is not like the earlier job's $600 a day
+    double = rows + job(dt.date(2024, 8, 25), "i-c", [10, 24, 14], 50)
+    ws = workspace(tmp_path / "double", double, SERVICE, columns)
+    ws.detect_anomalies(since="2024-08-10")
+    (a,) = anomalies(ws)
+    assert a["first_day"] == dt.date(2024, 8, 26)
+    assert a["actual"] == Decimal(1400)
+
+
+def test_running_hours_of_a_vm_billed_per_sku_come_from_its_vcpus() -> None:
+    from costline.anomaly.engine import _running_hours
+    from costline.optimize.pricing import load_catalog
+
+    vcpu = load_catalog(("gcp",)).instance_type("gcp", "a2-highgpu-8g").vcpu  # type: ignore[union-attr]
+    # 20 hours of the core SKU: vCPU-seconds / 3600 = vCPU-hours
+    assert _running_hours([None], [20 * vcpu], "gcp", "a2-highgpu-8g") == [20.0]
+    # an unknown machine type, or no quantity in time units: unknown
+    assert _running_hours([None], [480.0], "gcp", "z9-unknown-1") == [None]
+    assert _running_hours([None, None], [None, None], "gcp", None) == [None, None]
+    # hours metered as hours (EC2 instance-hours) need no catalog
+    assert _running_hours([24.0, 6.5], [None, None], "aws", "p4d.24xlarge") == [24.0, 6.5]
 
 
 # -- alerts: detection → a real webhook server on 127.0.0.1 -----------------------------------

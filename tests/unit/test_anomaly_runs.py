@@ -106,3 +106,41 @@ def test_outrunning_is_what_the_jobs_left_running_cost_that_day() -> None:
     assert runs.outrunning(m, 8, known_from=0) == 7.0
     assert runs.outrunning(m, 7, known_from=0) == 0.0  # 3 days is not > 2 + 1
     assert runs.outrunning(matrix(four), 8, known_from=0) == 0.0  # nothing ended before
+
+
+def test_a_full_day_at_the_rate_of_an_earlier_partial_day_repeats() -> None:
+    # the earlier job ran 20 hours of one day ($587.74); this one runs a full day ($705.29):
+    # a new daily level, the same $29.39 an hour
+    box = [1.0] * 10
+    earlier = [0, 0, 587.74, 0, 0, 0, 0, 0, 0, 0]
+    now = [0, 0, 0, 0, 0, 0, 0, 400.0, 705.29, 0]
+    m = matrix(box, earlier, now)
+    x = m.sum(axis=0)
+    nan = np.nan
+    hours = matrix([nan] * 10, [nan, nan, 20, *[nan] * 7], [*[nan] * 7, 13.61, 24, nan])
+    assert runs.jobs_repeat(m, x, 8, known_from=0, margin=0.1) is False  # daily costs alone
+    assert runs.jobs_repeat(m, x, 8, known_from=0, margin=0.1, hours=hours) is True
+    # the same hours at twice the rate is a bigger job, not a repeat
+    m2 = matrix(box, earlier, [2 * v for v in now])
+    assert runs.jobs_repeat(m2, m2.sum(axis=0), 8, 0, 0.1, hours=hours) is False
+    # unknown hours (NaN) leave the daily cost as it is
+    blind = np.full_like(hours, nan)
+    assert runs.jobs_repeat(m, x, 8, known_from=0, margin=0.1, hours=blind) is False
+
+
+@given(
+    st.lists(st.floats(min_value=0, max_value=1e5), min_size=1, max_size=20),
+    st.lists(st.one_of(st.none(), st.floats(min_value=0, max_value=100)), min_size=20, max_size=20),
+)
+def test_a_full_day_rate_is_never_below_the_days_cost(
+    costs: list[float], hours: list[float | None]
+) -> None:
+    c = np.array(costs)
+    h = np.array([np.nan if v is None else v for v in hours[: len(costs)]])
+    rate = runs.full_day(c, h)
+    assert np.all(rate >= c - 1e-9)
+    # unknown, under an hour, or a whole day or more: unchanged
+    whole = ~((h >= runs.MIN_HOURS) & (h < 24))
+    assert np.array_equal(rate[whole], c[whole])
+    part = ~whole
+    assert np.allclose(rate[part] * h[part], c[part] * 24)

@@ -240,16 +240,24 @@ def _evaluate(
     out = []
     source = source_sql(monitor.by, where, allocated=allocated, estimated=estimated)
     # every series' cost per resource and day, read once when a day first needs it
+    # with its running hours per day: per SKU the hours (or unit-seconds) summed, the
+    # largest SKU's taken (see _running_hours)
     by_resource = _ByResource(
         con,
-        f"SELECT {names}, cur, r, list(day ORDER BY day), list(v ORDER BY day) FROM ("
-        f"SELECT {names}, cur, r, day, SUM(v) AS v FROM (SELECT {cols}, "
-        f"c.BillingCurrency AS cur, c.ResourceId AS r, {buckets} AS day, "
-        f"CAST({basis} AS DOUBLE) / {count} AS v FROM {source} "
+        f"SELECT {names}, cur, r, list(day ORDER BY day), list(v ORDER BY day), "
+        "list(h ORDER BY day), list(uh ORDER BY day), any_value(prov), any_value(it) FROM ("
+        f"SELECT {names}, cur, r, day, SUM(v) AS v, max(h) AS h, max(uh) AS uh, "
+        "any_value(prov) AS prov, any_value(it) AS it FROM ("
+        f"SELECT {names}, cur, r, day, sku, SUM(v) AS v, SUM(h) AS h, SUM(uh) AS uh, "
+        "any_value(prov) AS prov, any_value(it) AS it FROM (SELECT "
+        f"{cols}, c.BillingCurrency AS cur, c.ResourceId AS r, {buckets} AS day, "
+        "COALESCE(c.SkuId, c.ChargeDescription, '') AS sku, c.x_Provider AS prov, "
+        f"c.x_InstanceType AS it, CAST({basis} AS DOUBLE) / {count} AS v, "
+        f"{HOURS_SQL} / {count} AS h, {UNIT_HOURS_SQL} / {count} AS uh FROM {source} "
         f"WHERE c.ChargePeriodStart < TIMESTAMP '{(last + dt.timedelta(days=1)).isoformat()}' "
         f"AND COALESCE(c.ChargePeriodEnd, c.ChargePeriodStart + INTERVAL 1 day) > {origin} "
         f"AND c.ResourceId IS NOT NULL AND {charge_filter(config)}) "
-        f"WHERE day >= 0 AND day < {n_buckets} GROUP BY ALL) GROUP BY ALL",
+        f"WHERE day >= 0 AND day < {n_buckets} GROUP BY ALL) GROUP BY ALL) GROUP BY ALL",
     )
     for (key, dim_values, currency, born, x, horizon, marked, known_from), sc in zip(
         series, scored, strict=True
@@ -443,21 +451,61 @@ def _seen_before(
     return True
 
 
+# Running hours from the bill, per row: instance-hours where the usage is metered in hours
+# (AWS, Azure VMs), and unit-hours where it is metered in seconds (GCP: vCPU- or GPU-seconds,
+# turned into the VM's hours with its machine type's vCPUs, see _running_hours).
+HOURS_SQL = (
+    "CASE WHEN lower(c.ConsumedUnit) IN ('hours', 'hour', 'hrs', 'hr') "
+    "THEN CAST(c.ConsumedQuantity AS DOUBLE) END"
+)
+UNIT_HOURS_SQL = (
+    "CASE WHEN lower(c.ConsumedUnit) IN ('seconds', 'second', 's') "
+    "THEN CAST(c.ConsumedQuantity AS DOUBLE) / 3600 END"
+)
+ResourceRow = tuple[list[int], list[float], list[float | None]]
+
+
+def _running_hours(
+    hours: Sequence[float | None],
+    unit_hours: Sequence[float | None],
+    provider: str | None,
+    instance_type: str | None,
+) -> list[float | None]:
+    """A resource's running hours per day: the hours of its largest hour-metered SKU, or of
+    its largest second-metered SKU (unit-hours, e.g. vCPU-hours) divided by its machine
+    type's vCPUs from the pricing catalog (None where neither is known). For a VM billed
+    per SKU this is the core SKU (vCPU-seconds ÷ vCPUs); GPU-seconds ÷ vCPUs is smaller."""
+    vcpu = None
+    if instance_type and provider and any(u is not None for u in unit_hours):
+        from costline.optimize.pricing import load_catalog
+
+        spec = load_catalog((provider,)).instance_type(provider, instance_type)
+        vcpu = spec.vcpu if spec is not None and spec.vcpu > 0 else None
+    out: list[float | None] = []
+    for h, uh in zip(hours, unit_hours, strict=True):
+        found = [v for v in (h, None if uh is None or vcpu is None else uh / vcpu) if v]
+        out.append(max(found) if found else None)
+    return out
+
+
 class _ByResource:
-    """The daily cost per resource of every series of a monitor: one query, run when a series
-    first asks (most runs never do)."""
+    """The daily cost and running hours per resource of every series of a monitor: one
+    query, run when a series first asks (most runs never do)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, sql: str) -> None:
         self._con, self._sql = con, sql
-        self._rows: dict[tuple[Any, ...], list[tuple[list[int], list[float]]]] | None = None
+        self._rows: dict[tuple[Any, ...], list[ResourceRow]] | None = None
 
-    def rows(self, key: tuple[Any, ...]) -> list[tuple[list[int], list[float]]]:
-        """``(days, amounts)`` of each resource of the series ``key`` (its dimension values
-        and currency)."""
+    def rows(self, key: tuple[Any, ...]) -> list[ResourceRow]:
+        """``(days, amounts, running hours)`` of each resource of the series ``key`` (its
+        dimension values and currency)."""
         if self._rows is None:
             self._rows = {}
-            for *dims, _, days, amounts in self._con.execute(self._sql).fetchall():
-                self._rows.setdefault(tuple(dims), []).append((days, amounts))
+            for *dims, _, days, amounts, hours, unit_hours, prov, it in self._con.execute(
+                self._sql
+            ).fetchall():
+                running = _running_hours(hours, unit_hours, prov, it)
+                self._rows.setdefault(tuple(dims), []).append((days, amounts, running))
         return self._rows.get(key, [])
 
 
@@ -467,7 +515,7 @@ class _ResourceDays:
 
     def __init__(
         self,
-        read: Callable[[], list[tuple[list[int], list[float]]]],
+        read: Callable[[], list[ResourceRow]],
         n_buckets: int,
         known_from: int,
     ) -> None:
@@ -496,5 +544,8 @@ class _ResourceDays:
 
     def _read(self) -> runs.Runs:
         if self._runs is None:
-            self._runs = runs.Runs(runs.as_matrix(self._load(), self._n))
+            rows = self._load()
+            costs = runs.as_matrix([(d, a) for d, a, _ in rows], self._n)
+            hours = runs.as_matrix([(d, h) for d, _, h in rows], self._n, missing=np.nan)
+            self._runs = runs.Runs(costs, hours)
         return self._runs

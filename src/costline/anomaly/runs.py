@@ -10,6 +10,11 @@ pattern, unless some resource's current run is longer than every run that ended 
 lookback by more than :data:`MARGIN_DAYS` (a training job that ran four days where earlier
 ones ran at most two and a half). Runs that began with the data, or before the lookback, are
 of unknown length and are not compared.
+
+Where the bill gives a resource's **running hours** per day (instance-hours; see the engine),
+a job's day is compared at its **full-day rate**, cost × 24 / hours: an 8-GPU job's first full
+day ($705) repeats an earlier 8-GPU job that ran 20 hours of one day ($588, $29.39 an hour
+either way), where its daily cost alone would be a new level.
 """
 
 from __future__ import annotations
@@ -25,12 +30,31 @@ MARGIN_DAYS = 1.0
 # that a second training job beside the usual one is a repeat and a scale-out of many new
 # instances is not.
 EXTRA_JOBS = 1
+# The fewest running hours of a day that is scaled to a full day's rate (see full_day).
+MIN_HOURS = 1.0
 
 
 def length(costs: np.ndarray) -> float:
     """A run's length in full days of its own cost (Σ / max; 0 for no spend)."""
     peak = float(costs.max()) if len(costs) else 0.0
     return float(costs.sum()) / peak if peak > 0 else 0.0
+
+
+def full_day(costs: np.ndarray, hours: np.ndarray | None) -> np.ndarray:
+    """Each day's cost at its full-day rate: cost × 24 / running hours where a day ran for
+    part of it (:data:`MIN_HOURS` ≤ hours < 24); the cost itself where the hours are unknown
+    (NaN), a whole day or more (several instances under one id), or under an hour (a
+    minute's cost, rounded to the cent, says little about a day's).
+
+    Example:
+        >>> full_day(np.array([587.74, 705.29, 3.0]), np.array([20.0, 24.0, np.nan])).round(2).tolist()
+        [705.29, 705.29, 3.0]
+    """
+    if hours is None:
+        return costs
+    with np.errstate(invalid="ignore", divide="ignore"):
+        partial = (hours >= MIN_HOURS) & (hours < 24)
+        return np.where(partial, costs * 24.0 / np.where(partial, hours, 1.0), costs)
 
 
 def spans(costs: np.ndarray) -> list[tuple[int, int]]:
@@ -43,19 +67,26 @@ def spans(costs: np.ndarray) -> list[tuple[int, int]]:
 class Runs:
     """The runs of every resource of a series (``matrix``: resources × days of cost), found
     once; the questions below ask about them as seen on a day ``t`` (a run going on past
-    ``t`` is on at ``t`` and as long as it was then)."""
+    ``t`` is on at ``t`` and as long as it was then). ``hours``: the running hours of each
+    resource and day (NaN: unknown), for the full-day rates of :meth:`jobs_repeat`."""
 
-    def __init__(self, matrix: np.ndarray) -> None:
+    def __init__(self, matrix: np.ndarray, hours: np.ndarray | None = None) -> None:
         self.matrix = matrix
+        self.rates = full_day(matrix, hours)
         self._spans = [spans(row) for row in matrix]
 
     def jobs(self, t: int, known_from: int) -> Iterator[tuple[np.ndarray, int, int]]:
         """``(row, first, last)`` of each run that started after ``known_from`` and by ``t``,
         ``last`` cut at ``t``."""
-        for row, found in zip(self.matrix, self._spans, strict=True):
+        for row, _, first, last in self._jobs(t, known_from):
+            yield row, first, last
+
+    def _jobs(self, t: int, known_from: int) -> Iterator[tuple[np.ndarray, np.ndarray, int, int]]:
+        """As :meth:`jobs`, with the row's full-day rates: ``(row, rates, first, last)``."""
+        for row, rates, found in zip(self.matrix, self.rates, self._spans, strict=True):
             for first, last in found:
                 if known_from < first <= t:
-                    yield row, first, min(last, t)
+                    yield row, rates, first, min(last, t)
 
     def at(self, t: int, known_from: int) -> tuple[list[float], list[tuple[float, float]]]:
         """The lengths of the jobs that ended before day ``t``, and (length, cost on ``t``)
@@ -92,21 +123,21 @@ class Runs:
         """Whether day ``t`` of the series (``x``, its daily cost) repeats its jobs, although
         the day's total is a new level: every run on at ``t`` that started after
         ``known_from`` (a job) costs a day at most ``1 + margin`` times the largest day of a
-        job that ended; no more jobs run at once than ever ran at once before plus
-        :data:`EXTRA_JOBS`; and the rest of the series (``x`` less the jobs) is at most
-        ``1 + margin`` times its largest day since ``known_from``. None when no job ended or
-        none is on."""
+        job that ended, both at their full-day rates (:func:`full_day`); no more jobs run at
+        once than ever ran at once before plus :data:`EXTRA_JOBS`; and the rest of the series
+        (``x`` less the jobs) is at most ``1 + margin`` times its largest day since
+        ``known_from``. None when no job ended or none is on."""
         jobs = np.zeros(t + 1)
         running = np.zeros(t + 1, dtype=int)
         peak_ended = 0.0
         on: list[float] = []
-        for row, first, last in self.jobs(t, known_from):
+        for row, rates, first, last in self._jobs(t, known_from):
             jobs[first : last + 1] += row[first : last + 1]
             running[first : last + 1] += 1
             if last == t:
-                on.append(float(row[t]))
+                on.append(float(rates[t]))
             else:
-                peak_ended = max(peak_ended, float(row[first : last + 1].max()))
+                peak_ended = max(peak_ended, float(rates[first : last + 1].max()))
         if not on or peak_ended <= 0:
             return None
         rest = x[known_from + 1 : t + 1] - jobs[known_from + 1 :]
@@ -131,17 +162,27 @@ def outrunning(matrix: np.ndarray, t: int, known_from: int) -> float:
 
 
 def jobs_repeat(
-    matrix: np.ndarray, x: np.ndarray, t: int, known_from: int, margin: float
+    matrix: np.ndarray,
+    x: np.ndarray,
+    t: int,
+    known_from: int,
+    margin: float,
+    hours: np.ndarray | None = None,
 ) -> bool | None:
-    """:meth:`Runs.jobs_repeat` of ``matrix``."""
-    return Runs(matrix).jobs_repeat(x, t, known_from, margin)
+    """:meth:`Runs.jobs_repeat` of ``matrix`` (``hours``: its running hours, NaN unknown)."""
+    return Runs(matrix, hours).jobs_repeat(x, t, known_from, margin)
 
 
 def as_matrix(
-    resources: Sequence[tuple[Sequence[int], Sequence[float]]], n_buckets: int
+    resources: Sequence[tuple[Sequence[int], Sequence[float | None]]],
+    n_buckets: int,
+    missing: float = 0.0,
 ) -> np.ndarray:
-    """Resources × buckets of cost from ``(days, amounts)`` per resource (missing days: 0)."""
-    out = np.zeros((len(resources), n_buckets))
-    for r, (days, amounts) in enumerate(resources):
-        out[r, np.asarray(days, dtype=int)] = np.asarray(amounts, dtype=float)
+    """Resources × buckets from ``(days, values)`` per resource (days without a value, and
+    None values: ``missing``): the cost matrix (0), or the running hours (NaN)."""
+    out = np.full((len(resources), n_buckets), missing)
+    for r, (days, values) in enumerate(resources):
+        out[r, np.asarray(days, dtype=int)] = np.array(
+            [missing if v is None else v for v in values], dtype=float
+        )
     return out
