@@ -338,23 +338,20 @@ class _Pool:
         """How many candidates have a list price below ``price`` (a prefix of the pool)."""
         return bisect_left(self.list_prices, price)
 
-    def fits(
-        self,
-        currents: Sequence[InstanceType],
-        usages: Sequence[Usage],
-        options: Options,
-        columns: np.ndarray,
-    ) -> np.ndarray:
+    def fits(self, ready: _Ready, options: Options, columns: np.ndarray) -> np.ndarray:
         """Boolean matrix: row r marks which of the candidates in ``columns`` (ascending pool
-        indices) fit resource r running as ``currents[r]`` with the load in ``usages[r]``."""
-        vcpu = np.array([c.vcpu for c in currents], dtype=float)
-        memory = np.array([c.memory_gib for c in currents], dtype=float)
-        cpu = np.array([u.cpu_pct for u in usages], dtype=float)
-        mem = np.array([np.nan if u.memory_pct is None else u.memory_pct for u in usages])
-        load = (vcpu * cpu)[:, None]  # vCPU-percent of work
+        indices) fit resource r of ``ready`` (running as its current type, with its load).
+        What depends only on the current type is looked up once per type and spread to the
+        type's resources."""
+        currents = ready.currents
+        kind = ready.kind
+        vcpu = np.array([c.vcpu for c in currents], dtype=float)[kind]
+        memory = np.array([c.memory_gib for c in currents], dtype=float)[kind]
+        gpu = np.array([c.gpu_count for c in currents], dtype=int)[kind]
+        mem = ready.loads[:, MEMORY]
+        load = (vcpu * ready.loads[:, CPU])[:, None]  # vCPU-percent of work
         # memory unknown (NaN): the memory may not shrink
         need_memory = np.where(np.isnan(mem), memory, memory * mem / options.memory_target_pct)
-        gpu = np.array([c.gpu_count for c in currents], dtype=int)
         have_vcpu = self.vcpu[columns]
         mask = self.gpu[columns] == gpu[:, None]
         mask &= have_vcpu * options.cpu_target_pct >= load
@@ -364,21 +361,22 @@ class _Pool:
         # (a candidate without a published bandwidth is not held back)
         share = options.bandwidth_target_pct / 100
         for have, wanted in (
-            (self.network[columns], [u.network_mbps for u in usages]),
-            (self.ebs[columns], [u.disk_mbps for u in usages]),
+            (self.network[columns], ready.loads[:, NETWORK]),
+            (self.ebs[columns], ready.loads[:, DISK]),
         ):
-            if all(w is None for w in wanted):
+            if np.isnan(wanted).all():
                 continue
-            need = np.array([np.nan if w is None else w / share for w in wanted], dtype=float)
+            need = wanted / share
             mask &= np.isnan(need)[:, None] | np.isnan(have) | (have >= need[:, None])
         if not options.allow_arch_change:
-            arch = np.array([c.arch for c in currents], dtype=object)
+            arch = np.array([c.arch for c in currents], dtype=object)[kind]
             mask &= self.arch[columns] == arch[:, None]
         # a GPU machine keeps its GPU model: only sizes of its own family
         gpu_rows = gpu > 0
         if gpu_rows.any():
-            mask &= ~gpu_rows[:, None] | self.families([c.family for c in currents], columns)
+            mask &= ~gpu_rows[:, None] | self.families(ready, columns)
         itself = np.array([self.index.get(c.name.lower(), -1) for c in currents], dtype=int)
+        itself = itself[kind]
         at = np.searchsorted(columns, itself)
         hit = (itself >= 0) & (at < len(columns))
         hit[hit] = columns[at[hit]] == itself[hit]
@@ -386,15 +384,28 @@ class _Pool:
         result: np.ndarray = mask
         return result
 
-    def families(self, families: Sequence[str], columns: np.ndarray) -> np.ndarray:
-        """Boolean matrix: row r marks which candidates in ``columns`` are of family
-        ``families[r]``."""
-        wanted = np.array([self.codes.get(f, -1) for f in families], dtype=int)
-        result: np.ndarray = self.family_code[columns] == wanted[:, None]
+    def families(self, ready: _Ready, columns: np.ndarray) -> np.ndarray:
+        """Boolean matrix: row r marks which candidates in ``columns`` are of the family of
+        resource r's current type."""
+        wanted = np.array([self.codes.get(c.family, -1) for c in ready.currents], dtype=int)
+        result: np.ndarray = self.family_code[columns] == wanted[ready.kind][:, None]
         return result
 
 
 CHUNK = 2048  # resources per candidate matrix (CHUNK × pool size booleans)
+
+# The numbers of a resource's load the rules read, in the columns of _Ready.loads (None: NaN).
+LOAD_FIELDS = ("cpu_pct", "cpu_max", "memory_pct", "network_mbps", "disk_mbps", "cpu_hours")
+CPU, PEAK, MEMORY, NETWORK, DISK, HOURS = range(len(LOAD_FIELDS))
+
+
+def _loads(usages: Sequence[Usage]) -> np.ndarray:
+    """The :data:`LOAD_FIELDS` of each resource as one float row (None: NaN). One list per
+    field: numpy converts a list of numbers or None much faster than a list of tuples."""
+    loads = np.empty((len(usages), len(LOAD_FIELDS)))
+    for column, name in enumerate(LOAD_FIELDS):
+        loads[:, column] = np.array([getattr(u, name) for u in usages], dtype=float)
+    return loads
 
 
 def recommend(
@@ -429,22 +440,19 @@ def recommend(
             out += [Recommendation(u, "skipped", checked) for u in same_type]
             continue
         current, pricing = checked
-        target = ready.setdefault(place, [])
-        for usage in same_type:
-            early = _early_answer(usage, opts, pricing)
-            if early is None:
-                target.append(_Ready(usage, current, pricing))
-            else:
-                out.append(early)
+        waiting = _early_answers(same_type, opts, current, pricing, out)
+        if waiting.usages:
+            ready.setdefault(place, []).append(waiting)
     pools: dict[tuple[str, str], _Pool] = {}
-    for (provider, region, currency), group in ready.items():
+    for (provider, region, currency), groups in ready.items():
         pool = pools.get((provider, region))
         if pool is None:
             pool = pools[(provider, region)] = _Pool(catalog.priced_types(provider, region))
         seen = by_place.get((provider, region, currency), {})
         seen_cols = pool.seen_columns(seen) if seen else np.zeros(0, dtype=int)
-        for at in range(0, len(group), CHUNK):
-            out += _search(group[at : at + CHUNK], pool, seen_cols, opts)
+        group = _Ready.joined(groups)
+        for at in range(0, len(group.usages), CHUNK):
+            out += _search(group.part(at, at + CHUNK), pool, seen_cols, opts)
     return sorted(
         out,
         key=lambda r: (
@@ -456,12 +464,37 @@ def recommend(
 
 @dataclass(slots=True)
 class _Ready:
-    """A resource past the data and price checks, waiting for the candidate search (plain
-    and slotted, as :class:`Usage`: one per instance)."""
+    """Resources past the data and price checks, waiting for the candidate search, as
+    columns: their load (:func:`_loads`) and, per resource, the index (``kind``) of its
+    current type and pricing in ``currents`` and ``pricings`` (one entry per type and place,
+    so what depends on them is computed once per type, not once per resource)."""
 
-    usage: Usage
-    current: InstanceType
-    pricing: _Pricing
+    usages: list[Usage]
+    loads: np.ndarray
+    kind: np.ndarray
+    currents: list[InstanceType]
+    pricings: list[_Pricing]
+
+    @staticmethod
+    def joined(groups: Sequence[_Ready]) -> _Ready:
+        """The resources of ``groups`` (of one place and currency, one type each) in order."""
+        return _Ready(
+            [u for g in groups for u in g.usages],
+            np.concatenate([g.loads for g in groups]),
+            np.repeat(np.arange(len(groups)), [len(g.usages) for g in groups]),
+            [c for g in groups for c in g.currents],
+            [p for g in groups for p in g.pricings],
+        )
+
+    def part(self, start: int, stop: int) -> _Ready:
+        """The resources ``start:stop`` (with every type, used or not)."""
+        return _Ready(
+            self.usages[start:stop],
+            self.loads[start:stop],
+            self.kind[start:stop],
+            self.currents,
+            self.pricings,
+        )
 
 
 def _precheck(
@@ -477,6 +510,32 @@ def _precheck(
     if current_list is None and observed is None:
         return f"no price for {usage.instance_type} in {usage.region}"
     return current, _Pricing(current_list, observed, seen)
+
+
+def _early_answers(
+    same_type: Sequence[Usage],
+    opts: Options,
+    current: InstanceType,
+    pricing: _Pricing,
+    out: list[Recommendation],
+) -> _Ready:
+    """The resources of one type, place and currency the data rules let through to the
+    candidate search; the answers of the others (:func:`_early_answer`) go to ``out``, in
+    order. A resource with enough CPU hours and its CPU percentile at most the target passes
+    without asking :func:`_early_answer` (vectorised, the usual case); every other one is
+    asked, so that function stays the only statement of the rules."""
+    loads = _loads(same_type)
+    cpu, hours = loads[:, CPU], loads[:, HOURS]
+    # NaN (no CPU samples) fails the comparison, so such resources are asked
+    passes = (hours != 0) & (hours >= opts.min_hours) & (cpu <= opts.cpu_target_pct)
+    for i in np.flatnonzero(~passes).tolist():
+        early = _early_answer(same_type[i], opts, pricing)
+        if early is None:
+            passes[i] = True
+        else:
+            out.append(early)
+    kept = [u for u, keep in zip(same_type, passes.tolist(), strict=True) if keep]
+    return _Ready(kept, loads[passes], np.zeros(len(kept), dtype=int), [current], [pricing])
 
 
 def _early_answer(usage: Usage, opts: Options, pricing: _Pricing) -> Recommendation | None:
@@ -509,7 +568,7 @@ def _first(masks: np.ndarray) -> np.ndarray:
 
 
 def _search(
-    chunk: Sequence[_Ready], pool: _Pool, seen_cols: np.ndarray, opts: Options
+    chunk: _Ready, pool: _Pool, seen_cols: np.ndarray, opts: Options
 ) -> list[Recommendation]:
     """The candidate search for resources of one place and currency (``seen_cols``: the pool
     columns the bill has its own rate for).
@@ -522,25 +581,21 @@ def _search(
     current type has a list price), and the fits with a rate in the bill. Which wins depends
     only on the current type, those cheapest fits (any family, same family) and which fits
     have a bill rate, so it is decided once per distinct combination of those."""
-    currents = [r.current for r in chunk]
-    pricings = {id(r.pricing): r.pricing for r in chunk}.values()  # one per type and place
+    pricings = [chunk.pricings[k] for k in np.unique(chunk.kind).tolist()]  # the chunk's
     if all(p.current_list is not None for p in pricings):
         prefix = pool.cheaper_than(max(p.break_even_list for p in pricings))
     else:
         prefix = len(pool.entries)
     columns = np.concatenate([np.arange(prefix), seen_cols[seen_cols >= prefix]])
     seen_at = np.searchsorted(columns, seen_cols)
-    masks = pool.fits(currents, [r.usage for r in chunk], opts, columns)
-    same = masks & pool.families([c.family for c in currents], columns)
+    masks = pool.fits(chunk, opts, columns)
+    same = masks & pool.families(chunk, columns)
     # per row, the prefix columns priced with the bill's discount and those at bare list
-    split = np.array([r.pricing.splits for r in chunk], dtype=bool)[:, None]
+    split = np.array([p.splits for p in chunk.pricings], dtype=bool)[chunk.kind][:, None]
     carried = ~split | pool.sustained[:prefix]
-    kinds: dict[int, int] = {}
-    kind = np.array([kinds.setdefault(id(r.pricing), len(kinds)) for r in chunk], dtype=int)
-    by_kind = {kinds[id(r.pricing)]: r for r in chunk}
     pattern = np.column_stack(
         [
-            kind,
+            chunk.kind,
             _first(masks[:, :prefix] & carried),
             _first(masks[:, :prefix] & ~carried),
             _first(same[:, :prefix] & carried),
@@ -553,17 +608,16 @@ def _search(
     width = len(seen_cols)
     decided: list[tuple[Candidate | None, Candidate | None]] = []
     for row in patterns.tolist():
-        r = by_kind[row[0]]
+        current, pricing = chunk.currents[row[0]], chunk.pricings[row[0]]
         seen_any = seen_cols[np.asarray(row[5 : 5 + width], dtype=bool)]
         seen_same = seen_cols[np.asarray(row[5 + width :], dtype=bool)]
-        best = _cheapest(pool, row[1:3], seen_any, r.current, r.pricing)
-        chosen = _cheapest(pool, row[3:5], seen_same, r.current, r.pricing) or best
+        best = _cheapest(pool, row[1:3], seen_any, current, pricing)
+        chosen = _cheapest(pool, row[3:5], seen_same, current, pricing) or best
         alternative = None
         if chosen is not None and best is not None and best.spec.name != chosen.spec.name:
             alternative = best
         decided.append((chosen, alternative))
-    picks = [decided[k] for k in which.tolist()]
-    return _recommendations(chunk, picks, opts)
+    return _recommendations(chunk, patterns[:, 0].tolist(), decided, which, opts)
 
 
 def _distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -583,73 +637,93 @@ def _distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _recommendations(
-    chunk: Sequence[_Ready],
-    picks: Sequence[tuple[Candidate | None, Candidate | None]],
+    chunk: _Ready,
+    kinds: Sequence[int],
+    decided: Sequence[tuple[Candidate | None, Candidate | None]],
+    which: np.ndarray,
     opts: Options,
 ) -> list[Recommendation]:
-    """One answer per resource from its (chosen, alternative) candidates; the projected load,
-    the risk (:func:`risk_scores`) and the confidence (as :func:`confidence`) computed for
-    the whole chunk at once."""
+    """One answer per resource from the (chosen, alternative) candidates ``decided`` for its
+    pattern (``which``; pattern p is for current type ``kinds[p]``). What depends only on
+    the pattern (the vCPU and memory factors, an architecture change, a burstable type, a
+    low-confidence list price) is computed once per pattern; the projected load, the risk
+    (:func:`risk_scores`) and the confidence (:func:`confidence_levels`) for the whole chunk
+    at once."""
+    hourly = [p.current_hourly for p in chunk.pricings]
+    found = np.array([chosen is not None for chosen, _ in decided], dtype=bool)[which]
     out = [
-        Recommendation(
-            r.usage,
-            "no-action",
-            "no cheaper type fits the load",
-            current_hourly=r.pricing.current_hourly,
-        )
-        for r, (chosen, _) in zip(chunk, picks, strict=True)
-        if chosen is None
+        Recommendation(u, "no-action", "no cheaper type fits the load", current_hourly=hourly[k])
+        for u, k, hit in zip(chunk.usages, chunk.kind.tolist(), found.tolist(), strict=True)
+        if not hit
     ]
-    hits = [(r, chosen, alt) for r, (chosen, alt) in zip(chunk, picks, strict=True) if chosen]
-    if not hits:
+    hits = np.flatnonzero(found)
+    if not len(hits):
         return out
-    usages = [r.usage for r, _, _ in hits]
-    cpu = np.array([u.cpu_pct for u in usages], dtype=float)
-    peak = np.array([u.cpu_max for u in usages], dtype=float)
-    memory = np.array([np.nan if u.memory_pct is None else u.memory_pct for u in usages])
-    factor = np.array([r.current.vcpu / c.spec.vcpu for r, c, _ in hits], dtype=float)
-    mem_factor = np.array(
-        [r.current.memory_gib / c.spec.memory_gib for r, c, _ in hits], dtype=float
-    )
-    projected_cpu = cpu * factor
-    projected_memory = memory * mem_factor
+    # per pattern (NaN or False where nothing was chosen: no resource of it is a hit)
+    factor, mem_factor, arch_change, burstable, low_price = [], [], [], [], []
+    for k, (chosen, _) in zip(kinds, decided, strict=True):
+        current = chunk.currents[k]
+        if chosen is None:
+            factor.append(np.nan)
+            mem_factor.append(np.nan)
+        else:
+            factor.append(current.vcpu / chosen.spec.vcpu)
+            mem_factor.append(current.memory_gib / chosen.spec.memory_gib)
+        arch_change.append(chosen is not None and chosen.spec.arch != current.arch)
+        burstable.append(chosen is not None and chosen.spec.burstable)
+        low_price.append(
+            chosen is not None and chosen.basis != "bill" and chosen.price.confidence == "low"
+        )
+    at = which[hits]  # each hit's pattern
+    loads = chunk.loads[hits]
+    memory = loads[:, MEMORY]
+    hit_factor = np.array(factor, dtype=float)[at]
+    projected_cpu = loads[:, CPU] * hit_factor
+    projected_memory = memory * np.array(mem_factor, dtype=float)[at]
     risk = risk_scores(
         projected_cpu=projected_cpu,
-        projected_peak=peak * factor,
+        projected_peak=loads[:, PEAK] * hit_factor,
         projected_memory=projected_memory,
-        arch_change=np.array([c.spec.arch != r.current.arch for r, c, _ in hits], dtype=bool),
-        burstable=np.array([c.spec.burstable for _, c, _ in hits], dtype=bool),
+        arch_change=np.array(arch_change, dtype=bool)[at],
+        burstable=np.array(burstable, dtype=bool)[at],
         cpu_target=opts.cpu_target_pct,
         memory_target=opts.memory_target_pct,
     )
     levels = confidence_levels(
         memory_unknown=np.isnan(memory),
-        cpu_hours=np.array([u.cpu_hours for u in usages]),
-        low_price=np.array([c.basis != "bill" and c.price.confidence == "low" for _, c, _ in hits]),
+        cpu_hours=loads[:, HOURS],
+        low_price=np.array(low_price, dtype=bool)[at],
     )
-    percentile = f"{opts.percentile:g}"
+    # the reason's text around the CPU percentile, per current type (as
+    # f"CPU p{percentile} {cpu_pct:.1f} % of {vcpu:g} vCPU", plus "; memory unknown")
+    head = f"CPU p{opts.percentile:g} "
+    tails = [f" % of {c.vcpu:g} vCPU" for c in chunk.currents]
+    usages = chunk.usages
+    kind = chunk.kind.tolist()
     # plain Python numbers first: indexing numpy arrays one element at a time is slow
-    for (r, chosen, alternative), p_cpu, p_memory, score, level in zip(
-        hits,
+    for i, pattern, p_cpu, p_memory, score, level in zip(
+        hits.tolist(),
+        at.tolist(),
         projected_cpu.tolist(),
         projected_memory.tolist(),
-        risk.astype(int).tolist(),
+        risk.tolist(),
         levels,
         strict=True,
     ):
-        u = r.usage
-        assert u.cpu_pct is not None
+        u = usages[i]
+        k = kind[i]
+        known = u.memory_pct is not None
+        chosen, alternative = decided[pattern]
         out.append(
             Recommendation(
                 u,
                 "recommended",
-                f"CPU p{percentile} {u.cpu_pct:.1f} % of {r.current.vcpu:g} vCPU"
-                + ("" if u.memory_pct is not None else "; memory unknown"),
+                f"{head}{u.cpu_pct:.1f}{tails[k]}" + ("" if known else "; memory unknown"),
                 chosen,
                 alternative,
-                r.pricing.current_hourly,
+                hourly[k],
                 p_cpu,
-                None if u.memory_pct is None else p_memory,
+                p_memory if known else None,
                 score,
                 level,
             )
