@@ -361,13 +361,9 @@ class _Pool:
         type's resources."""
         currents = ready.currents
         kind = ready.kind
-        vcpu = np.array([c.vcpu for c in currents], dtype=float)[kind]
-        memory = np.array([c.memory_gib for c in currents], dtype=float)[kind]
         gpu = np.array([c.gpu_count for c in currents], dtype=int)[kind]
-        mem = ready.loads[:, MEMORY]
-        load = (vcpu * ready.loads[:, CPU])[:, None]  # vCPU-percent of work
-        # memory unknown (NaN): the memory may not shrink
-        need_memory = np.where(np.isnan(mem), memory, memory * mem / options.memory_target_pct)
+        work, need_memory, network, disk = _needs(ready, options)
+        load = work[:, None]
         have_vcpu = self.vcpu[columns]
         mask = self.gpu[columns] == gpu[:, None]
         mask &= have_vcpu * options.cpu_target_pct >= load
@@ -375,14 +371,9 @@ class _Pool:
         mask &= ~self.burstable[columns] | (load <= options.burstable_baseline_pct * have_vcpu)
         # measured network / disk throughput must fit the candidate's baseline bandwidth
         # (a candidate without a published bandwidth is not held back)
-        share = options.bandwidth_target_pct / 100
-        for have, wanted in (
-            (self.network[columns], ready.loads[:, NETWORK]),
-            (self.ebs[columns], ready.loads[:, DISK]),
-        ):
-            if np.isnan(wanted).all():
+        for have, need in ((self.network[columns], network), (self.ebs[columns], disk)):
+            if np.isnan(need).all():
                 continue
-            need = wanted / share
             mask &= np.isnan(need)[:, None] | np.isnan(have) | (have >= need[:, None])
         if not options.allow_arch_change:
             arch = np.array([c.arch for c in currents], dtype=object)[kind]
@@ -400,12 +391,58 @@ class _Pool:
         result: np.ndarray = mask
         return result
 
+    def fit_classes(self, ready: _Ready, options: Options, columns: np.ndarray) -> np.ndarray:
+        """Per resource of ``ready``, a row of integers such that resources with equal rows
+        get equal rows from :meth:`fits` (so it need run only once per class): the current
+        type (``kind``) and, for each need :meth:`fits` compares with a value of the
+        candidates, how many of the candidates' distinct values lie below it (a candidate
+        passes exactly when its value is not among them; -1: a need of NaN)."""
+        work, need_memory, network, disk = _needs(ready, options)
+        have_vcpu = self.vcpu[columns]
+        return np.column_stack(
+            [
+                ready.kind,
+                _rank(have_vcpu * options.cpu_target_pct, work),
+                _rank(options.burstable_baseline_pct * have_vcpu, work),
+                _rank(self.memory[columns], need_memory),
+                _rank(self.network[columns], network),  # NaN: not published, passes
+                _rank(self.ebs[columns], disk),
+            ]
+        )
+
     def families(self, ready: _Ready, columns: np.ndarray) -> np.ndarray:
         """Boolean matrix: row r marks which candidates in ``columns`` are of the family of
         resource r's current type."""
         wanted = np.array([self.codes.get(c.family, -1) for c in ready.currents], dtype=int)
         result: np.ndarray = self.family_code[columns] == wanted[ready.kind][:, None]
         return result
+
+
+def _needs(
+    ready: _Ready, options: Options
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per resource of ``ready``: its work (vCPU × CPU percentile, in vCPU-percent), the
+    memory it needs (GiB; memory unknown: the current type's, it may not shrink), and the
+    baseline network and disk bandwidths it needs (NaN: not measured)."""
+    vcpu = np.array([c.vcpu for c in ready.currents], dtype=float)[ready.kind]
+    memory = np.array([c.memory_gib for c in ready.currents], dtype=float)[ready.kind]
+    mem = ready.loads[:, MEMORY]
+    need_memory = np.where(np.isnan(mem), memory, memory * mem / options.memory_target_pct)
+    share = options.bandwidth_target_pct / 100
+    return (
+        vcpu * ready.loads[:, CPU],
+        need_memory,
+        ready.loads[:, NETWORK] / share,
+        ready.loads[:, DISK] / share,
+    )
+
+
+def _rank(values: np.ndarray, needs: np.ndarray) -> np.ndarray:
+    """Per need, how many distinct non-NaN ``values`` are below it (-1: the need is NaN).
+    Two needs of one rank compare alike (``value >= need``) with every value."""
+    levels = np.unique(values[~np.isnan(values)])
+    ranks: np.ndarray = np.where(np.isnan(needs), -1, np.searchsorted(levels, needs))
+    return ranks
 
 
 CHUNK = 2048  # resources per candidate matrix (CHUNK × pool size booleans)
@@ -502,6 +539,17 @@ class _Ready:
             [p for g in groups for p in g.pricings],
         )
 
+    def take(self, indices: np.ndarray) -> _Ready:
+        """The resources at ``indices``."""
+        usages = self.usages
+        return _Ready(
+            [usages[i] for i in indices.tolist()],
+            self.loads[indices],
+            self.kind[indices],
+            self.currents,
+            self.pricings,
+        )
+
     def part(self, start: int, stop: int) -> _Ready:
         """The resources ``start:stop`` (with every type, used or not)."""
         return _Ready(
@@ -596,7 +644,9 @@ def _search(
     (so only the pool's prefix below the chunk's highest break-even is searched, when every
     current type has a list price), and the fits with a rate in the bill. Which wins depends
     only on the current type, those cheapest fits (any family, same family) and which fits
-    have a bill rate, so it is decided once per distinct combination of those."""
+    have a bill rate, so it is decided once per distinct combination of those. The fits
+    themselves are computed once per class of resources that fit alike
+    (:meth:`_Pool.fit_classes`), usually a few hundred of a chunk's thousands."""
     pricings = [chunk.pricings[k] for k in np.unique(chunk.kind).tolist()]  # the chunk's
     if all(p.current_list is not None for p in pricings):
         prefix = pool.cheaper_than(max(p.break_even_list for p in pricings))
@@ -604,14 +654,16 @@ def _search(
         prefix = len(pool.entries)
     columns = np.concatenate([np.arange(prefix), seen_cols[seen_cols >= prefix]])
     seen_at = np.searchsorted(columns, seen_cols)
-    masks = pool.fits(chunk, opts, columns)
-    same = masks & pool.families(chunk, columns)
+    firsts, of_class = _distinct_rows(pool.fit_classes(chunk, opts, columns))
+    one = chunk.take(firsts)  # one resource per class
+    masks = pool.fits(one, opts, columns)
+    same = masks & pool.families(one, columns)
     # per row, the prefix columns priced with the bill's discount and those at bare list
-    split = np.array([p.splits for p in chunk.pricings], dtype=bool)[chunk.kind][:, None]
+    split = np.array([p.splits for p in chunk.pricings], dtype=bool)[one.kind][:, None]
     carried = ~split | pool.sustained[:prefix]
     pattern = np.column_stack(
         [
-            chunk.kind,
+            one.kind,
             _first(masks[:, :prefix] & carried),
             _first(masks[:, :prefix] & ~carried),
             _first(same[:, :prefix] & carried),
@@ -620,7 +672,8 @@ def _search(
             same[:, seen_at],
         ]
     ).astype(np.int64)
-    patterns, which = _distinct_rows(pattern)
+    at, of_pattern = _distinct_rows(pattern)
+    patterns = pattern[at]
     width = len(seen_cols)
     decided: list[tuple[Candidate | None, Candidate | None]] = []
     for row in patterns.tolist():
@@ -633,13 +686,15 @@ def _search(
         if chosen is not None and best is not None and best.spec.name != chosen.spec.name:
             alternative = best
         decided.append((chosen, alternative))
+    which = of_pattern[of_class]  # each resource's pattern, through its class
     return _recommendations(chunk, patterns[:, 0].tolist(), decided, which, opts)
 
 
 def _distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct rows of a small non-negative-or-minus-one integer matrix and, per row,
-    the index of its distinct row (as ``np.unique(axis=0, return_inverse=True)``; rows are
-    packed into one integer when they fit, the usual case, which is much faster)."""
+    """The distinct rows of a small non-negative-or-minus-one integer matrix, as the index
+    of one row of each, and per row the number of its distinct row (as ``np.unique(axis=0,
+    return_index=True, return_inverse=True)``; rows are packed into one integer when they
+    fit, the usual case, which is much faster)."""
     shifted = matrix + 1
     bits = [max(int(c.max()), 1).bit_length() for c in shifted.T] if len(matrix) else []
     if len(matrix) and sum(bits) <= 62:
@@ -647,9 +702,9 @@ def _distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         for column, width in zip(shifted.T, bits, strict=True):
             key = (key << width) | column
         _, first, which = np.unique(key, return_index=True, return_inverse=True)
-        return matrix[first], np.asarray(which).reshape(-1)
-    patterns, which = np.unique(matrix, axis=0, return_inverse=True)
-    return patterns, np.asarray(which).reshape(-1)
+    else:
+        _, first, which = np.unique(matrix, axis=0, return_index=True, return_inverse=True)
+    return first, np.asarray(which).reshape(-1)
 
 
 def _recommendations(
