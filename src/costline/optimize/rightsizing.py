@@ -50,6 +50,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -506,13 +507,20 @@ def recommend(
         group = _Ready.joined(groups)
         for at in range(0, len(group.usages), CHUNK):
             out += _search(group.part(at, at + CHUNK), pool, seen_cols, opts)
-    return sorted(
-        out,
-        key=lambda r: (
-            -(r.candidate.monthly_savings if r.candidate else Decimal(-1)),
-            r.usage.resource_id,
-        ),
-    )
+    # by monthly savings, largest first, then resource id: two stable sorts (the second
+    # keeps the first's order among equal savings, reverse=True included), which avoids
+    # building a negated Decimal and a tuple key per answer
+    out.sort(key=attrgetter("usage.resource_id"))
+    out.sort(key=_savings, reverse=True)
+    return out
+
+
+def _savings(rec: Recommendation) -> Decimal:
+    """The monthly savings of an answer's candidate; -1 without one (sorts last)."""
+    return rec.candidate.monthly_savings if rec.candidate else _NO_SAVINGS
+
+
+_NO_SAVINGS = Decimal(-1)
 
 
 @dataclass(slots=True)
