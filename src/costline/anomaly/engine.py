@@ -176,6 +176,13 @@ def _evaluate(
     names = ", ".join(f"d{i}" for i in range(len(dims)))
     basis = f"c.{ident(config.basis)}"
     est = "COALESCE(c.x_Estimated, FALSE)" if estimated else "FALSE"
+    source = source_sql(monitor.by, where, allocated=allocated, estimated=estimated)
+    # the rows of the evaluated buckets, for the series and for their resources
+    in_window = (
+        f"WHERE c.ChargePeriodStart < TIMESTAMP '{(last + dt.timedelta(days=1)).isoformat()}' "
+        f"AND COALESCE(c.ChargePeriodEnd, c.ChargePeriodStart + INTERVAL 1 {unit}) > {origin} "
+        f"AND {charge_filter(config)}"
+    )
     sql = (
         f"SELECT {names}, cur, "
         "list(day ORDER BY day), list(v ORDER BY day), list_distinct(flatten(list(provs))), "
@@ -183,12 +190,8 @@ def _evaluate(
         f"FROM (SELECT {names}, cur, list(DISTINCT prov) AS provs, day, bool_or(est) AS est, "
         "SUM(v) AS v FROM ("
         f"SELECT {cols}, c.BillingCurrency AS cur, c.x_Provider AS prov, {est} AS est, "
-        f"{buckets} AS day, CAST({basis} AS DOUBLE) / {count} AS v "
-        f"FROM {source_sql(monitor.by, where, allocated=allocated, estimated=estimated)} "
-        f"WHERE c.ChargePeriodStart < TIMESTAMP '{(last + dt.timedelta(days=1)).isoformat()}' "
-        f"AND COALESCE(c.ChargePeriodEnd, c.ChargePeriodStart + INTERVAL 1 {unit}) > {origin} "
-        f"AND {charge_filter(config)}) WHERE day >= 0 AND day < {n_buckets} GROUP BY ALL) "
-        "GROUP BY ALL"
+        f"{buckets} AS day, CAST({basis} AS DOUBLE) / {count} AS v FROM {source} {in_window}) "
+        f"WHERE day >= 0 AND day < {n_buckets} GROUP BY ALL) GROUP BY ALL"
     )
     if ingestions:  # only the series the new files touched
         ids = ", ".join(lit(i) for i in ingestions)
@@ -238,10 +241,9 @@ def _evaluate(
         return []
     scored = score_matrix(np.stack([s[4] for s in series]), detector)
     out = []
-    source = source_sql(monitor.by, where, allocated=allocated, estimated=estimated)
-    # every series' cost per resource and day, read once when a day first needs it
-    # with its running hours per day: per SKU the hours (or unit-seconds) summed, the
-    # largest SKU's taken (see _running_hours)
+    # every series' cost per resource and day, read once when a day first needs it (daily
+    # series only), with its running hours per day: per SKU the hours (or unit-seconds)
+    # summed, the largest SKU's taken (see _running_hours)
     by_resource = _ByResource(
         con,
         f"SELECT {names}, cur, r, list(day ORDER BY day), list(v ORDER BY day), "
@@ -254,10 +256,7 @@ def _evaluate(
         "COALESCE(c.SkuId, c.ChargeDescription, '') AS sku, c.x_Provider AS prov, "
         f"c.x_InstanceType AS it, CAST({basis} AS DOUBLE) / {count} AS v, "
         f"{HOURS_SQL} / {count} AS h, {UNIT_HOURS_SQL} / {count} AS uh FROM {source} "
-        f"WHERE c.ChargePeriodStart < TIMESTAMP '{(last + dt.timedelta(days=1)).isoformat()}' "
-        f"AND COALESCE(c.ChargePeriodEnd, c.ChargePeriodStart + INTERVAL 1 day) > {origin} "
-        f"AND c.ResourceId IS NOT NULL AND {charge_filter(config)}) "
-        f"WHERE day >= 0 AND day < {n_buckets} GROUP BY ALL) GROUP BY ALL) GROUP BY ALL",
+        f"{in_window} AND c.ResourceId IS NOT NULL) WHERE day >= 0 AND day < {n_buckets} GROUP BY ALL) GROUP BY ALL) GROUP BY ALL",
     )
     for (key, dim_values, currency, born, x, horizon, marked, known_from), sc in zip(
         series, scored, strict=True
